@@ -1,0 +1,22 @@
+// Registers the fused ops' reference kernels (on the `cpu` backend) and their gradients.
+// A faster backend registers its own kernels under the same names.
+import { tf } from '../tf';
+import { attentionSoftmaxGradient, attentionSoftmaxKernels } from './attention_softmax';
+import { crossEntropyGradient, crossEntropyKernels } from './cross_entropy';
+import { gatedGeluGradient, gatedGeluKernels } from './gated_gelu';
+import { rmsNormGradient, rmsNormKernels } from './rms_norm';
+
+/** Reference (typed-array JS) implementations of every fused kernel, keyed by kernel name. */
+export const referenceFusedKernels = [
+  ...rmsNormKernels, ...attentionSoftmaxKernels, ...crossEntropyKernels, ...gatedGeluKernels,
+];
+
+for (const k of referenceFusedKernels) tf.registerKernel({ ...k, backendName: 'cpu' });
+for (const g of [rmsNormGradient, attentionSoftmaxGradient, crossEntropyGradient, gatedGeluGradient]) {
+  tf.registerGradient(g);
+}
+
+export { rmsNorm } from './rms_norm';
+export { attentionSoftmax, MASK_VALUE } from './attention_softmax';
+export { crossEntropy, IGNORE_INDEX } from './cross_entropy';
+export { gatedGelu } from './gated_gelu';

@@ -1,0 +1,24 @@
+// Errors a user can act on: each names where the problem is (file, field or tensor) and the fix.
+
+export class UserError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** A config field is missing, has the wrong type, or contradicts another field. */
+export class ConfigError extends UserError {
+  constructor(readonly source: string, readonly field: string, problem: string, fix: string) {
+    super(`${source}: field "${field}": ${problem}. Fix: ${fix}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** A checkpoint file is corrupt, truncated or does not match its config. */
+export class CheckpointError extends UserError {
+  constructor(readonly file: string, problem: string, fix: string) {
+    super(`${file}: ${problem}. Fix: ${fix}`);
+    this.name = 'CheckpointError';
+  }
+}

@@ -1,0 +1,119 @@
+// A model directory in the Hugging Face layout: config.json + model.safetensors
+// (+ tokenizer.json and training state, written by other layers).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { tf } from '../engine/tf';
+import { CheckpointError, ConfigError } from '../errors';
+import { configToJson, parseConfig, type T5Config } from '../model/config';
+import { paramSpecs, TIED_EMBEDDING_COPIES, type Params } from '../model/params';
+import { writeDirAtomic, writeFileAtomic } from './atomic';
+import { SafetensorsReader, SafetensorsWriter } from './safetensors';
+
+export const CONFIG_FILE = 'config.json';
+export const WEIGHTS_FILE = 'model.safetensors';
+
+export interface Model {
+  config: T5Config;
+  params: Params;
+}
+
+export function readJsonFile(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, '(file)', `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      `check that ${what} exists at this path`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(file, '(file)', `is not valid JSON (${(err as Error).message})`, `repair the JSON of ${what}`);
+  }
+}
+
+export function readConfig(dir: string): T5Config {
+  const file = path.join(dir, CONFIG_FILE);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new ConfigError(dir, '(directory)', 'is not a directory',
+      'pass a model directory holding config.json and model.safetensors');
+  }
+  return parseConfig(readJsonFile(file, 'the model config'), file);
+}
+
+/**
+ * Checks a weights file against the parameters a config implies and returns the reader:
+ * every expected tensor present with its shape, nothing unexpected besides HF's tied copies.
+ */
+export function openWeights(dir: string, config: T5Config): SafetensorsReader {
+  const file = path.join(dir, WEIGHTS_FILE);
+  const reader = SafetensorsReader.open(file);
+  try {
+    const specs = paramSpecs(config);
+    const expected = new Set(specs.map((s) => s.name));
+    for (const spec of specs) {
+      const e = reader.entries.get(spec.name);
+      if (!e) {
+        throw new CheckpointError(file, `tensor "${spec.name}" is missing (config.json implies it)`,
+          'use the weights that belong to this config.json, or correct the config');
+      }
+      if (e.shape.length !== spec.shape.length || e.shape.some((n, i) => n !== spec.shape[i])) {
+        throw new CheckpointError(file, `tensor "${spec.name}" has shape [${e.shape}] but config.json implies ` +
+          `[${spec.shape}]`, 'use the weights that belong to this config.json, or correct the config');
+      }
+    }
+    for (const name of reader.names()) {
+      if (!expected.has(name) && !TIED_EMBEDDING_COPIES.includes(name)) {
+        throw new CheckpointError(file, `tensor "${name}" is not a parameter of the T5 described by config.json`,
+          'check num_layers / num_decoder_layers / feed_forward_proj / tie_word_embeddings in config.json');
+      }
+    }
+    return reader;
+  } catch (err) {
+    reader.close();
+    throw err;
+  }
+}
+
+export function loadModel(dir: string): Model {
+  const config = readConfig(dir);
+  const reader = openWeights(dir, config);
+  try {
+    const params: Params = {};
+    for (const spec of paramSpecs(config)) params[spec.name] = tf.tensor(reader.readFloat32(spec.name), spec.shape, 'float32');
+    return { config, params };
+  } finally {
+    reader.close();
+  }
+}
+
+export function writeConfig(file: string, config: T5Config): void {
+  writeFileAtomic(file, `${JSON.stringify(configToJson(config), null, 2)}\n`);
+}
+
+/** Writes parameters in canonical order, streaming one tensor at a time. */
+export function writeWeights(file: string, config: T5Config, params: Params): void {
+  const specs = paramSpecs(config);
+  const writer = new SafetensorsWriter(file, specs, { format: 'pt' });
+  for (const spec of specs) {
+    const t = params[spec.name];
+    if (!t) {
+      writer.abort();
+      throw new Error(`writeWeights: parameter "${spec.name}" is missing from the parameter map`);
+    }
+    writer.write(spec.name, t.dataSync() as Float32Array);
+  }
+  writer.finish();
+}
+
+/**
+ * Saves a model directory atomically; `extraFiles` (e.g. tokenizer.json) are copied in, so the
+ * directory appears complete or not at all.
+ */
+export async function saveModel(dir: string, model: Model, extraFiles: Record<string, string> = {}): Promise<void> {
+  await writeDirAtomic(dir, (tmp) => {
+    writeConfig(path.join(tmp, CONFIG_FILE), model.config);
+    writeWeights(path.join(tmp, WEIGHTS_FILE), model.config, model.params);
+    for (const [name, source] of Object.entries(extraFiles)) fs.copyFileSync(source, path.join(tmp, name));
+  });
+}

@@ -1,0 +1,35 @@
+// T5's relative position buckets (t5.md): bidirectional for the encoder, causal for the decoder.
+
+export interface BucketOptions {
+  bidirectional: boolean;
+  numBuckets: number;
+  maxDistance: number;
+}
+
+/** Bucket of one relative position `key − query`. */
+export function relativePositionBucket(relative: number, opts: BucketOptions): number {
+  let buckets = opts.numBuckets;
+  let bucket = 0;
+  let distance: number;
+  if (opts.bidirectional) {
+    buckets = Math.floor(buckets / 2);
+    if (relative > 0) bucket += buckets;
+    distance = Math.abs(relative);
+  } else {
+    distance = Math.max(-relative, 0);
+  }
+  const maxExact = Math.floor(buckets / 2);
+  if (distance < maxExact) return bucket + distance;
+  const large = maxExact + Math.trunc(
+    (Math.log(distance / maxExact) / Math.log(opts.maxDistance / maxExact)) * (buckets - maxExact));
+  return bucket + Math.min(large, buckets - 1);
+}
+
+/** Bucket ids `[queries · keys]` (row-major, query-major) for positions 0.. of each axis. */
+export function bucketMatrix(queries: number, keys: number, opts: BucketOptions): Int32Array {
+  const out = new Int32Array(queries * keys);
+  for (let q = 0; q < queries; q++) {
+    for (let k = 0; k < keys; k++) out[q * keys + k] = relativePositionBucket(k - q, opts);
+  }
+  return out;
+}
