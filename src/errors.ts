@@ -15,10 +15,10 @@ export class ConfigError extends UserError {
   }
 }
 
-/** A checkpoint file is corrupt, truncated or does not match its config. */
-export class CheckpointError extends UserError {
+/** A file or directory is missing, unreadable, corrupt, or does not match what it must hold. */
+export class FileError extends UserError {
   constructor(readonly file: string, problem: string, fix: string) {
     super(`${file}: ${problem}. Fix: ${fix}`);
-    this.name = 'CheckpointError';
+    this.name = 'FileError';
   }
 }

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf } from '../engine/tf';
-import { CheckpointError, ConfigError } from '../errors';
+import { FileError } from '../errors';
 import { configToJson, parseConfig, type T5Config } from '../model/config';
 import { paramSpecs, TIED_EMBEDDING_COPIES, type Params } from '../model/params';
 import { writeDirAtomic, writeFileAtomic } from './atomic';
@@ -22,20 +22,20 @@ export function readJsonFile(file: string, what: string): unknown {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(file, '(file)', `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    throw new FileError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
       `check that ${what} exists at this path`);
   }
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(file, '(file)', `is not valid JSON (${(err as Error).message})`, `repair the JSON of ${what}`);
+    throw new FileError(file, `is not valid JSON (${(err as Error).message})`, `repair the JSON of ${what}`);
   }
 }
 
 export function readConfig(dir: string): T5Config {
   const file = path.join(dir, CONFIG_FILE);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    throw new ConfigError(dir, '(directory)', 'is not a directory',
+    throw new FileError(dir, 'is not a directory',
       'pass a model directory holding config.json and model.safetensors');
   }
   return parseConfig(readJsonFile(file, 'the model config'), file);
@@ -54,17 +54,17 @@ export function openWeights(dir: string, config: T5Config): SafetensorsReader {
     for (const spec of specs) {
       const e = reader.entries.get(spec.name);
       if (!e) {
-        throw new CheckpointError(file, `tensor "${spec.name}" is missing (config.json implies it)`,
+        throw new FileError(file, `tensor "${spec.name}" is missing (config.json implies it)`,
           'use the weights that belong to this config.json, or correct the config');
       }
       if (e.shape.length !== spec.shape.length || e.shape.some((n, i) => n !== spec.shape[i])) {
-        throw new CheckpointError(file, `tensor "${spec.name}" has shape [${e.shape}] but config.json implies ` +
+        throw new FileError(file, `tensor "${spec.name}" has shape [${e.shape}] but config.json implies ` +
           `[${spec.shape}]`, 'use the weights that belong to this config.json, or correct the config');
       }
     }
     for (const name of reader.names()) {
       if (!expected.has(name) && !TIED_EMBEDDING_COPIES.includes(name)) {
-        throw new CheckpointError(file, `tensor "${name}" is not a parameter of the T5 described by config.json`,
+        throw new FileError(file, `tensor "${name}" is not a parameter of the T5 described by config.json`,
           'check num_layers / num_decoder_layers / feed_forward_proj / tie_word_embeddings in config.json');
       }
     }

@@ -2,7 +2,7 @@
 // data), read tensor by tensor so that large checkpoints never need to be in memory at once.
 // Every inconsistency is refused with the file and tensor named.
 import * as fs from 'node:fs';
-import { CheckpointError } from '../errors';
+import { FileError } from '../errors';
 import { temporarySibling } from './atomic';
 
 export type DType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -42,7 +42,7 @@ export class SafetensorsReader {
     try {
       fd = fs.openSync(file, 'r');
     } catch (err) {
-      throw new CheckpointError(file, `cannot be opened (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      throw new FileError(file, `cannot be opened (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
         'check the path; a model directory holds config.json and model.safetensors');
     }
     try {
@@ -61,7 +61,7 @@ export class SafetensorsReader {
   /** Reads one tensor as float32 (F16 and BF16 are widened; other dtypes are refused). */
   readFloat32(name: string): Float32Array {
     const e = this.entries.get(name);
-    if (!e) throw new CheckpointError(this.file, `tensor "${name}" is missing`, 'use a checkpoint that holds it');
+    if (!e) throw new FileError(this.file, `tensor "${name}" is missing`, 'use a checkpoint that holds it');
     const n = sizeOf(e.shape);
     if (e.dtype === 'F32') {
       const out = new Float32Array(n);
@@ -73,13 +73,13 @@ export class SafetensorsReader {
       this.readInto(e, new Uint8Array(half.buffer));
       return e.dtype === 'F16' ? f16ToF32(half) : bf16ToF32(half);
     }
-    throw new CheckpointError(this.file, `tensor "${name}" has dtype ${e.dtype}`,
+    throw new FileError(this.file, `tensor "${name}" has dtype ${e.dtype}`,
       'store parameters as F32, F16 or BF16');
   }
 
   private readInto(e: TensorEntry, bytes: Uint8Array): void {
     const got = fs.readSync(this.fd, bytes, 0, bytes.length, this.dataStart + e.begin);
-    if (got !== bytes.length) throw new CheckpointError(this.file, 'ended while reading tensor data', FIX_CORRUPT);
+    if (got !== bytes.length) throw new FileError(this.file, 'ended while reading tensor data', FIX_CORRUPT);
   }
 
   close(): void {
@@ -90,12 +90,12 @@ export class SafetensorsReader {
 function parseHeader(file: string, fd: number):
   { entries: Map<string, TensorEntry>; metadata: Record<string, string>; dataStart: number } {
   const size = fs.fstatSync(fd).size;
-  if (size < 8) throw new CheckpointError(file, `has ${size} bytes, fewer than the 8-byte header length`, FIX_CORRUPT);
+  if (size < 8) throw new FileError(file, `has ${size} bytes, fewer than the 8-byte header length`, FIX_CORRUPT);
   const lenBytes = Buffer.alloc(8);
   fs.readSync(fd, lenBytes, 0, 8, 0);
   const headerLen = Number(lenBytes.readBigUInt64LE(0));
   if (headerLen > size - 8 || headerLen > MAX_HEADER) {
-    throw new CheckpointError(file, `declares a ${headerLen}-byte header but the file has ${size} bytes`, FIX_CORRUPT);
+    throw new FileError(file, `declares a ${headerLen}-byte header but the file has ${size} bytes`, FIX_CORRUPT);
   }
   const headerBytes = Buffer.alloc(headerLen);
   fs.readSync(fd, headerBytes, 0, headerLen, 8);
@@ -103,10 +103,10 @@ function parseHeader(file: string, fd: number):
   try {
     header = JSON.parse(headerBytes.toString('utf8'));
   } catch {
-    throw new CheckpointError(file, 'header is not valid JSON', FIX_CORRUPT);
+    throw new FileError(file, 'header is not valid JSON', FIX_CORRUPT);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw new CheckpointError(file, 'header is not a JSON object', FIX_CORRUPT);
+    throw new FileError(file, 'header is not a JSON object', FIX_CORRUPT);
   }
   const dataStart = 8 + headerLen;
   const dataLen = size - dataStart;
@@ -124,13 +124,13 @@ function parseHeader(file: string, fd: number):
   let expected = 0;
   for (const [name, e] of sorted) {
     if (e.begin !== expected) {
-      throw new CheckpointError(file, `tensor "${name}" starts at data byte ${e.begin}, expected ${expected} ` +
+      throw new FileError(file, `tensor "${name}" starts at data byte ${e.begin}, expected ${expected} ` +
         '(tensors overlap or leave a gap)', FIX_CORRUPT);
     }
     expected = e.end;
   }
   if (expected !== dataLen) {
-    throw new CheckpointError(file, `tensors cover ${expected} data bytes but the file holds ${dataLen}`, FIX_CORRUPT);
+    throw new FileError(file, `tensors cover ${expected} data bytes but the file holds ${dataLen}`, FIX_CORRUPT);
   }
   return { entries, metadata, dataStart };
 }
@@ -138,25 +138,25 @@ function parseHeader(file: string, fd: number):
 function parseEntry(file: string, name: string, value: unknown, dataLen: number): TensorEntry {
   const v = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
   if (typeof v !== 'object' || v === null || typeof v.dtype !== 'string' || !(v.dtype in BYTES)) {
-    throw new CheckpointError(file, `tensor "${name}" has no valid dtype (got ${JSON.stringify(v?.dtype)})`, FIX_CORRUPT);
+    throw new FileError(file, `tensor "${name}" has no valid dtype (got ${JSON.stringify(v?.dtype)})`, FIX_CORRUPT);
   }
   const dtype = v.dtype as DType;
   const shape = v.shape;
   if (!Array.isArray(shape) || shape.some((n) => !Number.isInteger(n) || n < 0)) {
-    throw new CheckpointError(file, `tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`, FIX_CORRUPT);
+    throw new FileError(file, `tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`, FIX_CORRUPT);
   }
   const offsets = v.data_offsets;
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((n) => Number.isInteger(n) && n >= 0)) {
-    throw new CheckpointError(file, `tensor "${name}" has invalid data_offsets ${JSON.stringify(offsets)}`, FIX_CORRUPT);
+    throw new FileError(file, `tensor "${name}" has invalid data_offsets ${JSON.stringify(offsets)}`, FIX_CORRUPT);
   }
   const [begin, end] = offsets as [number, number];
   const bytes = sizeOf(shape) * BYTES[dtype];
   if (end - begin !== bytes) {
-    throw new CheckpointError(file, `tensor "${name}": header says ${dtype} [${shape}] (${bytes} bytes) ` +
+    throw new FileError(file, `tensor "${name}": header says ${dtype} [${shape}] (${bytes} bytes) ` +
       `but its data_offsets span ${end - begin} bytes`, FIX_CORRUPT);
   }
   if (end > dataLen) {
-    throw new CheckpointError(file, `tensor "${name}" ends at data byte ${end} but the file has only ${dataLen} ` +
+    throw new FileError(file, `tensor "${name}" ends at data byte ${end} but the file has only ${dataLen} ` +
       'data bytes (truncated?)', FIX_CORRUPT);
   }
   return { dtype, shape: [...shape], begin, end };

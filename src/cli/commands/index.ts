@@ -1,0 +1,6 @@
+import type { Command } from '../command';
+import { forwardCommand } from './forward';
+import { infoCommand } from './info';
+
+/** Every CLI command, in the order `deepfusion --help` lists them. */
+export const commands: Command[] = [infoCommand, forwardCommand];
