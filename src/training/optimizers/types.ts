@@ -1,0 +1,50 @@
+// The contract between optimizers (training), optimizer-state transfer at fusion time (fusion)
+// and checkpoints. An optimizer's state is a named map of tensors, one per (slot, parameter):
+// key `${slot.prefix}.${paramName}`. Each slot says how its tensor relates to the parameter, so
+// fusion can place it block by block without knowing the optimizer (fusion.md, "carry").
+import type { Tensor } from '../../engine/tf';
+import type { Params } from '../../model/params';
+
+export type SlotLayout =
+  /** Same shape as the parameter (Adam's m and v, Adafactor's unfactored v and its m). */
+  | 'like-param'
+  /** Parameter [R, C] → [R]: statistic averaged over the last axis (Adafactor's row factor). */
+  | 'row-factor'
+  /** Parameter [R, C] → [C]: statistic averaged over the first axis (Adafactor's column factor). */
+  | 'col-factor';
+
+export interface OptimizerSlot {
+  prefix: string;
+  layout: SlotLayout;
+  /** 1 for first moments (scale by w at fusion), 2 for second moments (scale by w²). */
+  order: 1 | 2;
+  /** Whether a parameter of this shape has the slot (Adafactor factors only rank ≥ 2). */
+  appliesTo(shape: number[]): boolean;
+}
+
+export type OptimizerName = 'adamw' | 'adafactor';
+
+export interface OptimizerState {
+  name: OptimizerName;
+  /** Number of updates applied so far (bias correction, Adafactor's decay and relative step). */
+  step: number;
+  /** Keyed `${slot.prefix}.${paramName}`. */
+  tensors: Record<string, Tensor>;
+}
+
+/** Files of a checkpoint directory that hold optimizer state. */
+export const OPTIMIZER_TENSORS_FILE = 'optimizer.safetensors';
+/** {name, step, hyperparameters}. */
+export const OPTIMIZER_META_FILE = 'optimizer.json';
+
+export interface Optimizer {
+  readonly name: OptimizerName;
+  readonly slots: readonly OptimizerSlot[];
+  /** Fresh (zero) state for these parameters. */
+  init(params: Params): OptimizerState;
+  /**
+   * One update with learning rate `lr` (already from the schedule). Returns the new parameters
+   * and state; the old tensors are disposed unless they are the caller's inputs it keeps.
+   */
+  apply(params: Params, grads: Params, state: OptimizerState, lr: number): { params: Params; state: OptimizerState };
+}
