@@ -37,14 +37,24 @@ export const OPTIMIZER_TENSORS_FILE = 'optimizer.safetensors';
 /** {name, step, hyperparameters}. */
 export const OPTIMIZER_META_FILE = 'optimizer.json';
 
+export interface UpdateOptions {
+  /** Learning rate of this update (from the schedule). */
+  lr: number;
+  /** Factor applied to every gradient first (global-norm clipping); default 1. */
+  gradScale?: number;
+}
+
 export interface Optimizer {
   readonly name: OptimizerName;
   readonly slots: readonly OptimizerSlot[];
+  /** The hyperparameters, as `optimizer.json` records them. */
+  readonly hyperparameters: Readonly<Record<string, number | boolean>>;
   /** Fresh (zero) state for these parameters. */
   init(params: Params): OptimizerState;
   /**
-   * One update with learning rate `lr` (already from the schedule). Returns the new parameters
-   * and state; the old tensors are disposed unless they are the caller's inputs it keeps.
+   * One update. Takes ownership of `params` and of `state`'s tensors (it disposes those it
+   * replaces, so peak memory stays one parameter's worth above the model); `grads` stay the
+   * caller's.
    */
-  apply(params: Params, grads: Params, state: OptimizerState, lr: number): { params: Params; state: OptimizerState };
+  apply(params: Params, grads: Params, state: OptimizerState, opts: UpdateOptions): { params: Params; state: OptimizerState };
 }
