@@ -1,0 +1,93 @@
+// Progress of long work (training steps, plan jobs): a bar redrawn in place on a terminal, plain
+// lines every so often otherwise (logs, CI, worker pipes), with rate-based ETA either way.
+import { formatDuration } from './format';
+
+export interface ProgressSink {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface ProgressOptions {
+  /** Units of work in all, e.g. the last step. */
+  total: number;
+  /** Units already done when this display starts (a resumed run): they do not count toward the rate. */
+  start?: number;
+  label?: string;
+  /** Default process.stderr. */
+  out?: ProgressSink;
+  /** Seconds between plain lines when `out` is not a terminal; default 10. */
+  interval?: number;
+  /** Clock in seconds (injectable for tests); default the monotonic clock. */
+  now?: () => number;
+}
+
+export class Progress {
+  private readonly out: ProgressSink;
+  private readonly now: () => number;
+  private readonly startTime: number;
+  private readonly start: number;
+  private lastDraw = -Infinity;
+  private drawn = false;
+  private done: number;
+  private fields: Record<string, string> = {};
+
+  constructor(private readonly opts: ProgressOptions) {
+    this.out = opts.out ?? process.stderr;
+    this.now = opts.now ?? (() => performance.now() / 1000);
+    this.startTime = this.now();
+    this.start = opts.start ?? 0;
+    this.done = this.start;
+  }
+
+  /** Records progress; draws when due (terminal: ~10 times a second; otherwise every `interval`). */
+  update(done: number, fields: Record<string, string> = {}): void {
+    this.done = done;
+    this.fields = fields;
+    const t = this.now();
+    const due = this.out.isTTY ? t - this.lastDraw >= 0.1 : t - this.lastDraw >= (this.opts.interval ?? 10);
+    if (due || done >= this.opts.total) this.draw(t);
+  }
+
+  /** A line of its own (an evaluation, a checkpoint), printed above the bar. */
+  log(line: string): void {
+    this.clear();
+    this.out.write(`${line}\n`);
+    if (this.out.isTTY) this.draw(this.now());
+  }
+
+  /** Final state; leaves the cursor on a fresh line. */
+  finish(): void {
+    this.draw(this.now());
+    if (this.out.isTTY) this.out.write('\n');
+    this.drawn = false;
+  }
+
+  /** Seconds left at the rate seen since this display started; Infinity before any progress. */
+  eta(t = this.now()): number {
+    const rate = (this.done - this.start) / (t - this.startTime);
+    return rate > 0 ? (this.opts.total - this.done) / rate : Infinity;
+  }
+
+  private draw(t: number): void {
+    this.lastDraw = t;
+    const { total, label } = this.opts;
+    const pct = total > 0 ? Math.min(100, (100 * this.done) / total) : 100;
+    const extra = Object.entries(this.fields).map(([k, v]) => `${k} ${v}`);
+    const counts = `${this.done}/${total}`;
+    const tail = [...extra, `ETA ${formatDuration(this.eta(t))}`].join(' · ');
+    if (this.out.isTTY) {
+      const width = Math.max(10, Math.min(30, (this.out.columns ?? 80) - 60));
+      const filled = Math.round((width * pct) / 100);
+      const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+      this.out.write(`\r\x1b[K${label ? `${label} ` : ''}${bar} ${counts} ${tail}`);
+      this.drawn = true;
+    } else {
+      this.out.write(`${label ? `${label} ` : ''}${counts} (${pct.toFixed(0)}%) ${tail}\n`);
+    }
+  }
+
+  private clear(): void {
+    if (this.out.isTTY && this.drawn) this.out.write('\r\x1b[K');
+  }
+}
