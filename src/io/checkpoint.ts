@@ -107,13 +107,15 @@ export function writeWeights(file: string, config: T5Config, params: Params): vo
 }
 
 /**
- * Saves a model directory atomically; `extraFiles` (e.g. tokenizer.json) are copied in, so the
- * directory appears complete or not at all.
+ * Saves a model directory atomically; `extraFiles` (e.g. tokenizer.json) are copied in and
+ * `fill` may write more (training state), so the directory appears complete or not at all.
  */
-export async function saveModel(dir: string, model: Model, extraFiles: Record<string, string> = {}): Promise<void> {
+export async function saveModel(dir: string, model: Model, extraFiles: Record<string, string> = {},
+  fill?: (tmpDir: string) => void): Promise<void> {
   await writeDirAtomic(dir, (tmp) => {
     writeConfig(path.join(tmp, CONFIG_FILE), model.config);
     writeWeights(path.join(tmp, WEIGHTS_FILE), model.config, model.params);
     for (const [name, source] of Object.entries(extraFiles)) fs.copyFileSync(source, path.join(tmp, name));
+    fill?.(tmp);
   });
 }

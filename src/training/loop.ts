@@ -1,0 +1,298 @@
+// The training loop: steps with gradient accumulation and clipping, evaluation, metrics,
+// checkpoints, and exact resume. A run killed at any moment and started again with the same
+// options continues from its last checkpoint and produces the same losses as a run that was
+// never interrupted: parameters and optimizer state are saved bit-exactly, the data stream
+// resumes from its recorded position, and dropout masks derive from (seed, step, micro-batch).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError, FileError, UserError } from '../errors';
+import { writeFileAtomic } from '../io/atomic';
+import { loadModel } from '../io/checkpoint';
+import type { T5Config } from '../model/config';
+import { countParams, disposeParams, initParams, type Params } from '../model/params';
+import { lineChart } from '../report/plot';
+import { readTrainerState, writeCheckpoint, type TrainerState } from './checkpoint';
+import type { BatchStream, DataPosition, ExampleBatch } from './data/types';
+import { evaluate } from './evaluate';
+import { METRICS_FILE, MetricsLog, type EvalRecord, type TrainRecord } from './metrics';
+import { clipScale, globalNorm } from './optimizers/clip';
+import { makeOptimizer, type OptimizerSpec } from './optimizers/spec';
+import { hasOptimizerState, loadOptimizerState } from './optimizers/state_io';
+import type { Optimizer, OptimizerState } from './optimizers/types';
+import {
+  checkpointDir, checkRunIdentity, FINAL_DIR, latestCheckpoint, lockRun, pruneCheckpoints, removeLeftovers,
+  VAL_LOSS_PLOT, writeRunIdentity, type SavedState,
+} from './run_dir';
+import { learningRate, type ScheduleSpec } from './schedules';
+import { batchTokens, stepGradients } from './step';
+
+/** A model initialised from scratch. */
+export interface InitFromScratch { config: T5Config; seed: number }
+/** A model directory (e.g. a fused model) to continue training, with its optimizer state or fresh state. */
+export interface InitFromModel { from: string; optimizerState: 'carry' | 'reset' }
+
+export interface TrainData {
+  /** The training stream from `position` (absent: its beginning). */
+  open(position?: DataPosition): BatchStream;
+  /** JSON describing the data (corpus, tokenizer, lengths, batch size, seed); part of the run's identity. */
+  describe: unknown;
+}
+
+export interface TrainOptions {
+  runDir: string;
+  init: InitFromScratch | InitFromModel;
+  data: TrainData;
+  /** Fixed validation batches. */
+  validation: readonly ExampleBatch[];
+  optimizer: OptimizerSpec;
+  schedule: ScheduleSpec;
+  /** The schedule is evaluated at step + lrOffset (fusion.md). Default 0. */
+  lrOffset?: number;
+  /** Updates in all (a resumed or extended run counts the steps already done). */
+  steps: number;
+  /** Micro-batches per update. Default 1. */
+  gradAccumulation?: number;
+  /** Global gradient-norm limit; null (default): no clipping. */
+  clipNorm?: number | null;
+  /** Evaluate every N steps (and always before the first and after the last). 0: only then. */
+  evalEvery?: number;
+  /** Checkpoint every N steps; 0 (default): only the final model. */
+  checkpointEvery?: number;
+  /** Checkpoints kept besides the final model. Default 2. */
+  keepCheckpoints?: number;
+  /** Dropout rate; default the model config's dropout_rate. */
+  dropout?: number;
+  /** Seeds the dropout masks. Default 0. */
+  seed?: number;
+  /** Copied into every checkpoint and the final model (e.g. {"tokenizer.json": path}). */
+  extraFiles?: Record<string, string>;
+  onEvent?: (event: TrainEvent) => void;
+}
+
+export type TrainEvent =
+  | { type: 'start'; step: number; steps: number; resumedFrom: string | null; parameters: number }
+  | TrainRecord
+  | EvalRecord
+  | { type: 'checkpoint'; step: number; dir: string }
+  | { type: 'done'; step: number; dir: string; cached: boolean };
+
+export interface TrainResult {
+  runDir: string;
+  finalDir: string;
+  step: number;
+  evals: EvalRecord[];
+  lastTrain: TrainRecord | null;
+  /** The checkpoint the run continued from, if it resumed. */
+  resumedFrom: string | null;
+  /** The run dir already held the finished run; nothing was trained. */
+  cached: boolean;
+}
+
+/** The loss became NaN or infinite: the run stops before the update would spoil the parameters. */
+export class TrainingDiverged extends UserError {
+  constructor(readonly step: number, readonly value: number, readonly lastCheckpoint: string | null) {
+    super(`step ${step}: the training loss or gradient is ${value} (training diverged). Last good checkpoint: ` +
+      `${lastCheckpoint ?? 'none (no checkpoint was written yet)'}. Fix: start a new run from it (--from) with a lower ` +
+      'learning rate or with gradient clipping, or checkpoint more often');
+    this.name = 'TrainingDiverged';
+  }
+}
+
+interface Session {
+  config: T5Config;
+  params: Params;
+  optimizerState: OptimizerState;
+  trainer: TrainerState | null;
+}
+
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const o = withDefaults(options);
+  const runDir = path.resolve(o.runDir);
+  fs.mkdirSync(runDir, { recursive: true });
+  const unlock = lockRun(runDir);
+  try {
+    removeLeftovers(runDir);
+    const latest = latestCheckpoint(runDir);
+    const identity = runIdentity(o);
+    if (latest) checkRunIdentity(runDir, identity);
+    else writeRunIdentity(runDir, identity);
+    if (latest && latest.step > o.steps) {
+      throw new UserError(`${runDir}: this run has already trained ${latest.step} steps, more than the ${o.steps} asked for. ` +
+        `Fix: ask for at least ${latest.step} steps, or train in another run directory`);
+    }
+    if (latest?.final && latest.step === o.steps) return finished(o, runDir, latest);
+    const optimizer = makeOptimizer(o.optimizer);
+    const session = latest ? resume(latest, optimizer) : begin(o.init, optimizer);
+    try {
+      return await run(o, runDir, optimizer, session, latest?.dir ?? null);
+    } finally {
+      disposeParams(session.params);
+      disposeParams(session.optimizerState.tensors);
+    }
+  } finally {
+    unlock();
+  }
+}
+
+type Resolved = Required<Omit<TrainOptions, 'dropout' | 'onEvent'>> & Pick<TrainOptions, 'dropout' | 'onEvent'>;
+
+function withDefaults(o: TrainOptions): Resolved {
+  const resolved: Resolved = {
+    lrOffset: 0, gradAccumulation: 1, clipNorm: null, evalEvery: 0, checkpointEvery: 0, keepCheckpoints: 2, seed: 0,
+    extraFiles: {}, ...o,
+  };
+  const int = (field: keyof TrainOptions, v: number, min: number): void => {
+    if (!Number.isInteger(v) || v < min) {
+      throw new ConfigError('(train options)', field, `expected an integer ≥ ${min}, got ${v}`, `pass an integer ≥ ${min}`);
+    }
+  };
+  int('steps', resolved.steps, 0);
+  int('gradAccumulation', resolved.gradAccumulation, 1);
+  int('evalEvery', resolved.evalEvery, 0);
+  int('checkpointEvery', resolved.checkpointEvery, 0);
+  int('keepCheckpoints', resolved.keepCheckpoints, 0);
+  int('lrOffset', resolved.lrOffset, -Number.MAX_SAFE_INTEGER);
+  if (resolved.validation.length === 0) {
+    throw new ConfigError('(train options)', 'validation', 'no validation batches', 'pass at least one validation batch');
+  }
+  return resolved;
+}
+
+/** What must be the same for a resumed run to continue the original one. */
+function runIdentity(o: Resolved): Record<string, unknown> {
+  const init = 'from' in o.init ? { from: path.resolve(o.init.from), optimizer_state: o.init.optimizerState } : o.init;
+  return {
+    init, data: o.data.describe, optimizer: o.optimizer, schedule: o.schedule, lr_offset: o.lrOffset,
+    grad_accumulation: o.gradAccumulation, clip_norm: o.clipNorm, dropout: o.dropout ?? null, seed: o.seed,
+  };
+}
+
+function begin(init: InitFromScratch | InitFromModel, optimizer: Optimizer): Session {
+  if (!('from' in init)) {
+    const params = initParams(init.config, init.seed);
+    return { config: init.config, params, optimizerState: optimizer.init(params), trainer: null };
+  }
+  const { config, params } = loadModel(init.from);
+  if (init.optimizerState === 'reset') return { config, params, optimizerState: optimizer.init(params), trainer: null };
+  if (!hasOptimizerState(init.from)) {
+    disposeParams(params);
+    throw new FileError(init.from, 'holds no optimizer state (optimizer.safetensors + optimizer.json) to carry',
+      'start with fresh optimizer state (optimizer state "reset"), or use a checkpoint that has it');
+  }
+  try {
+    return { config, params, optimizerState: loadOptimizerState(init.from, optimizer, params), trainer: null };
+  } catch (err) {
+    disposeParams(params);
+    throw err;
+  }
+}
+
+function resume(saved: SavedState, optimizer: Optimizer): Session {
+  const trainer = readTrainerState(saved.dir);
+  const { config, params } = loadModel(saved.dir);
+  try {
+    return { config, params, optimizerState: loadOptimizerState(saved.dir, optimizer, params), trainer };
+  } catch (err) {
+    disposeParams(params);
+    throw err;
+  }
+}
+
+async function run(o: Resolved, runDir: string, optimizer: Optimizer, s: Session, resumedFrom: string | null): Promise<TrainResult> {
+  const emit = o.onEvent ?? (() => undefined);
+  const clock = (): number => performance.now() / 1000;
+  const startedAt = clock();
+  const elapsedBefore = s.trainer?.elapsed ?? 0;
+  const elapsed = (): number => elapsedBefore + clock() - startedAt;
+  const metrics = new MetricsLog(path.join(runDir, METRICS_FILE), s.trainer?.metrics_bytes ?? 0);
+  const evals = [...(s.trainer?.evals ?? [])];
+  const rate = o.dropout ?? s.config.dropout_rate;
+  const stream = o.data.open(s.trainer?.data_position);
+  let step = s.trainer?.step ?? 0;
+  let tokens = s.trainer?.tokens ?? 0;
+  let lastTrain = s.trainer?.last_train ?? null;
+  let lastCheckpoint = resumedFrom;
+
+  const runEval = (): void => {
+    const r = evaluate(s.config, s.params, o.validation);
+    const record: EvalRecord = { type: 'eval', step, val_loss: r.loss, val_accuracy: r.accuracy, val_tokens: r.tokens, elapsed: elapsed() };
+    evals.push(record);
+    metrics.append(record);
+    emit(record);
+  };
+  const save = async (dir: string): Promise<void> => {
+    const trainer: TrainerState = {
+      step, tokens, elapsed: elapsed(), data_position: stream.position(),
+      rng: { seed: o.seed, dropout: 'derived from (seed, step, micro-batch)' },
+      schedule: o.schedule, lr_offset: o.lrOffset, metrics_bytes: metrics.size, evals, last_train: lastTrain,
+    };
+    await writeCheckpoint(dir, { model: { config: s.config, params: s.params }, optimizer, optimizerState: s.optimizerState,
+      trainer, extraFiles: o.extraFiles });
+  };
+
+  emit({ type: 'start', step, steps: o.steps, resumedFrom, parameters: countParams(s.params) });
+  if (!s.trainer) runEval();
+  while (step < o.steps) {
+    const stepStart = clock();
+    const micro = Array.from({ length: o.gradAccumulation }, () => stream.next());
+    const next = step + 1;
+    const { loss, grads } = stepGradients(s.config, s.params, micro, { rate, seed: (i) => dropoutSeed(o.seed, next, i) });
+    let norm: number;
+    try {
+      norm = globalNorm(grads);
+      if (!Number.isFinite(loss) || !Number.isFinite(norm)) throw new TrainingDiverged(next, Number.isFinite(loss) ? norm : loss, lastCheckpoint);
+      const lr = learningRate(o.schedule, next, o.lrOffset);
+      ({ params: s.params, state: s.optimizerState } = optimizer.apply(s.params, grads, s.optimizerState,
+        { lr, gradScale: clipScale(norm, o.clipNorm) }));
+      step = next;
+      const stepTokens = micro.reduce((n, b) => n + batchTokens(b), 0);
+      tokens += stepTokens;
+      lastTrain = { type: 'train', step, loss, lr, grad_norm: norm, tokens, elapsed: elapsed(), tokens_per_s: stepTokens / (clock() - stepStart) };
+    } finally {
+      disposeParams(grads);
+    }
+    metrics.append(lastTrain);
+    emit(lastTrain);
+    if (o.evalEvery > 0 && step % o.evalEvery === 0) runEval();
+    if (o.checkpointEvery > 0 && step % o.checkpointEvery === 0 && step < o.steps) {
+      const dir = checkpointDir(runDir, step);
+      await save(dir);
+      lastCheckpoint = dir;
+      pruneCheckpoints(runDir, o.keepCheckpoints);
+      emit({ type: 'checkpoint', step, dir });
+    }
+  }
+  if (evals.at(-1)?.step !== step) runEval();
+  const finalDir = path.join(runDir, FINAL_DIR);
+  await save(finalDir);
+  writeValLossPlot(runDir, evals);
+  emit({ type: 'done', step, dir: finalDir, cached: false });
+  return { runDir, finalDir, step, evals, lastTrain, resumedFrom, cached: false };
+}
+
+/** The run dir already holds this run, finished: report it without training. */
+function finished(o: Resolved, runDir: string, saved: SavedState): TrainResult {
+  const trainer = readTrainerState(saved.dir);
+  if (!fs.existsSync(path.join(runDir, VAL_LOSS_PLOT))) writeValLossPlot(runDir, trainer.evals);
+  o.onEvent?.({ type: 'done', step: trainer.step, dir: saved.dir, cached: true });
+  return { runDir, finalDir: saved.dir, step: trainer.step, evals: trainer.evals, lastTrain: trainer.last_train, resumedFrom: null, cached: true };
+}
+
+function writeValLossPlot(runDir: string, evals: readonly EvalRecord[]): void {
+  const svg = lineChart({
+    title: `validation loss — ${path.basename(runDir)}`, xLabel: 'step', yLabel: 'validation loss',
+    series: [{ name: 'validation loss', points: evals.map((e) => [e.step, e.val_loss] as const) }],
+  });
+  writeFileAtomic(path.join(runDir, VAL_LOSS_PLOT), svg);
+}
+
+/** A 32-bit seed for one micro-batch's dropout masks, a pure function of its coordinates. */
+function dropoutSeed(seed: number, step: number, micro: number): number {
+  let h = 0x811c9dc5;
+  for (const x of [seed, step, micro]) {
+    h = Math.imul(h ^ (x | 0), 0x5bd1e995);
+    h ^= h >>> 15;
+  }
+  return h >>> 0;
+}
+
