@@ -33,7 +33,7 @@ export interface InitFromModel { from: string; optimizerState: 'carry' | 'reset'
 
 export interface TrainData {
   /** The training stream from `position` (absent: its beginning). */
-  open(position?: DataPosition): BatchStream;
+  open(position?: DataPosition): BatchStream | Promise<BatchStream>;
   /** JSON describing the data (corpus, tokenizer, lengths, batch size, seed); part of the run's identity. */
   describe: unknown;
 }
@@ -207,7 +207,7 @@ async function run(o: Resolved, runDir: string, optimizer: Optimizer, s: Session
   const metrics = new MetricsLog(path.join(runDir, METRICS_FILE), s.trainer?.metrics_bytes ?? 0);
   const evals = [...(s.trainer?.evals ?? [])];
   const rate = o.dropout ?? s.config.dropout_rate;
-  const stream = o.data.open(s.trainer?.data_position);
+  const stream = await o.data.open(s.trainer?.data_position);
   let step = s.trainer?.step ?? 0;
   let tokens = s.trainer?.tokens ?? 0;
   let lastTrain = s.trainer?.last_train ?? null;

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { ADAFACTOR_DEFAULTS } from '../../src/training/optimizers/adafactor';
+import { ADAMW_DEFAULTS } from '../../src/training/optimizers/adamw';
+import { readTrainingConfigFile, resolvePretrainSettings } from '../../src/training/pretrain_settings';
+import { T5_SCHEDULE } from '../../src/training/schedules';
+
+const resolve = (file: Record<string, unknown>, flags: Record<string, unknown> = {}) => resolvePretrainSettings(file, flags, 'train.json');
+
+describe('pretrain settings', () => {
+  test("a preset alone gives T5's recipe: Adafactor, inverse-sqrt at base 1 with 10k warmup, no clipping", () => {
+    const s = resolve({ preset: 's' });
+    assert.deepEqual(s.model, { preset: 's' });
+    assert.equal(s.run, path.join('runs', 'pretrain-s'));
+    assert.deepEqual(s.optimizer, ADAFACTOR_DEFAULTS);
+    assert.deepEqual(s.schedule, T5_SCHEDULE);
+    assert.equal(s.clip_norm, null);
+    assert.deepEqual(s.data, { corpus: 'default', tokenizer: 'default', vocab_size: 8192, input_length: 128, batch_size: 16,
+      eval_batches: 8, eval_batch_size: 16, seed: 0 });
+  });
+
+  test('flags override the file; lr is the peak rate of any schedule', () => {
+    const s = resolve({ preset: 's', steps: 500, optimizer: { name: 'adamw', weight_decay: 0 }, schedule: 'cosine' },
+      { steps: 800, lr: 3e-3, warmup: 50, optimizer: 'adamw', lr_offset: -100 });
+    assert.equal(s.steps, 800);
+    assert.deepEqual(s.optimizer, { ...ADAMW_DEFAULTS, weight_decay: 0 });
+    assert.deepEqual(s.schedule, { kind: 'cosine', lr: 3e-3, warmup: 50, total: 800, final: 0 });
+    assert.equal(s.clip_norm, 1);
+    assert.equal(s.lr_offset, -100);
+    const inv = resolve({ preset: 'm' }, { lr: 0.02, warmup: 400 });
+    assert.deepEqual(inv.schedule, { kind: 'inverse-sqrt', base: 0.02 * 20, warmup: 400 });
+    assert.deepEqual(resolve({ preset: 'm', schedule: { kind: 'inverse-sqrt', base: 2, warmup: 100 } }).schedule,
+      { kind: 'inverse-sqrt', base: 2, warmup: 100 });
+  });
+
+  test('continuing a model directory, with its optimizer state carried', () => {
+    const s = resolve({ from: 'runs/fused', optimizer_state: 'carry' });
+    assert.deepEqual(s.model, { from: 'runs/fused', optimizer_state: 'carry' });
+    assert.equal(s.run, path.join('runs', 'continue-fused'));
+  });
+
+  test('an HF config.json given as the training config is the model to train', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'df-settings-'));
+    const file = path.join(dir, 'my-t5.json');
+    fs.writeFileSync(file, JSON.stringify({ d_model: 64, d_kv: 16, d_ff: 128, num_layers: 2, num_heads: 4, vocab_size: 100 }));
+    const s = resolvePretrainSettings(readTrainingConfigFile(file), {}, file);
+    assert.equal('config' in s.model && s.model.config.d_model, 64);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  test('errors name the source and the field', () => {
+    assert.throws(() => resolve({}), /train\.json: field "preset": no model is given/);
+    assert.throws(() => resolve({ preset: 's', from: 'x' }), /field "preset \+ from": more than one model/);
+    assert.throws(() => resolve({ preset: 'xl' }), /field "preset": unknown preset "xl"/);
+    assert.throws(() => resolve({ preset: 's', stpes: 3 }), /field "stpes": is not a training setting/);
+    assert.throws(() => resolve({ preset: 's', steps: -1 }), /field "steps": expected an integer ≥ 0/);
+    assert.throws(() => resolve({ preset: 's', schedule: 'step' }), /field "schedule": unknown schedule/);
+    assert.throws(() => resolve({ preset: 's', optimizer: 'sgd' }), /field "optimizer\.name"/);
+    assert.throws(() => resolve({ from: 'x', optimizer_state: 'keep' }), /field "optimizer_state"/);
+    assert.throws(() => resolve({ preset: 's', lr: 0 }), /field "lr"/);
+  });
+});
