@@ -70,7 +70,7 @@ export interface TrainOptions {
 }
 
 export type TrainEvent =
-  | { type: 'start'; step: number; steps: number; resumedFrom: string | null; parameters: number }
+  | { type: 'start'; step: number; steps: number; resumedFrom: string | null; config: T5Config; parameters: number }
   | TrainRecord
   | EvalRecord
   | { type: 'checkpoint'; step: number; dir: string }
@@ -230,7 +230,7 @@ async function run(o: Resolved, runDir: string, optimizer: Optimizer, s: Session
       trainer, extraFiles: o.extraFiles });
   };
 
-  emit({ type: 'start', step, steps: o.steps, resumedFrom, parameters: countParams(s.params) });
+  emit({ type: 'start', step, steps: o.steps, resumedFrom, config: s.config, parameters: countParams(s.params) });
   if (!s.trainer) runEval();
   while (step < o.steps) {
     const stepStart = clock();

@@ -56,10 +56,16 @@ const FIELDS = [
 
 export type PretrainFields = Partial<Record<(typeof FIELDS)[number], unknown>>;
 
+export const DEFAULT_DATA: DataSpec = {
+  corpus: 'default', tokenizer: 'default', vocab_size: 8192, input_length: 128, batch_size: 16, eval_batches: 8,
+  eval_batch_size: 16, seed: 0,
+};
+
+// eval_batch_size is left out: it follows batch_size unless given.
+const { eval_batch_size: _ebs, ...DATA_FIELDS } = DEFAULT_DATA;
 const DEFAULTS = {
-  steps: 1000, batch_size: 16, grad_accumulation: 1, input_length: 128, optimizer: 'adafactor', lr_offset: 0,
-  eval_every: 100, eval_batches: 8, checkpoint_every: 250, keep_checkpoints: 2, dropout: null, seed: 0,
-  corpus: 'default', tokenizer: 'default', vocab_size: 8192, optimizer_state: 'reset',
+  ...DATA_FIELDS, steps: 1000, grad_accumulation: 1, optimizer: 'adafactor', lr_offset: 0, eval_every: 100,
+  checkpoint_every: 250, keep_checkpoints: 2, dropout: null, optimizer_state: 'reset',
 };
 
 /** Peak learning rate and warmup each optimizer starts from when the settings do not say. */
