@@ -1,6 +1,6 @@
 // Corpora from the user's files: a plain text file, a JSONL file (one JSON object per line with a
 // string "text" field), or a directory searched recursively for such files (.txt, .text, .md are
-// plain text, .jsonl is JSONL; hidden files and other extensions are skipped). A plain text file
+// plain text, .jsonl is JSONL; hidden files, other extensions and links to directories are skipped). A plain text file
 // is split into paragraphs at blank lines, and paragraphs are grouped into documents of about
 // DOCUMENT_TARGET_CHARS characters; each JSONL record is one document.
 //
@@ -65,7 +65,7 @@ function listCorpusFiles(dir: string): string[] {
       if (e.name.startsWith('.')) continue;
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.isFile()) {
+      else if (e.isFile() || e.isSymbolicLink()) {
         const ext = path.extname(e.name).toLowerCase();
         if (TEXT_EXTENSIONS.has(ext) || JSONL_EXTENSIONS.has(ext)) found.push(p);
       }
