@@ -52,6 +52,8 @@ export interface T5Tokenizer {
 /** Splits normalised text into words exactly as the Metaspace pre-tokenizer does. */
 export function metaspaceWords(normalized: string): string[] {
   if (normalized.length === 0) return [];
+  // The pre-tokenizer also splits before a "▁" already in the text; most text has none.
+  if (!normalized.includes(METASPACE)) return normalized.split(' ').map((w) => METASPACE + w);
   return (METASPACE + normalized.replaceAll(' ', METASPACE)).split(/(?=\u2581)/);
 }
 

@@ -204,8 +204,9 @@ export function trainUnigram(wordCounts: Map<string, number>, options: UnigramTr
     for (let it = 0; it < emIterations; it++) {
       const e = expectation(words, lattice, logp);
       objective = e.objective;
+      const before = aliveCount;
       aliveCount = maximization(e.expected, logp, alive, isChar);
-      lattice = keepAlive(lattice, alive);
+      if (aliveCount < before) lattice = keepAlive(lattice, alive);
     }
     options.onProgress?.({ round, pieces: aliveCount, objective });
     if (aliveCount <= desired) break;
