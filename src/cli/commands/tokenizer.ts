@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { UserError } from '../../errors';
 import { openCorpus } from '../../training/data/corpus_open';
 import { cachedTokenizer, defaultTokenizer } from '../../training/data/default_tokenizer';
+import type { UnigramProgress } from '../../training/data/unigram_trainer';
 import { DEFAULT_SENTINELS, DEFAULT_VOCAB_SIZE, loadTokenizer, tokensPerWord, type T5Tokenizer } from '../../training/data/tokenizer';
 import { numberOption, parseCommandArgs, requireOption, type Command } from '../command';
 import { formatDuration } from '../format';
@@ -9,6 +10,12 @@ import { corpusSummary } from './corpus';
 
 const USAGE = `Usage: deepfusion tokenizer train [--corpus <path>|default] [--vocab ${DEFAULT_VOCAB_SIZE}] [--sentinels ${DEFAULT_SENTINELS}] -o <tokenizer.json>
        deepfusion tokenizer encode <tokenizer.json>|default "text"`;
+
+/** Training progress on stderr: one line per pruning round. */
+function reportRound(p: UnigramProgress, started: number): void {
+  console.error(`  round ${String(p.round).padStart(2)}: ${String(p.pieces).padStart(7)} pieces, ` +
+    `${p.objective.toFixed(3)} nats/word  (${formatDuration((Date.now() - started) / 1000)})`);
+}
 
 async function train(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('tokenizer train', argv, {
@@ -21,14 +28,7 @@ async function train(argv: string[]): Promise<void> {
   for (const line of corpusSummary(corpus)) console.log(line);
   const started = Date.now();
   let trained = false;
-  const tokenizer = cachedTokenizer({
-    corpus, vocabSize, sentinels,
-    onProgress: (p) => {
-      trained = true;
-      console.error(`  round ${String(p.round).padStart(2)}: ${String(p.pieces).padStart(7)} pieces, ` +
-        `${p.objective.toFixed(3)} nats/word  (${formatDuration((Date.now() - started) / 1000)})`);
-    },
-  });
+  const tokenizer = cachedTokenizer({ corpus, vocabSize, sentinels, onProgress: (p) => { trained = true; reportRound(p, started); } });
   const seconds = (Date.now() - started) / 1000;
   tokenizer.save(output);
   console.log(`vocab       ${tokenizer.vocabSize} ids: <pad> 0, </s> 1, <unk> 2, ${tokenizer.vocabSize - 3 - tokenizer.sentinelCount} ` +
@@ -39,7 +39,14 @@ async function train(argv: string[]): Promise<void> {
 }
 
 function tokenizerArg(spec: string): T5Tokenizer {
-  return spec === 'default' ? defaultTokenizer() : loadTokenizer(spec);
+  if (spec !== 'default') return loadTokenizer(spec);
+  const started = Date.now();
+  return defaultTokenizer({
+    onProgress: (p) => {
+      if (p.round === 1) console.error('training the default tokenizer (once; it is cached afterwards)');
+      reportRound(p, started);
+    },
+  });
 }
 
 async function encode(argv: string[]): Promise<void> {
