@@ -15,8 +15,16 @@ export function mobyDickChapters(count: number): string[] {
   return parts.filter((p) => /^\d+$/.test(p.chapter)).slice(0, count).map((p) => p.text);
 }
 
+const temporaryDirs: string[] = [];
+process.on('exit', () => {
+  for (const dir of temporaryDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh directory, removed when the test process exits. */
 export function temporaryDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'deepfusion-test-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deepfusion-test-'));
+  temporaryDirs.push(dir);
+  return dir;
 }
 
 /** A directory with one .txt file per chapter. */

@@ -76,7 +76,7 @@ train   Trains a SentencePiece-style unigram tokenizer on the corpus's training 
         -o           the tokenizer.json to write
         Training is deterministic (same corpus and options, same file) and its result is cached
         under $DEEPFUSION_CACHE (default ~/.cache/deepfusion), so asking again is instant. The
-        default tokenizer takes about a minute the first time. Prints the corpus, each pruning
+        default tokenizer takes about 30 s the first time. Prints the corpus, each pruning
         round, and the tokens per word on the validation split.
 
 encode  Prints the ids and pieces of a text (without the </s> that T5 appends), and the decoded

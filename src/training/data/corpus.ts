@@ -46,7 +46,7 @@ export function splitDocuments(documents: CorpusDocument[]): SplitDocuments {
   const hashes = documents.map((d) => unitHash(d.id));
   let held = new Set(documents.map((_, i) => i).filter((i) => hashes[i] < VALIDATION_FRACTION));
   if (held.size === 0 && documents.length >= 2) {
-    held = new Set([hashes.indexOf(Math.min(...hashes))]);
+    held = new Set([hashes.reduce((best, h, i) => (h < hashes[best] ? i : best), 0)]);
   }
   return {
     train: documents.filter((_, i) => !held.has(i)),

@@ -1,6 +1,6 @@
 // Tokenizers trained once and kept in the cache: the default one (the built-in corpus, 8192 ids,
 // 100 sentinels) is a single call. Training is deterministic, so the cache only saves time — a
-// machine with an empty cache trains the identical tokenizer.json (about a minute for the default).
+// machine with an empty cache trains the identical tokenizer.json (about 30 s and 1.5 GB for the default).
 import * as fs from 'node:fs';
 import { cacheFile } from '../../io/cache';
 import { defaultCorpus } from './corpus_default';

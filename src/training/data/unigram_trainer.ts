@@ -13,14 +13,19 @@
 // Positions are code points, so a piece never splits a surrogate pair.
 
 /** Bump whenever a change could alter trained pieces or scores (cached tokenizers are keyed by it). */
-export const UNIGRAM_TRAINER_VERSION = '1';
+export const UNIGRAM_TRAINER_VERSION = '2';
 
 export interface UnigramTrainingOptions {
   /** Pieces in the result (every character of the input is one of them). */
   pieceCount: number;
   /** Longest piece, in code points (SentencePiece: 16). */
   maxPieceLength?: number;
-  /** Substrings kept as the initial vocabulary, besides the characters (SentencePiece: 1M). */
+  /**
+   * Substrings kept as the initial vocabulary, besides the characters. Default: ten times the
+   * piece count, at most 1M. SentencePiece always seeds 1M, sized for 32K+ vocabularies on large
+   * corpora; on the built-in corpus with 8192 ids, 10× gives slightly fewer tokens per word
+   * (1.474 against 1.486 on the validation split) in less than half the time.
+   */
   seedSize?: number;
   /** Share of pieces kept by each pruning round (SentencePiece: 0.75). */
   shrinkingFactor?: number;
@@ -145,7 +150,7 @@ function logAddExp(a: number, b: number): number {
 
 export function trainUnigram(wordCounts: Map<string, number>, options: UnigramTrainingOptions): ScoredPiece[] {
   const maxLen = options.maxPieceLength ?? 16;
-  const seedSize = options.seedSize ?? 1_000_000;
+  const seedSize = options.seedSize ?? Math.min(10 * options.pieceCount, 1_000_000);
   const shrink = options.shrinkingFactor ?? 0.75;
   const emIterations = options.emIterations ?? 2;
 
