@@ -36,7 +36,10 @@ export interface T5Tokenizer {
   readonly fingerprint: string;
   /** Id of <extra_id_i>: vocabSize − 1 − i. */
   sentinelId(i: number): number;
-  /** Token ids of the normalised text, without EOS. */
+  /**
+   * Token ids of the normalised text, without EOS. Text spelling a special token ("</s>",
+   * "<extra_id_0>") becomes that token, as in Hugging Face; the built-in corpus contains none.
+   */
   encode(text: string): Promise<number[]>;
   /** `encode` for many texts at once (parallel inside the native library). */
   encodeBatch(texts: string[]): Promise<number[][]>;
