@@ -1,6 +1,8 @@
 import type { Command } from '../command';
+import { corpusCommand } from './corpus';
 import { forwardCommand } from './forward';
 import { infoCommand } from './info';
+import { tokenizerCommand } from './tokenizer';
 
 /** Every CLI command, in the order `deepfusion --help` lists them. */
-export const commands: Command[] = [infoCommand, forwardCommand];
+export const commands: Command[] = [infoCommand, forwardCommand, corpusCommand, tokenizerCommand];
