@@ -28,6 +28,7 @@ export class Progress {
   private readonly startTime: number;
   private readonly start: number;
   private lastDraw = -Infinity;
+  private drawnDone = -1;
   private drawn = false;
   private done: number;
   private fields: Record<string, string> = {};
@@ -56,9 +57,9 @@ export class Progress {
     if (this.out.isTTY) this.draw(this.now());
   }
 
-  /** Final state; leaves the cursor on a fresh line. */
+  /** Final state (unless just shown); leaves the cursor on a fresh line. */
   finish(): void {
-    this.draw(this.now());
+    if (this.out.isTTY || this.drawnDone !== this.done) this.draw(this.now());
     if (this.out.isTTY) this.out.write('\n');
     this.drawn = false;
   }
@@ -71,6 +72,7 @@ export class Progress {
 
   private draw(t: number): void {
     this.lastDraw = t;
+    this.drawnDone = this.done;
     const { total, label } = this.opts;
     const pct = total > 0 ? Math.min(100, (100 * this.done) / total) : 100;
     const extra = Object.entries(this.fields).map(([k, v]) => `${k} ${v}`);

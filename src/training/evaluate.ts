@@ -8,7 +8,7 @@ import type { Params } from '../model/params';
 import { forward } from '../model/t5';
 import type { ExampleBatch } from './data/types';
 import { targetTokens } from './step';
-import { toSeq2SeqBatch } from './tensors';
+import { toSeq2SeqBatch } from './data';
 
 export interface EvalResult {
   loss: number;

@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import { ConfigError } from '../errors';
 import { readJsonFile } from '../io/checkpoint';
+import { DEFAULT_CORPUS, DEFAULT_VOCAB_SIZE } from './data';
 import { parseOptimizerSpec, type OptimizerSpec } from './optimizers/spec';
 import { isPresetName, PRESET_NAMES, type PresetName } from './presets';
 import { parseScheduleSpec, SCHEDULE_KINDS, type ScheduleKind, type ScheduleSpec } from './schedules';
@@ -57,7 +58,7 @@ const FIELDS = [
 export type PretrainFields = Partial<Record<(typeof FIELDS)[number], unknown>>;
 
 export const DEFAULT_DATA: DataSpec = {
-  corpus: 'default', tokenizer: 'default', vocab_size: 8192, input_length: 128, batch_size: 16, eval_batches: 8,
+  corpus: DEFAULT_CORPUS, tokenizer: 'default', vocab_size: DEFAULT_VOCAB_SIZE, input_length: 128, batch_size: 16, eval_batches: 8,
   eval_batch_size: 16, seed: 0,
 };
 

@@ -23,6 +23,10 @@ describe('progress', () => {
     ]);
     p.log('eval: val_loss 2.5');
     assert.ok(out.text.endsWith('eval: val_loss 2.5\n'));
+    clock = 100;
+    p.update(100);
+    p.finish();
+    assert.ok(out.text.endsWith('eval: val_loss 2.5\ntrain 100/100 (100%) ETA 0s\n'), 'the last line once');
   });
 
   test('a resumed run counts only its own progress toward the rate', () => {

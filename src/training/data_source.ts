@@ -1,0 +1,61 @@
+// The data a training run reads, opened from its JSON-able spec: the corpus, the tokenizer
+// (a file, or one trained on the corpus and cached), the resumable training stream and the
+// fixed validation batches.
+import { cachedTokenizer, loadTokenizer, openCorpus, openTrainStream, validationBatches, type ExampleBatch, type T5Tokenizer } from './data';
+import type { TrainData } from './loop';
+import type { DataSpec } from './pretrain_settings';
+
+export interface TrainingData {
+  tokenizer: T5Tokenizer;
+  train: TrainData;
+  validation: ExampleBatch[];
+}
+
+/** Spec fields the validation batches depend on (evaluation reads only these). */
+export type EvalDataSpec = Pick<DataSpec, 'corpus' | 'tokenizer' | 'vocab_size' | 'input_length' | 'eval_batches' | 'eval_batch_size'>;
+
+/** What slow preparation (tokenizer training, corpus tokenization) reports, as one line each. */
+export type DataProgress = (line: string) => void;
+
+export function openTokenizer(spec: Pick<DataSpec, 'corpus' | 'tokenizer' | 'vocab_size'>, progress?: DataProgress): T5Tokenizer {
+  if (spec.tokenizer !== 'default') return loadTokenizer(spec.tokenizer);
+  progress?.(`tokenizer: ${spec.vocab_size} ids trained on corpus ${spec.corpus} (cached after the first time)`);
+  return cachedTokenizer({ corpus: openCorpus(spec.corpus), vocabSize: spec.vocab_size });
+}
+
+export async function openValidation(spec: EvalDataSpec, tokenizer: T5Tokenizer, progress?: DataProgress): Promise<ExampleBatch[]> {
+  return validationBatches({
+    corpus: openCorpus(spec.corpus), tokenizer, inputLength: spec.input_length, batchSize: spec.eval_batch_size,
+    count: spec.eval_batches, onProgress: tokenizing(progress),
+  });
+}
+
+export async function openTrainingData(spec: DataSpec, progress?: DataProgress): Promise<TrainingData> {
+  const tokenizer = openTokenizer(spec, progress);
+  const corpus = openCorpus(spec.corpus);
+  const validation = await openValidation(spec, tokenizer, progress);
+  const train: TrainData = {
+    open: (position) => openTrainStream({
+      corpus, tokenizer, inputLength: spec.input_length, batchSize: spec.batch_size, seed: spec.seed, position,
+      onProgress: tokenizing(progress),
+    }),
+    // Content, not names: a changed corpus file or tokenizer makes a different run.
+    describe: {
+      corpus: corpus.source, corpus_fingerprint: corpus.fingerprint, tokenizer: tokenizer.fingerprint,
+      input_length: spec.input_length, batch_size: spec.batch_size, seed: spec.seed,
+      eval_batches: spec.eval_batches, eval_batch_size: spec.eval_batch_size,
+    },
+  };
+  return { tokenizer, train, validation };
+}
+
+function tokenizing(progress?: DataProgress) {
+  if (!progress) return undefined;
+  let last = '';
+  return (p: { split: string; documents: number; of: number }): void => {
+    const pct = Math.floor((100 * p.documents) / p.of / 10) * 10;
+    const line = `tokenizing the ${p.split} split: ${pct}%`;
+    if (line !== last) progress(line);
+    last = line;
+  };
+}

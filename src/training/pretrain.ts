@@ -1,0 +1,73 @@
+// Pre-training (or continued training) from settings: opens the data, builds or loads the model,
+// and runs the training loop in the settings' run directory. What `deepfusion pretrain` does,
+// callable from TypeScript.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError } from '../errors';
+import { readConfig } from '../io/checkpoint';
+import { parseConfig, type T5Config } from '../model/config';
+import type { T5Tokenizer } from './data';
+import { openTrainingData, type DataProgress } from './data_source';
+import { train, type InitFromModel, type InitFromScratch, type TrainEvent, type TrainResult } from './loop';
+import { presetConfig } from './presets';
+import type { ModelChoice, PretrainSettings } from './pretrain_settings';
+
+export const TOKENIZER_FILE = 'tokenizer.json';
+
+export interface PretrainHooks {
+  onEvent?: (event: TrainEvent) => void;
+  /** Data preparation lines (tokenizer training, corpus tokenization). */
+  onData?: DataProgress;
+}
+
+export async function pretrain(s: PretrainSettings, hooks: PretrainHooks = {}): Promise<TrainResult> {
+  const data = await openTrainingData(s.data, hooks.onData);
+  const runDir = path.resolve(s.run);
+  fs.mkdirSync(runDir, { recursive: true });
+  // Every checkpoint carries the tokenizer, so each is a complete model directory.
+  const tokenizerFile = path.join(runDir, TOKENIZER_FILE);
+  data.tokenizer.save(tokenizerFile);
+  return train({
+    runDir,
+    init: modelInit(s.model, data.tokenizer, s.seed),
+    data: data.train,
+    validation: data.validation,
+    optimizer: s.optimizer,
+    schedule: s.schedule,
+    lrOffset: s.lr_offset,
+    steps: s.steps,
+    gradAccumulation: s.grad_accumulation,
+    clipNorm: s.clip_norm,
+    evalEvery: s.eval_every,
+    checkpointEvery: s.checkpoint_every,
+    keepCheckpoints: s.keep_checkpoints,
+    dropout: s.dropout ?? undefined,
+    seed: s.seed,
+    extraFiles: { [TOKENIZER_FILE]: tokenizerFile },
+    onEvent: hooks.onEvent,
+  });
+}
+
+/** The model config a choice gives with this tokenizer (for a model directory: its config). */
+export function modelConfig(model: ModelChoice, tokenizer: T5Tokenizer): { config: T5Config; source: string } {
+  const { config, source } = 'preset' in model
+    ? { config: presetConfig(model.preset, tokenizer.vocabSize), source: `preset ${model.preset}` }
+    : 'from' in model
+      ? { config: readConfig(model.from), source: path.join(model.from, 'config.json') }
+      : { config: parseConfig(model.config, model.source), source: model.source };
+  if (config.vocab_size < tokenizer.vocabSize) {
+    throw new ConfigError(source, 'vocab_size', `${config.vocab_size} is smaller than the tokenizer's ${tokenizer.vocabSize} ids`,
+      `use a model with vocab_size ≥ ${tokenizer.vocabSize}, or the tokenizer it was trained with`);
+  }
+  for (const [field, id] of [['pad_token_id', tokenizer.padId], ['eos_token_id', tokenizer.eosId], ['decoder_start_token_id', tokenizer.padId]] as const) {
+    if (config[field] !== id) {
+      throw new ConfigError(source, field, `is ${config[field]} but the tokenizer's is ${id}`, `set "${field}" to ${id}`);
+    }
+  }
+  return { config, source };
+}
+
+function modelInit(model: ModelChoice, tokenizer: T5Tokenizer, seed: number): InitFromScratch | InitFromModel {
+  const { config } = modelConfig(model, tokenizer);
+  return 'from' in model ? { from: model.from, optimizerState: model.optimizer_state } : { config, seed };
+}
