@@ -169,6 +169,15 @@ describe('training loop', () => {
     await assert.rejects(train(tinyRun(runDir, { steps: 20 })), /already trained 30 steps, more than the 20/);
   });
 
+  test('a run directory in use by a live process is refused; a dead one\'s lock is taken over', async () => {
+    const runDir = dir('locked');
+    fs.mkdirSync(runDir, { recursive: true });
+    fs.writeFileSync(path.join(runDir, 'run.lock'), String(process.ppid));
+    await assert.rejects(train(tinyRun(runDir, { steps: 1 })), new RegExp(`another training process \\(pid ${process.ppid}\\)`));
+    fs.writeFileSync(path.join(runDir, 'run.lock'), '999999999');
+    assert.equal((await train(tinyRun(runDir, { steps: 1 }))).step, 1);
+  });
+
   test('a longer run continues a finished one', async () => {
     const runDir = dir('extend');
     await train(tinyRun(runDir, { steps: 4 }));
