@@ -215,7 +215,9 @@ async function run(o: Resolved, runDir: string, optimizer: Optimizer, s: Session
 
   const runEval = (): void => {
     const r = evaluate(s.config, s.params, o.validation);
-    const record: EvalRecord = { type: 'eval', step, val_loss: r.loss, val_accuracy: r.accuracy, val_tokens: r.tokens, elapsed: elapsed() };
+    const record: EvalRecord = {
+      type: 'eval', step, val_loss: r.loss, val_accuracy: r.accuracy, val_tokens: r.tokens, tokens, elapsed: elapsed(),
+    };
     evals.push(record);
     metrics.append(record);
     emit(record);

@@ -27,7 +27,10 @@ export interface EvalRecord {
   step: number;
   val_loss: number;
   val_accuracy: number;
+  /** Target tokens evaluated. */
   val_tokens: number;
+  /** Training tokens seen so far, as in TrainRecord (so curves can use tokens for x). */
+  tokens: number;
   elapsed: number;
 }
 
