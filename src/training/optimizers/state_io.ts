@@ -9,6 +9,7 @@ import { readJsonFile } from '../../io/checkpoint';
 import { SafetensorsReader, SafetensorsWriter } from '../../io/safetensors';
 import type { Params } from '../../model/params';
 import { shapesOf, stateLayout } from './slots';
+import { makeOptimizer, parseOptimizerSpec } from './spec';
 import { OPTIMIZER_META_FILE, OPTIMIZER_TENSORS_FILE, type Optimizer, type OptimizerState } from './types';
 
 export interface OptimizerMeta {
@@ -24,6 +25,14 @@ export function saveOptimizerState(dir: string, optimizer: Optimizer, state: Opt
   writer.finish();
   const meta: OptimizerMeta = { name: state.name, step: state.step, hyperparameters: { ...optimizer.hyperparameters } };
   writeFileAtomic(path.join(dir, OPTIMIZER_META_FILE), `${JSON.stringify(meta, null, 2)}\n`);
+}
+
+/**
+ * The optimizer an optimizer.json describes (name + hyperparameters), e.g. for the slots of
+ * state to carry through fusion. `file` names it in errors.
+ */
+export function optimizerOfMeta(meta: Pick<OptimizerMeta, 'name' | 'hyperparameters'>, file: string): Optimizer {
+  return makeOptimizer(parseOptimizerSpec({ ...meta.hyperparameters, name: meta.name }, file));
 }
 
 export function hasOptimizerState(dir: string): boolean {

@@ -10,7 +10,7 @@ import { ADAFACTOR_DEFAULTS, type AdafactorSpec } from '../../../src/training/op
 import { ADAMW_DEFAULTS, type AdamWSpec } from '../../../src/training/optimizers/adamw';
 import { clipScale, globalNorm } from '../../../src/training/optimizers/clip';
 import { makeOptimizer, parseOptimizerSpec } from '../../../src/training/optimizers/spec';
-import { loadOptimizerState, saveOptimizerState } from '../../../src/training/optimizers/state_io';
+import { loadOptimizerState, optimizerOfMeta, saveOptimizerState } from '../../../src/training/optimizers/state_io';
 import type { OptimizerSpec } from '../../../src/training/optimizers/spec';
 import { assertClose } from '../../helpers/compare';
 
@@ -182,6 +182,8 @@ describe('optimizers', () => {
         for (const [k, t] of Object.entries(state.tensors)) assert.deepEqual(loaded.tensors[k].dataSync(), t.dataSync(), k);
         const meta = JSON.parse(fs.readFileSync(path.join(dir, 'optimizer.json'), 'utf8'));
         assert.deepEqual(meta, { name: spec.name, step: 2, hyperparameters: optimizer.hyperparameters });
+        // optimizer.json alone tells which slots the state has (what fusion needs to carry it).
+        assert.deepEqual(optimizerOfMeta(meta, 'optimizer.json').slots.map((x) => x.prefix), optimizer.slots.map((x) => x.prefix));
 
         const other = makeOptimizer(spec.name === 'adamw' ? ADAFACTOR_DEFAULTS : ADAMW_DEFAULTS);
         assert.throws(() => loadOptimizerState(dir, other, params), /optimizer\.json: holds state of optimizer/);
