@@ -60,23 +60,24 @@ export function adafactor(spec: AdafactorSpec): Optimizer {
       const t = state.step + 1;
       const beta2 = 1 - t ** spec.decay_rate;
       return updateEach(slots, params, grads, state, { step: t, gradScale }, (p, g, s) => {
-        const g2 = tf.add(tf.square(g), spec.eps1);
+        // Full-size passes are what this costs, so eps1 is added after the factors' means
+        // (the same statistic) and clipping and step size make one scalar.
+        const g2 = tf.square(g);
         const next: Record<string, Tensor> = {};
         let u: Tensor;
         if (factored(p.shape)) {
-          next.vr = ema(s.vr, tf.mean(g2, -1), beta2);
-          next.vc = ema(s.vc, tf.mean(g2, -2), beta2);
+          next.vr = ema(s.vr, tf.add(tf.mean(g2, -1), spec.eps1), beta2);
+          next.vc = ema(s.vc, tf.add(tf.mean(g2, -2), spec.eps1), beta2);
           // v ≈ vr·vcᵀ / mean(vr): the rank-1 estimate whose row and column means match.
           const rowFactor = tf.rsqrt(tf.div(next.vr, tf.mean(next.vr, -1, true))).expandDims(-1);
           const colFactor = tf.rsqrt(next.vc).expandDims(-2);
           u = tf.mul(tf.mul(g, rowFactor), colFactor);
         } else {
-          next.v = ema(s.v, g2, beta2);
+          next.v = ema(s.v, tf.add(g2, spec.eps1), beta2);
           u = tf.mul(g, tf.rsqrt(next.v));
         }
-        u = tf.div(u, tf.maximum(1, tf.div(rms(u), spec.clip_threshold)));
         const stepSize = spec.scale_parameter ? tf.mul(tf.maximum(rms(p), spec.eps2), lr) : tf.scalar(lr);
-        u = tf.mul(u, stepSize);
+        u = tf.mul(u, tf.div(stepSize, tf.maximum(1, tf.div(rms(u), spec.clip_threshold))));
         if (spec.beta1 > 0) u = next.m = ema(s.m, u, spec.beta1);
         const decayed = spec.weight_decay === 0 ? p : tf.sub(p, tf.mul(p, tf.mul(stepSize, spec.weight_decay)));
         return { param: tf.sub(decayed, u), slots: next };
