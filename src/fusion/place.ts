@@ -12,16 +12,21 @@ function asMatrix(shape: readonly number[]): [number, number] {
   throw new Error(`fusion: tensors of rank ${shape.length} are not supported (shape [${shape}])`);
 }
 
-/** `out[offset + idx] += scale · block[idx]` for a block inside a tensor of the same rank. */
-export function addBlock(out: Float32Array, outShape: readonly number[], block: ArrayLike<number>,
-  blockShape: readonly number[], offset: readonly number[], scale: number): void {
+/**
+ * `out[offset + idx] += scale · block[idx]` for a block inside a tensor of the same rank; with
+ * `assign`, `=` instead of `+=` (for a region known to be zero, several times faster).
+ */
+export function addBlock(out: Float32Array, outShape: readonly number[], block: Float32Array,
+  blockShape: readonly number[], offset: readonly number[], scale: number, assign = false): void {
   const [, cols] = asMatrix(outShape);
   const [rows, width] = asMatrix(blockShape);
   const [r0, c0] = offset.length === 1 ? [0, offset[0]] : offset;
   for (let r = 0; r < rows; r++) {
     const to = (r0 + r) * cols + c0;
     const from = r * width;
-    for (let c = 0; c < width; c++) out[to + c] += scale * block[from + c];
+    if (assign && scale === 1) out.set(block.subarray(from, from + width), to);
+    else if (assign) for (let c = 0; c < width; c++) out[to + c] = scale * block[from + c];
+    else for (let c = 0; c < width; c++) out[to + c] += scale * block[from + c];
   }
 }
 
@@ -30,18 +35,20 @@ export function sizeOf(shape: readonly number[]): number {
 }
 
 /**
- * The fused tensor: zeros, then every part added at its offset. Parameter parts never overlap;
- * parts of an optimizer factor along a shared axis do, and add up to their weighted mean.
+ * The fused tensor: zeros, then every part added at its offset. Parts are disjoint when some axis
+ * is split (every parameter); parts of an optimizer factor along a shared axis overlap and add up
+ * to their weighted mean.
  */
 export function buildTensor(plan: TensorPlan, read: ReadTensor): Float32Array {
   const out = new Float32Array(sizeOf(plan.shape));
+  const disjoint = plan.split.some(Boolean);
   for (const part of plan.parts) {
     const data = read(part);
     if (data.length !== sizeOf(part.shape)) {
       throw new Error(`fusion: source ${part.source + 1} tensor "${part.name}" has ${data.length} values, ` +
         `expected [${part.shape}]`);
     }
-    addBlock(out, plan.shape, data, part.shape, part.offset, part.scale);
+    addBlock(out, plan.shape, data, part.shape, part.offset, part.scale, disjoint);
   }
   return out;
 }
