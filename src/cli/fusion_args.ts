@@ -61,15 +61,18 @@ export interface VerifyBatch {
   what: string;
 }
 
-/** The batch of `--verify <file>`, or a probe batch when the operation needs measuring anyway. */
-export function verifyBatch(file: string | undefined, config: T5Config, always: boolean): VerifyBatch | undefined {
-  if (file === undefined) {
-    return always ? { case: probeCase(config), what: 'a random probe batch (no --verify file given)' } : undefined;
-  }
+/** The batch of `--verify <file>` (read before fusing, so a bad file fails fast). */
+export function verifyFileBatch(file: string | undefined, config: T5Config): VerifyBatch | undefined {
+  if (file === undefined) return undefined;
   if (!fs.existsSync(file)) throw new UserError(`deepfusion: --verify ${file}: no such file. Fix: give a case.json or a text file`);
   if (file.endsWith('.json')) return { case: parseCase(readJsonFile(file, 'the verification case'), config, file), what: file };
   throw new UserError(`${file}: verifying on text needs the tokenizer, which this build does not have yet. ` +
     'Fix: give a case.json ({"input_ids": [[...]], "labels": [[...]]})');
+}
+
+/** For operations that change the function when the user gave no batch: they are measured anyway. */
+export function probeBatch(config: T5Config): VerifyBatch {
+  return { case: probeCase(config), what: 'a random probe batch (no --verify file given)' };
 }
 
 export function formatChange(change: LogitsChange): string {

@@ -77,6 +77,8 @@ export function slotPlans(plan: FusionPlan, slots: readonly OptimizerSlot[]): Te
   }).map((slot) => slotPlan(t, slot, plan.weights)));
 }
 
+const canonicalJson = (o: Record<string, unknown>): string => JSON.stringify(o, Object.keys(o).sort());
+
 /**
  * The optimizer and step of the carried state. Sources must use the same optimizer with the same
  * hyperparameters; the step is the largest source step (bias corrections then treat every moment
@@ -89,8 +91,8 @@ export function carriedMeta(metas: readonly OptimizerMeta[], labels: readonly st
       throw new UserError(`${labels[i]}: optimizer "${m.name}" differs from "${first.name}" of ${labels[0]}. ` +
         'Fix: carry state only between sources trained with the same optimizer, or use --optimizer-state reset');
     }
-    const a = JSON.stringify(first.hyperparameters ?? {});
-    const b = JSON.stringify(m.hyperparameters ?? {});
+    const a = canonicalJson(first.hyperparameters ?? {});
+    const b = canonicalJson(m.hyperparameters ?? {});
     if (a !== b) {
       throw new UserError(`${labels[i]}: optimizer hyperparameters ${b} differ from ${a} of ${labels[0]}. ` +
         'Fix: carry state only between sources trained with the same optimizer settings, or use --optimizer-state reset');

@@ -3,7 +3,7 @@ import { UserError } from '../../errors';
 import { collapseNormsCheckpoint, verifyCheckpoint } from '../../fusion/checkpoints';
 import { readConfig } from '../../io/checkpoint';
 import { parseCommandArgs, requireOption, type Command } from '../command';
-import { formatChange, VERIFY_HELP, verifyBatch } from '../fusion_args';
+import { formatChange, probeBatch, VERIFY_HELP, verifyFileBatch } from '../fusion_args';
 
 export const collapseNormsCommand: Command = {
   name: 'collapse-norms',
@@ -30,7 +30,8 @@ Example: deepfusion collapse-norms runs/medium/final -o export/medium --verify c
     }
     const [dir] = positionals;
     const out = requireOption('collapse-norms', 'out', values.out);
-    const batch = verifyBatch(values.verify, readConfig(dir), true) as NonNullable<ReturnType<typeof verifyBatch>>;
+    const source = readConfig(dir);
+    const batch = verifyFileBatch(values.verify, source) ?? probeBatch(source);
     const config = await collapseNormsCheckpoint(dir, out);
     console.log(`wrote ${out}: a plain T5 (d_model ${config.d_model}, norm_groups dropped)`);
     await initEngine();

@@ -5,7 +5,8 @@ import { outputWeights } from '../../fusion/compatibility';
 import { readConfig } from '../../io/checkpoint';
 import { parseCommandArgs, requireOption, type Command } from '../command';
 import {
-  describeFusion, formatChange, normOption, optimizerStateOption, optimizerTransfer, VERIFY_HELP, verifyBatch, weightsOption,
+  describeFusion, formatChange, normOption, optimizerStateOption, optimizerTransfer, probeBatch, VERIFY_HELP,
+  verifyFileBatch, weightsOption,
 } from '../fusion_args';
 
 export const fuseCommand: Command = {
@@ -44,16 +45,17 @@ Example: deepfusion fuse runs/small-a/final runs/small-b/final -o runs/medium/in
       throw new UserError('deepfusion fuse: give two or more model directories. See: deepfusion fuse --help');
     }
     const out = requireOption('fuse', 'out', values.out);
-    const norm = normOption('fuse', values.norm) ?? 'grouped';
+    const norm = normOption('fuse', values.norm);
     const weights = outputWeights(positionals.length, weightsOption('fuse', values.weights));
+    const optimizer = optimizerTransfer(optimizerStateOption('fuse', values['optimizer-state']));
     const configs = positionals.map(readConfig);
-    const batch = verifyBatch(values.verify, configs[0], norm === 'joint');
+    const requested = verifyFileBatch(values.verify, configs[0]);
     const start = performance.now();
-    const result = await fuseCheckpoints(positionals, out, {
-      weights, norm, optimizer: optimizerTransfer(optimizerStateOption('fuse', values['optimizer-state'])),
-    });
+    const result = await fuseCheckpoints(positionals, out, { weights, norm, optimizer });
     const weightText = weights.map((w) => Number(w.toFixed(4))).join(', ');
     for (const line of describeFusion(out, result, configs, (performance.now() - start) / 1000, weightText)) console.log(line);
+    // Grouped fusion is exact; joint fusion of different sources is not, so it is always measured.
+    const batch = requested ?? (result.config.norm_groups ? undefined : probeBatch(configs[0]));
     if (batch) {
       await initEngine();
       const change = verifyCheckpoint(out, positionals.map((dir, i) => ({ dir, weight: weights[i] })), batch.case);

@@ -4,7 +4,8 @@ import { selfFuseCheckpoint, verifyCheckpoint } from '../../fusion/checkpoints';
 import { readConfig } from '../../io/checkpoint';
 import { numberOption, parseCommandArgs, requireOption, type Command } from '../command';
 import {
-  describeFusion, formatChange, noiseOption, normOption, optimizerStateOption, optimizerTransfer, VERIFY_HELP, verifyBatch,
+  describeFusion, formatChange, noiseOption, normOption, optimizerStateOption, optimizerTransfer, probeBatch, VERIFY_HELP,
+  verifyFileBatch,
 } from '../fusion_args';
 
 export const selfFuseCommand: Command = {
@@ -46,18 +47,19 @@ Example: deepfusion self-fuse runs/small/final -o runs/medium/init --noise paire
     const copies = numberOption('self-fuse', 'copies', values.copies, 2, { integer: true, min: 2 });
     const noise = noiseOption('self-fuse', values.noise);
     const seed = numberOption('self-fuse', 'seed', values.seed, 0, { integer: true });
+    const norm = normOption('self-fuse', values.norm);
+    const optimizer = optimizerTransfer(optimizerStateOption('self-fuse', values['optimizer-state']));
     const config = readConfig(dir);
-    const norm = normOption('self-fuse', values.norm) ?? (config.norm_groups ? 'grouped' : 'joint');
-    const exact = noise.kind !== 'plain' && (norm === 'grouped' || !config.norm_groups);
-    const batch = verifyBatch(values.verify, config, !exact);
+    const requested = verifyFileBatch(values.verify, config);
     const start = performance.now();
-    const result = await selfFuseCheckpoint(dir, out, {
-      copies, noise, seed, norm, optimizer: optimizerTransfer(optimizerStateOption('self-fuse', values['optimizer-state'])),
-    });
+    const result = await selfFuseCheckpoint(dir, out, { copies, noise, seed, norm, optimizer });
     const seconds = (performance.now() - start) / 1000;
     const noiseText = noise.kind === 'none' ? 'no noise: the replicas are identical' : `${noise.kind} noise std ${noise.std}, seed ${seed}`;
     const lines = describeFusion(out, result, Array.from({ length: copies }, () => config), seconds, `1/${copies} each`);
     for (const line of [...lines, `  ${noiseText}`]) console.log(line);
+    // Exact unless plain noise, or joint norms over a grouped source's replicas.
+    const exact = noise.kind !== 'plain' && (result.config.norm_groups !== undefined || !config.norm_groups);
+    const batch = requested ?? (exact ? undefined : probeBatch(config));
     if (batch) {
       await initEngine();
       const change = verifyCheckpoint(out, [{ dir, weight: 1 }], batch.case);
