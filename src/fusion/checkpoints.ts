@@ -42,19 +42,23 @@ export interface FusionResult {
   optimizer?: OptimizerMeta;
 }
 
-/** Opens each distinct source directory once; `read(i, name)` reads from plan source i's weights. */
-function openSources(dirs: readonly string[], configs: readonly T5Config[]): { read: ReadTensor; close: () => void } {
-  const readers = new Map<string, SafetensorsReader>();
+interface Readers {
+  /** The reader of plan source i. */
+  of(source: number): SafetensorsReader;
+  close(): void;
+}
+
+/** One reader per distinct directory (a self-fusion lists its source once per copy). */
+function openReaders(dirs: readonly string[], open: (dir: string, source: number) => SafetensorsReader): Readers {
+  const byDir = new Map<string, SafetensorsReader>();
+  const close = () => { for (const r of byDir.values()) r.close(); };
   try {
-    dirs.forEach((dir, i) => { if (!readers.has(dir)) readers.set(dir, openWeights(dir, configs[i])); });
+    dirs.forEach((dir, i) => { if (!byDir.has(dir)) byDir.set(dir, open(dir, i)); });
   } catch (err) {
-    for (const r of readers.values()) r.close();
+    close();
     throw err;
   }
-  return {
-    read: ({ source, name }) => (readers.get(dirs[source]) as SafetensorsReader).readFloat32(name),
-    close: () => { for (const r of readers.values()) r.close(); },
-  };
+  return { of: (source) => byDir.get(dirs[source]) as SafetensorsReader, close };
 }
 
 /**
@@ -106,11 +110,10 @@ function readOptimizerMeta(dir: string): OptimizerMeta {
 
 /** The carried optimizer state's tensors, one at a time, from the sources' optimizer files. */
 function* carriedTensors(plans: readonly TensorPlan[], dirs: readonly string[]): Generator<FusedTensor> {
-  const readers = new Map<string, SafetensorsReader>();
+  const readers = openReaders(dirs, (dir) => SafetensorsReader.open(path.join(dir, OPTIMIZER_TENSORS_FILE)));
   try {
-    for (const dir of dirs) if (!readers.has(dir)) readers.set(dir, SafetensorsReader.open(path.join(dir, OPTIMIZER_TENSORS_FILE)));
     const read: ReadTensor = ({ source, name, shape }) => {
-      const reader = readers.get(dirs[source]) as SafetensorsReader;
+      const reader = readers.of(source);
       const entry = reader.entries.get(name);
       if (!entry || entry.shape.join() !== shape.join()) {
         throw new FileError(reader.file, entry ? `tensor "${name}" has shape [${entry.shape}], expected [${shape}]`
@@ -120,7 +123,7 @@ function* carriedTensors(plans: readonly TensorPlan[], dirs: readonly string[]):
     };
     for (const plan of plans) yield { plan, data: buildTensor(plan, read) };
   } finally {
-    for (const r of readers.values()) r.close();
+    readers.close();
   }
 }
 
@@ -137,11 +140,12 @@ async function writeFusion(outDir: string, dirs: readonly string[], plan: Fusion
     if (!optimizer.slotsFor) throw new UserError('optimizer-state carry: no optimizer slots are known here. Fix: use reset');
     carry = { meta, plans: slotPlans(plan, optimizer.slotsFor(meta)) };
   }
-  const sources = openSources(dirs, plan.sources);
+  const sources = openReaders(dirs, (dir, i) => openWeights(dir, plan.sources[i]));
+  const read: ReadTensor = ({ source, name }) => sources.of(source).readFloat32(name);
   try {
     await writeDirAtomic(outDir, (tmp) => {
       writeConfig(path.join(tmp, CONFIG_FILE), plan.config);
-      writeStream(path.join(tmp, WEIGHTS_FILE), plan.tensors, fusedTensors(plan, sources.read, noise, seed));
+      writeStream(path.join(tmp, WEIGHTS_FILE), plan.tensors, fusedTensors(plan, read, noise, seed));
       if (tokenizer) fs.copyFileSync(tokenizer, path.join(tmp, TOKENIZER_FILE));
       if (carry) {
         writeStream(path.join(tmp, OPTIMIZER_TENSORS_FILE), carry.plans, carriedTensors(carry.plans, dirs));
@@ -154,7 +158,7 @@ async function writeFusion(outDir: string, dirs: readonly string[], plan: Fusion
   return {
     config: plan.config,
     parameters: plan.tensors.reduce((n, t) => n + sizeOf(t.shape), 0),
-    tokenizer: tokenizer,
+    tokenizer,
     optimizer: carry?.meta,
   };
 }
