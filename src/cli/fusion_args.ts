@@ -17,7 +17,8 @@ export const VERIFY_HELP = `--verify <file>   run the sources and the result on 
                     case.json as for \`deepfusion forward\` ({"input_ids": [[...]], "labels": [[...]]}),
                     or a text file whose first lines are tokenized with the sources' tokenizer.json.
                     Operations that change the function (joint norms for different sources, plain
-                    noise, collapse-norms) are always measured, on a random probe batch if no file is given.`;
+                    noise, collapse-norms) are always measured, on a random probe batch if no file
+                    is given. Verification loads the models one at a time (memory: the largest).`;
 
 function choice<T extends string>(command: string, option: string, value: string | undefined, allowed: readonly T[],
   fallback: T | undefined): T | undefined {

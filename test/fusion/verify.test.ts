@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { caseFromTexts, logitsChange, probeCase, TEXT_BATCH } from '../../src/fusion/verify';
+import { parseCase } from '../../src/model/case';
+import { makeConfig } from '../../src/model/config';
+
+const config = makeConfig({ vocab_size: 50, d_model: 8, d_kv: 4, d_ff: 16, num_layers: 1, num_heads: 2 });
+
+describe('verification batches and errors', () => {
+  test('logitsChange: max abs and ‖a − b‖ / ‖b‖', () => {
+    const c = logitsChange([1, 2, 2], [1, 2, 4]);
+    assert.equal(c.maxAbs, 2);
+    assert.ok(Math.abs(c.relative - 2 / Math.sqrt(21)) < 1e-12);
+    assert.deepEqual(logitsChange([3], [3]), { maxAbs: 0, relative: 0 });
+  });
+
+  test('the probe batch is reproducible and a valid case for the model', () => {
+    const a = probeCase(config);
+    assert.deepEqual(probeCase(config), a);
+    assert.notDeepEqual(probeCase(config, 1), a);
+    assert.deepEqual(parseCase(a, config, 'probe'), a);
+  });
+
+  test('text lines become a padded batch whose labels are the tokens', () => {
+    const encode = (text: string) => text.split(' ').map((w) => w.length + 1);
+    const c = caseFromTexts(['a bb ccc', '', 'dddd', '   '], encode, config, 'lines.txt');
+    assert.deepEqual(c.input_ids, [[2, 3, 4], [5, 0, 0]]);
+    assert.deepEqual(c.attention_mask, [[1, 1, 1], [1, 0, 0]]);
+    assert.deepEqual(c.labels, [[2, 3, 4], [5, -100, -100]]);
+    assert.deepEqual(c.decoder_input_ids, [[0, 2, 3], [0, 5, 0]]);
+    assert.deepEqual(parseCase(c, config, 'text'), c);
+
+    const many = caseFromTexts(Array.from({ length: 20 }, () => 'x '.repeat(200)), encode, config, 'long.txt');
+    assert.equal(many.input_ids.length, TEXT_BATCH.maxLines);
+    assert.equal(many.input_ids[0].length, TEXT_BATCH.maxTokens);
+    assert.throws(() => caseFromTexts(['', ' '], encode, config, 'empty.txt'), /empty\.txt: no line of text yields any token/);
+  });
+});
