@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileError, UserError } from '../errors';
 import {
-  CONFIG_FILE, loadModel, openWeights, readConfig, readJsonFile, WEIGHTS_FILE, writeConfig,
+  CONFIG_FILE, loadModel, openWeights, readConfig, readJsonFile, TOKENIZER_FILE, WEIGHTS_FILE, writeConfig,
 } from '../io/checkpoint';
 import { writeDirAtomic, writeFileAtomic } from '../io/atomic';
 import { SafetensorsReader, SafetensorsWriter } from '../io/safetensors';
@@ -23,9 +23,6 @@ import { buildTensor, sizeOf, type ReadTensor } from './place';
 import type { FusionPlan, TensorPlan } from './plan';
 import { carriedMeta, slotPlans, type OptimizerMeta, type OptimizerStateMode } from './optimizer_state';
 import { addWeighted, logitsChange, logitsOf, type LogitsChange } from './verify';
-
-/** The tokenizer travels with the model it belongs to. */
-export const TOKENIZER_FILE = 'tokenizer.json';
 
 export interface OptimizerTransfer {
   mode: OptimizerStateMode;

@@ -8,8 +8,8 @@ export { type SymmetryNoise } from './noise';
 export {
   carryOptimizerState, slotPlans, carriedMeta, type OptimizerStateMode, type OptimizerMeta,
 } from './optimizer_state';
-export { logitsOf, logitsChange, probeCase, caseFromTexts, type LogitsChange } from './verify';
+export { logitsOf, logitsChange, probeCase, caseFromTokens, verificationLines, type LogitsChange } from './verify';
 export {
   fuseCheckpoints, selfFuseCheckpoint, collapseNormsCheckpoint, verifyCheckpoint, commonTokenizer,
-  TOKENIZER_FILE, type FusionResult, type OptimizerTransfer,
+  type FusionResult, type OptimizerTransfer,
 } from './checkpoints';

@@ -66,24 +66,27 @@ export function probeCase(config: T5Config, seed = 0): ForwardCase {
 /** Verification from text: at most this many non-empty lines, each cut to this many tokens. */
 export const TEXT_BATCH = { maxLines: 8, maxTokens: 64 };
 
+/** The lines of a text file that verification tokenizes. */
+export function verificationLines(text: string): string[] {
+  return text.split(/\r?\n/).filter((l) => l.trim() !== '').slice(0, TEXT_BATCH.maxLines);
+}
+
 /**
- * A batch from lines of text: each line's tokens are both the encoder input and the labels
- * (the decoder sees them shifted right); rows are padded to the longest with pad / −100.
+ * A batch from tokenized lines: each row of tokens is both the encoder input and the labels
+ * (the decoder sees them shifted right); rows are cut to TEXT_BATCH.maxTokens and padded to the
+ * longest with pad / −100. `source` names the text file in errors.
  */
-export function caseFromTexts(lines: readonly string[], encode: (text: string) => number[], config: T5Config,
-  source: string): ForwardCase {
-  const rows = lines.filter((l) => l.trim() !== '').slice(0, TEXT_BATCH.maxLines)
-    .map((l) => encode(l).slice(0, TEXT_BATCH.maxTokens))
-    .filter((ids) => ids.length > 0);
-  if (rows.length === 0) {
+export function caseFromTokens(rows: readonly number[][], config: T5Config, source: string): ForwardCase {
+  const kept = rows.map((r) => r.slice(0, TEXT_BATCH.maxTokens)).filter((r) => r.length > 0);
+  if (kept.length === 0) {
     throw new UserError(`${source}: no line of text yields any token. Fix: give a file with a few lines of text`);
   }
-  const width = Math.max(...rows.map((r) => r.length));
+  const width = Math.max(...kept.map((r) => r.length));
   const pad = (r: number[], value: number) => [...r, ...Array.from({ length: width - r.length }, () => value)];
-  const labels = rows.map((r) => pad(r, -100));
+  const labels = kept.map((r) => pad(r, -100));
   return {
-    input_ids: rows.map((r) => pad(r, config.pad_token_id)),
-    attention_mask: rows.map((r) => pad(r.map(() => 1), 0)),
+    input_ids: kept.map((r) => pad(r, config.pad_token_id)),
+    attention_mask: kept.map((r) => pad(r.map(() => 1), 0)),
     labels,
     decoder_input_ids: shiftRight(labels, config),
   };

@@ -5,12 +5,12 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { initEngine } from '../../src/engine/backend';
 import {
-  collapseNormsCheckpoint, fuseCheckpoints, selfFuseCheckpoint, TOKENIZER_FILE, verifyCheckpoint,
+  collapseNormsCheckpoint, fuseCheckpoints, selfFuseCheckpoint, verifyCheckpoint,
 } from '../../src/fusion/checkpoints';
 import { fuse, selfFuse } from '../../src/fusion/fuse';
 import { carryOptimizerState } from '../../src/fusion/optimizer_state';
 import { planFuse } from '../../src/fusion/fuse';
-import { loadModel, readJsonFile, saveModel, type Model } from '../../src/io/checkpoint';
+import { loadModel, readJsonFile, saveModel, TOKENIZER_FILE, type Model } from '../../src/io/checkpoint';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
 import { configToJson, makeConfig } from '../../src/model/config';
 import type { OptimizerSlot, OptimizerState } from '../../src/training/optimizers/types';

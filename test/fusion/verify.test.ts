@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { caseFromTexts, logitsChange, probeCase, TEXT_BATCH } from '../../src/fusion/verify';
+import { caseFromTokens, logitsChange, probeCase, TEXT_BATCH, verificationLines } from '../../src/fusion/verify';
 import { parseCase } from '../../src/model/case';
 import { makeConfig } from '../../src/model/config';
 
@@ -22,17 +22,19 @@ describe('verification batches and errors', () => {
   });
 
   test('text lines become a padded batch whose labels are the tokens', () => {
-    const encode = (text: string) => text.split(' ').map((w) => w.length + 1);
-    const c = caseFromTexts(['a bb ccc', '', 'dddd', '   '], encode, config, 'lines.txt');
+    const encode = (text: string) => text.split(' ').filter((w) => w !== '').map((w) => w.length + 1);
+    const lines = verificationLines('a bb ccc\n\ndddd\r\n   \n');
+    assert.deepEqual(lines, ['a bb ccc', 'dddd']);
+    const c = caseFromTokens(lines.map(encode), config, 'lines.txt');
     assert.deepEqual(c.input_ids, [[2, 3, 4], [5, 0, 0]]);
     assert.deepEqual(c.attention_mask, [[1, 1, 1], [1, 0, 0]]);
     assert.deepEqual(c.labels, [[2, 3, 4], [5, -100, -100]]);
     assert.deepEqual(c.decoder_input_ids, [[0, 2, 3], [0, 5, 0]]);
     assert.deepEqual(parseCase(c, config, 'text'), c);
 
-    const many = caseFromTexts(Array.from({ length: 20 }, () => 'x '.repeat(200)), encode, config, 'long.txt');
-    assert.equal(many.input_ids.length, TEXT_BATCH.maxLines);
-    assert.equal(many.input_ids[0].length, TEXT_BATCH.maxTokens);
-    assert.throws(() => caseFromTexts(['', ' '], encode, config, 'empty.txt'), /empty\.txt: no line of text yields any token/);
+    const long = verificationLines(Array.from({ length: 20 }, () => 'x '.repeat(200)).join('\n'));
+    assert.equal(long.length, TEXT_BATCH.maxLines);
+    assert.equal(caseFromTokens(long.map(encode), config, 'long.txt').input_ids[0].length, TEXT_BATCH.maxTokens);
+    assert.throws(() => caseFromTokens([[], []], config, 'empty.txt'), /empty\.txt: no line of text yields any token/);
   });
 });
