@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { initEngine } from '../../src/engine/backend';
-import { selfFuse } from '../../src/fusion/fuse';
+import { collapseNorms } from '../../src/fusion/collapse';
+import { fuse, planSelfFuse, selfFuse } from '../../src/fusion/fuse';
 import { takesPairedNoise } from '../../src/fusion/noise';
-import { planSelfFuse } from '../../src/fusion/fuse';
 import { logitsChange, logitsOf } from '../../src/fusion/verify';
 import { loadModel, readJsonFile } from '../../src/io/checkpoint';
 import { parseCase } from '../../src/model/case';
@@ -97,5 +97,25 @@ describe('selfFuse', () => {
   test('copies must be an integer ≥ 2', () => {
     const [config] = compatibleConfigs(rngFor(1), 1);
     for (const copies of [1, 2.5]) assert.throws(() => planSelfFuse(config, { copies }), /copies must be an integer ≥ 2/);
+  });
+});
+
+describe('collapseNorms', () => {
+  before(async () => { await initEngine('cpu'); });
+
+  test('drops the groups, keeps the weights and reports the change of the logits', () => {
+    const rng = rngFor(21, 'collapse');
+    const configs = compatibleConfigs(rng, 2);
+    const models = configs.map((c, i) => randomModel(c, 30 + i));
+    const c = randomCase(configs[0], rng);
+    const fused = fuse(models);
+    const { model, change } = collapseNorms(fused, c);
+    assert.equal(model.config.norm_groups, undefined);
+    assert.equal(model.params, fused.params);
+    assert.ok(change.relative > 1e-3, `different sources: the function changes (${change.relative})`);
+    // Replicas have equal RMS per group and overall, so a grouped self-fusion collapses exactly.
+    const exact = collapseNorms(selfFuse(models[0], { norm: 'grouped' }), c).change;
+    assert.ok(exact.maxAbs < 1e-4, JSON.stringify(exact));
+    assert.throws(() => collapseNorms(models[0]), /has no "norm_groups", it is a plain T5 already/);
   });
 });
