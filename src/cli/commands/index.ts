@@ -1,9 +1,13 @@
 import type { Command } from '../command';
 import { collapseNormsCommand } from './collapse_norms';
+import { corpusCommand } from './corpus';
 import { forwardCommand } from './forward';
 import { fuseCommand } from './fuse';
 import { infoCommand } from './info';
 import { selfFuseCommand } from './self_fuse';
+import { tokenizerCommand } from './tokenizer';
 
 /** Every CLI command, in the order `deepfusion --help` lists them. */
-export const commands: Command[] = [infoCommand, forwardCommand, fuseCommand, selfFuseCommand, collapseNormsCommand];
+export const commands: Command[] = [
+  infoCommand, forwardCommand, corpusCommand, tokenizerCommand, fuseCommand, selfFuseCommand, collapseNormsCommand,
+];
