@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { initEngine } from '../../src/engine/backend';
 import { readJsonFile, saveModel } from '../../src/io/checkpoint';
 import { makeConfig, parseConfig } from '../../src/model/config';
+import { t5TokenizerJson } from '../../src/training/data/tokenizer';
 import { runCli } from '../helpers/cli';
 import { fixtureCase, fixtureModelDir } from '../helpers/fixtures';
 import { randomModel } from '../fusion/helpers';
@@ -85,6 +86,23 @@ describe('deepfusion fuse / self-fuse / collapse-norms', () => {
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     }
     assert.equal(fs.existsSync(dir('x')), false);
+  });
+
+  test('--verify on text tokenizes lines with the sources\' tokenizer.json, which travels with the result', () => {
+    const letters = 'abcdefghijklmnopqrstuvwxyz'.split('').map((c): [string, number] => [c, -3]);
+    fs.mkdirSync(dir('with-tokenizer'));
+    for (const f of ['config.json', 'model.safetensors']) fs.copyFileSync(path.join(fixtureModelDir(name), f), path.join(dir('with-tokenizer'), f));
+    fs.writeFileSync(path.join(dir('with-tokenizer'), 'tokenizer.json'), t5TokenizerJson([['\u2581', -2], ...letters], 10));
+    fs.writeFileSync(dir('lines.txt'), 'the quick brown fox\n\njumps over the lazy dog\n');
+    const r = runCli(['self-fuse', dir('with-tokenizer'), '-o', dir('self-text'), '--verify', dir('lines.txt')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /verify on .*lines\.txt \(2 lines\)/);
+    assert.ok(errors(r.stdout).maxAbs < 1e-4, r.stdout);
+    assert.ok(fs.existsSync(path.join(dir('self-text'), 'tokenizer.json')));
+
+    const none = runCli(['self-fuse', fixtureModelDir(name), '-o', dir('y'), '--verify', dir('lines.txt')]);
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /has no tokenizer\.json to tokenize .*lines\.txt with/);
   });
 
   test('--help explains each command', () => {

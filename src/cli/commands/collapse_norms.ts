@@ -31,7 +31,7 @@ Example: deepfusion collapse-norms runs/medium/final -o export/medium --verify c
     const [dir] = positionals;
     const out = requireOption('collapse-norms', 'out', values.out);
     const source = readConfig(dir);
-    const batch = verifyFileBatch(values.verify, source) ?? probeBatch(source);
+    const batch = (await verifyFileBatch(values.verify, source, dir)) ?? probeBatch(source);
     const config = await collapseNormsCheckpoint(dir, out);
     console.log(`wrote ${out}: a plain T5 (d_model ${config.d_model}, norm_groups dropped)`);
     await initEngine();

@@ -49,7 +49,7 @@ Example: deepfusion fuse runs/small-a/final runs/small-b/final -o runs/medium/in
     const weights = outputWeights(positionals.length, weightsOption('fuse', values.weights));
     const optimizer = optimizerTransfer(optimizerStateOption('fuse', values['optimizer-state']));
     const configs = positionals.map(readConfig);
-    const requested = verifyFileBatch(values.verify, configs[0]);
+    const requested = await verifyFileBatch(values.verify, configs[0], positionals[0]);
     const start = performance.now();
     const result = await fuseCheckpoints(positionals, out, { weights, norm, optimizer });
     const weightText = weights.map((w) => Number(w.toFixed(4))).join(', ');

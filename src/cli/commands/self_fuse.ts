@@ -50,7 +50,7 @@ Example: deepfusion self-fuse runs/small/final -o runs/medium/init --noise paire
     const norm = normOption('self-fuse', values.norm);
     const optimizer = optimizerTransfer(optimizerStateOption('self-fuse', values['optimizer-state']));
     const config = readConfig(dir);
-    const requested = verifyFileBatch(values.verify, config);
+    const requested = await verifyFileBatch(values.verify, config, dir);
     const start = performance.now();
     const result = await selfFuseCheckpoint(dir, out, { copies, noise, seed, norm, optimizer });
     const seconds = (performance.now() - start) / 1000;
