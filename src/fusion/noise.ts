@@ -2,7 +2,7 @@
 // identical gradients forever, so they never become different models unless something differs.
 import { addBlock, sizeOf } from './place';
 import type { TensorPlan } from './plan';
-import { gaussian } from './random';
+import { Rng } from '../util/rng';
 
 export type SymmetryNoise =
   | { kind: 'none' }
@@ -31,7 +31,7 @@ export function takesPairedNoise(plan: TensorPlan): boolean {
 export function addSymmetryNoise(plan: TensorPlan, data: Float32Array, noise: SymmetryNoise, seed: number): void {
   if (noise.kind === 'none' || noise.std === 0) return;
   if (noise.kind === 'plain') {
-    addBlock(data, plan.shape, gaussian(data.length, noise.std, seed, plan.name), plan.shape, plan.shape.map(() => 0), 1);
+    addBlock(data, plan.shape, Rng.forKey(seed, plan.name).normals(data.length, noise.std), plan.shape, plan.shape.map(() => 0), 1);
     return;
   }
   if (!takesPairedNoise(plan)) return;
@@ -41,7 +41,7 @@ export function addSymmetryNoise(plan: TensorPlan, data: Float32Array, noise: Sy
     throw new Error(`paired noise needs equal blocks (self-fusion), but "${plan.name}" has blocks of different shapes`);
   }
   plan.parts.forEach((row, i) => {
-    const n = gaussian(sizeOf(blockShape), noise.std, seed, `${plan.name}#${i}`);
+    const n = Rng.forKey(seed, `${plan.name}#${i}`).normals(sizeOf(blockShape), noise.std);
     for (const col of plan.parts) {
       const scale = col === row ? 1 : -1 / (k - 1);
       addBlock(data, plan.shape, n, blockShape, [row.offset[0], col.offset[1]], scale);

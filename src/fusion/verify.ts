@@ -6,7 +6,7 @@ import type { Model } from '../io/checkpoint';
 import { caseToBatch, type ForwardCase } from '../model/case';
 import type { T5Config } from '../model/config';
 import { forward, shiftRight } from '../model/t5';
-import { integers } from './random';
+import { Rng } from '../util/rng';
 
 export interface LogitsChange {
   /** max |fused − expected| */
@@ -52,7 +52,10 @@ const PROBE = { rows: 2, inputLength: 16, targetLength: 8 };
  */
 export function probeCase(config: T5Config, seed = 0): ForwardCase {
   const lo = Math.min(2, config.vocab_size - 1);
-  const row = (key: string, n: number) => integers(n, lo, config.vocab_size, seed, key);
+  const row = (key: string, n: number) => {
+    const rng = Rng.forKey(seed, key);
+    return Array.from({ length: n }, () => lo + rng.integer(config.vocab_size - lo));
+  };
   const inputIds = Array.from({ length: PROBE.rows }, (_, r) => row(`probe-input-${r}`, PROBE.inputLength));
   const labels = Array.from({ length: PROBE.rows }, (_, r) => row(`probe-labels-${r}`, PROBE.targetLength));
   return {

@@ -6,11 +6,14 @@ import type { ForwardCase } from '../../src/model/case';
 import { makeConfig, type T5Config } from '../../src/model/config';
 import { initParams } from '../../src/model/params';
 import { shiftRight } from '../../src/model/t5';
-import { uniform } from '../../src/fusion/random';
+import { Rng as Generator } from '../../src/util/rng';
 
 export type Rng = () => number;
 
-export const rngFor = (seed: number, key = 'test'): Rng => uniform(seed, key);
+export const rngFor = (seed: number, key = 'test'): Rng => {
+  const g = Generator.forKey(seed, key);
+  return () => g.uniform();
+};
 export const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)];
 export const intIn = (rng: Rng, lo: number, hi: number): number => lo + Math.floor(rng() * (hi - lo + 1));
 
