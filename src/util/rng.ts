@@ -53,6 +53,16 @@ export class Rng {
     return new Rng(state as RngState);
   }
 
+  /**
+   * A generator for `seed` and a name (e.g. a tensor's): the same name always gets the same
+   * sequence, whatever else was drawn before it.
+   */
+  static forKey(seed: number, key: string): Rng {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    return Rng.fromSeed(seed, h >>> 0);
+  }
+
   static fromState(state: RngState): Rng {
     if (!Array.isArray(state) || state.length !== 4 || !state.every((w) => Number.isInteger(w) && w >= 0 && w < TWO_POW_32)) {
       throw new Error(`Rng: a state is four unsigned 32-bit integers, got ${JSON.stringify(state)}`);
@@ -99,6 +109,13 @@ export class Rng {
     const u = 1 - this.uniform();
     const v = this.uniform();
     return mean + std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  /** `n` normal samples as float32. */
+  normals(n: number, std = 1): Float32Array {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.normal(0, std);
+    return out;
   }
 
   /** Shuffles `items` in place (Fisher–Yates) and returns it. */

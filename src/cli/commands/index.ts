@@ -1,10 +1,16 @@
 import type { Command } from '../command';
+import { collapseNormsCommand } from './collapse_norms';
 import { corpusCommand } from './corpus';
 import { evalCommand } from './eval';
 import { forwardCommand } from './forward';
+import { fuseCommand } from './fuse';
 import { infoCommand } from './info';
 import { pretrainCommand } from './pretrain';
+import { selfFuseCommand } from './self_fuse';
 import { tokenizerCommand } from './tokenizer';
 
 /** Every CLI command, in the order `deepfusion --help` lists them. */
-export const commands: Command[] = [infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand];
+export const commands: Command[] = [
+  infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand, fuseCommand, selfFuseCommand,
+  collapseNormsCommand,
+];
