@@ -12,6 +12,8 @@ import { caseFromTokens, probeCase, TEXT_BATCH, verificationLines, type LogitsCh
 import { parseCase, type ForwardCase } from '../model/case';
 import type { T5Config } from '../model/config';
 import { loadTokenizer } from '../training/data';
+import { optimizerOfMeta } from '../training/optimizers/state_io';
+import { OPTIMIZER_META_FILE } from '../training/optimizers/types';
 import { formatCount } from './format';
 
 export const VERIFY_HELP = `--verify <file>   run the sources and the result on one batch and print the maximum and the
@@ -116,11 +118,5 @@ export function describeFusion(out: string, result: FusionResult, sources: reado
 /** The optimizer-state transfer for the chosen mode. */
 export function optimizerTransfer(mode: OptimizerStateMode): OptimizerTransfer {
   if (mode === 'reset') return { mode };
-  return {
-    mode,
-    slotsFor: (meta) => {
-      throw new UserError(`--optimizer-state carry: this build does not know the slots of optimizer "${meta.name}" yet ` +
-        '(they come with the training layer). Fix: use --optimizer-state reset');
-    },
-  };
+  return { mode, slotsFor: (meta) => optimizerOfMeta(meta, `${OPTIMIZER_META_FILE} of the sources`).slots };
 }

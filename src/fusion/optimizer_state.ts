@@ -24,27 +24,20 @@
 // the fused gradient under output averaging.
 import { UserError } from '../errors';
 import { tf } from '../engine/tf';
-import type { OptimizerSlot, OptimizerState } from '../training/optimizers/types';
+import { slotKey, type OptimizerMeta, type OptimizerSlot, type OptimizerState } from '../training/optimizers/types';
 import { buildTensor, type ReadTensor } from './place';
 import type { FusionPlan, Part, TensorPlan } from './plan';
 
 /** `reset`: fresh state (the trainer initialises it). `carry`: the sources' moments, placed. */
 export type OptimizerStateMode = 'reset' | 'carry';
 
-/** What identifies an optimizer state besides its tensors (optimizer.json). */
-export interface OptimizerMeta {
-  name: string;
-  step: number;
-  hyperparameters?: Record<string, unknown>;
-}
-
-export const slotKey = (slot: OptimizerSlot, param: string): string => `${slot.prefix}.${param}`;
+export type { OptimizerMeta };
 
 function slotPlan(t: TensorPlan, slot: OptimizerSlot, weights: readonly number[]): TensorPlan {
   const parts = t.parts.map((p): Part => ({
-    ...p, name: slotKey(slot, p.name), scale: (weights[p.source] / p.scale) ** slot.order,
+    ...p, name: slotKey(slot.prefix, p.name), scale: (weights[p.source] / p.scale) ** slot.order,
   }));
-  const name = slotKey(slot, t.name);
+  const name = slotKey(slot.prefix, t.name);
   if (slot.layout === 'like-param') return { name, shape: t.shape, split: t.split, parts };
   if (t.shape.length !== 2) {
     throw new Error(`optimizer slot "${slot.prefix}" is a ${slot.layout} but "${t.name}" has rank ${t.shape.length}`);

@@ -2,12 +2,12 @@
 // what `deepfusion eval` prints.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadModel } from '../io/checkpoint';
+import { loadModel, TOKENIZER_FILE } from '../io/checkpoint';
 import { disposeParams } from '../model/params';
 import { loadTokenizer } from './data';
 import { openTokenizer, openValidation, type DataProgress, type EvalDataSpec } from './data_source';
 import { evaluate, type EvalResult } from './evaluate';
-import { modelConfig, TOKENIZER_FILE } from './pretrain';
+import { modelConfig } from './pretrain';
 
 /**
  * With `spec.tokenizer` "default", the model's own tokenizer.json is used when it has one (a

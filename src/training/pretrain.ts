@@ -4,15 +4,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../errors';
-import { readConfig } from '../io/checkpoint';
+import { readConfig, TOKENIZER_FILE } from '../io/checkpoint';
 import { parseConfig, type T5Config } from '../model/config';
 import type { T5Tokenizer } from './data';
 import { openTrainingData, type DataProgress } from './data_source';
 import { train, type InitFromModel, type InitFromScratch, type TrainEvent, type TrainResult } from './loop';
 import { presetConfig } from './presets';
 import type { ModelChoice, PretrainSettings } from './pretrain_settings';
-
-export const TOKENIZER_FILE = 'tokenizer.json';
 
 export interface PretrainHooks {
   onEvent?: (event: TrainEvent) => void;

@@ -1,12 +1,7 @@
-// What both optimizers share: where a slot's tensor lives in the state map, its shape, fresh
-// zero state, and the per-parameter update walk that keeps memory flat.
+// What both optimizers share: a slot tensor's shape, fresh zero state, and the per-parameter update walk that keeps memory flat.
 import { tf, type Tensor } from '../../engine/tf';
 import type { Params } from '../../model/params';
-import type { OptimizerName, OptimizerSlot, OptimizerState, SlotLayout } from './types';
-
-export function slotKey(prefix: string, paramName: string): string {
-  return `${prefix}.${paramName}`;
-}
+import { slotKey, type OptimizerName, type OptimizerSlot, type OptimizerState, type SlotLayout } from './types';
 
 /** Shape of a slot's tensor for a parameter of shape `param` (row/col factors drop one axis). */
 export function slotShape(layout: SlotLayout, param: readonly number[]): number[] {

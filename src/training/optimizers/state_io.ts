@@ -10,13 +10,7 @@ import { SafetensorsReader, SafetensorsWriter } from '../../io/safetensors';
 import type { Params } from '../../model/params';
 import { shapesOf, stateLayout } from './slots';
 import { makeOptimizer, parseOptimizerSpec } from './spec';
-import { OPTIMIZER_META_FILE, OPTIMIZER_TENSORS_FILE, type Optimizer, type OptimizerState } from './types';
-
-export interface OptimizerMeta {
-  name: string;
-  step: number;
-  hyperparameters: Record<string, unknown>;
-}
+import { OPTIMIZER_META_FILE, OPTIMIZER_TENSORS_FILE, type Optimizer, type OptimizerMeta, type OptimizerState } from './types';
 
 export function saveOptimizerState(dir: string, optimizer: Optimizer, state: OptimizerState): void {
   const layout = Object.entries(state.tensors).map(([name, t]) => ({ name, shape: t.shape }));

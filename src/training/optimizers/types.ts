@@ -32,6 +32,19 @@ export interface OptimizerState {
   tensors: Record<string, Tensor>;
 }
 
+/** Where a slot's tensor lives in `OptimizerState.tensors` and in optimizer.safetensors. */
+export function slotKey(prefix: string, paramName: string): string {
+  return `${prefix}.${paramName}`;
+}
+
+/** What identifies an optimizer state besides its tensors (optimizer.json). */
+export interface OptimizerMeta {
+  name: string;
+  step: number;
+  /** The optimizer's hyperparameters; they decide which slots exist (Adafactor's `m` only with beta1 > 0). */
+  hyperparameters?: Record<string, unknown>;
+}
+
 /** Files of a checkpoint directory that hold optimizer state. */
 export const OPTIMIZER_TENSORS_FILE = 'optimizer.safetensors';
 /** {name, step, hyperparameters}. */
