@@ -44,6 +44,19 @@ describe('deepfusion pretrain / eval', () => {
     assert.match(r.stdout, new RegExp(`^val_loss ${last.val_loss.toFixed(4)}  val_accuracy ${last.val_accuracy.toFixed(4)}`));
   });
 
+  test('self-fuse carrying the optimizer state, then continue training the fused model with it', () => {
+    const fused = path.join(temporaryDir(), 'fused');
+    const fuse = runCli(['self-fuse', path.join(run, 'final'), '-o', fused, '--optimizer-state', 'carry'], env);
+    assert.equal(fuse.status, 0, fuse.stderr);
+    const next = path.join(temporaryDir(), 'continued');
+    const r = runCli(['pretrain', '--from', fused, '--optimizer-state', 'carry', ...data, '--steps', '2', '--lr', '0.03',
+      '--lr-offset', '6', '--run', next], env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^model +.*fused: .*d_model 64, 4 heads/m);
+    assert.match(r.stdout, /^trained: step 2/m);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(next, 'final', 'optimizer.json'), 'utf8')).step, 8);
+  });
+
   test('bad settings are refused with exit code 2, naming the flag or field and the fix', () => {
     for (const [argv, message] of [
       [['pretrain', '--steps', '10'], /no model is given.*Fix: give exactly one of "preset"/],
