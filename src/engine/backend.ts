@@ -1,6 +1,7 @@
 // Chooses the tfjs backend the project computes on. `cpu` is tfjs's pure-JS reference; faster
 // backends register themselves in `candidates` and are preferred in order.
 import './fused';
+import { nativeCandidate } from './native';
 import { tf } from './tf';
 
 export interface BackendCandidate {
@@ -16,6 +17,8 @@ const candidates: BackendCandidate[] = [];
 export function addBackendCandidate(c: BackendCandidate): void {
   candidates.push(c);
 }
+
+addBackendCandidate(nativeCandidate);
 
 /**
  * Selects the backend: `name`, else $DEEPFUSION_BACKEND, else the first candidate that

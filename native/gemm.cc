@@ -1,0 +1,105 @@
+#include "gemm.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "pool.h"
+
+namespace df {
+
+const char* openblas_info();
+
+namespace {
+
+GemmKernel& active() {
+  static GemmKernel kernel = gemm_openblas() ? gemm_openblas() : gemm_portable;
+  return kernel;
+}
+
+// Below this many multiply-adds a GEMM runs on the calling thread: waking the pool costs more.
+constexpr double kParallelMacs = 1 << 17;
+
+// C = beta·C when there is nothing to multiply (k = 0): BLAS rejects lda = 0.
+void scale_c(const Gemm& g) {
+  for (int64_t i = 0; i < g.m; i++) {
+    float* row = g.c + i * g.ldc;
+    if (g.beta == 0.f) std::memset(row, 0, sizeof(float) * g.n);
+    else for (int64_t j = 0; j < g.n; j++) row[j] *= g.beta;
+  }
+}
+
+void run_serial(const Gemm& g) {
+  if (g.m == 0 || g.n == 0) return;
+  if (g.k == 0) return scale_c(g);
+  active()(g);
+}
+
+// The rows [r0, r1) and columns [c0, c1) of C as a GEMM of their own.
+Gemm block(const Gemm& g, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  Gemm s = g;
+  s.m = r1 - r0;
+  s.n = c1 - c0;
+  s.a = g.trans_a ? g.a + r0 : g.a + r0 * g.lda;
+  s.b = g.trans_b ? g.b + c0 * g.ldb : g.b + c0;
+  s.c = g.c + r0 * g.ldc + c0;
+  return s;
+}
+
+}  // namespace
+
+bool gemm_select(const char* name) {
+  if (std::strcmp(name, "portable") == 0) {
+    active() = gemm_portable;
+    return true;
+  }
+  if (std::strcmp(name, "openblas") == 0 && gemm_openblas()) {
+    active() = gemm_openblas();
+    return true;
+  }
+  return false;
+}
+
+const char* gemm_selected() { return active() == gemm_portable ? "portable" : "openblas"; }
+
+const char* gemm_library_info() { return active() == gemm_portable ? "" : openblas_info(); }
+
+void gemm(const Gemm& g) {
+  const int threads = pool_in_job() ? 1 : pool_threads();
+  const double macs = static_cast<double>(g.m) * g.n * g.k;
+  if (threads == 1 || macs < kParallelMacs) return run_serial(g);
+  // Split the longer side of C into one block per thread, on multiples of 16 so every block
+  // keeps whole register tiles.
+  const bool by_rows = g.m >= g.n;
+  const int64_t extent = by_rows ? g.m : g.n;
+  const int64_t parts = std::min<int64_t>(threads, std::max<int64_t>(1, extent / 16));
+  struct Ctx { const Gemm* g; bool by_rows; int64_t extent, parts; } ctx{&g, by_rows, extent, parts};
+  pool_run(parts, [](void* p, int64_t t) {
+    const Ctx& c = *static_cast<const Ctx*>(p);
+    const int64_t lo = (c.extent * t / c.parts) / 16 * 16;
+    const int64_t hi = t + 1 == c.parts ? c.extent : (c.extent * (t + 1) / c.parts) / 16 * 16;
+    if (lo >= hi) return;
+    const Gemm& g = *c.g;
+    run_serial(c.by_rows ? block(g, lo, hi, 0, g.n) : block(g, 0, g.m, lo, hi));
+  }, &ctx);
+}
+
+void gemm_batched(const Gemm& g, int64_t batch, int64_t batch_a, int64_t stride_a, int64_t batch_b,
+                  int64_t stride_b, int64_t stride_c) {
+  auto item = [&](int64_t i) {
+    Gemm s = g;
+    s.a = g.a + (i % batch_a) * stride_a;
+    s.b = g.b + (i % batch_b) * stride_b;
+    s.c = g.c + i * stride_c;
+    return s;
+  };
+  const int threads = pool_in_job() ? 1 : pool_threads();
+  if (batch == 1 || threads == 1 || batch < threads) {
+    for (int64_t i = 0; i < batch; i++) gemm(item(i));
+    return;
+  }
+  parallel_for(batch, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) run_serial(item(i));
+  });
+}
+
+}  // namespace df
