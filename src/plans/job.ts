@@ -1,0 +1,63 @@
+// What moves between the runner, an executor and the process that runs a job. Everything here
+// is plain JSON so that a job can run in another process, or (later) on another machine.
+import type { FieldPath, PlanSource } from './plan_source';
+import type { DataSettings } from './plan';
+
+export interface JobInput {
+  id: string;
+  /** The input job's output directory. */
+  dir: string;
+  result: JobResult;
+}
+
+export interface JobSpec {
+  id: string;
+  kind: string;
+  key: string;
+  /** Output directory of this job; it may hold partial work (e.g. checkpoints) from an interrupted run. */
+  dir: string;
+  settings: Record<string, unknown>;
+  inputs: JobInput[];
+  data: DataSettings;
+  /** Compute threads the job may use. */
+  threads: number;
+}
+
+/** One evaluation point of a trained model. */
+export interface EvalPoint {
+  step: number;
+  tokens: number;
+  /** Training FLOPs spent by this job up to this point. */
+  flops: number;
+  seconds: number;
+  val_loss: number;
+  val_accuracy: number;
+}
+
+export interface JobResult {
+  kind: string;
+  /** Model directory (relative to the job's dir) the job produced, if any. */
+  model?: string;
+  /** Training cost of this job alone. */
+  flops: number;
+  seconds: number;
+  steps: number;
+  peak_rss_mb: number;
+  evals: EvalPoint[];
+  /** Kind-specific facts for the report (e.g. fusion verification errors, model width). */
+  facts: Record<string, number | string | boolean | null>;
+}
+
+export type JobEvent =
+  | { type: 'progress'; step: number; total: number; loss?: number; tokensPerSecond?: number }
+  | { type: 'note'; text: string };
+
+/** A node kind: how its settings are parsed, what it reads, and how it runs. */
+export interface NodeKind {
+  name: string;
+  parse(raw: unknown, at: FieldPath, src: PlanSource, defaults: Record<string, unknown>): Record<string, unknown>;
+  inputs(settings: Record<string, unknown>): string[];
+  /** Short description for progress lines and the graph figure, e.g. "train s 2000 steps". */
+  label(settings: Record<string, unknown>): string;
+  run(job: JobSpec, emit: (e: JobEvent) => void): Promise<JobResult>;
+}

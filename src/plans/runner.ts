@@ -1,0 +1,107 @@
+// Runs a plan's jobs: in dependency order, as many at once as the executor takes, each job's
+// output cached under its content key so that a rerun (or an edited plan) only runs what
+// changed, and an interrupted run resumes where it stopped.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../io/atomic';
+import { JobFailed, type Executor } from './executor';
+import { expandPlan, type Expansion, type JobInstance } from './graph';
+import type { JobEvent, JobResult, JobSpec } from './job';
+import type { Plan } from './plan';
+
+export const RESULT_FILE = 'result.json';
+export const JOB_FILE = 'job.json';
+
+export interface RunnerEvents {
+  /** A job is cached (finished in an earlier run). */
+  cached?(job: JobInstance, result: JobResult): void;
+  started?(job: JobInstance, threads: number): void;
+  progress?(job: JobInstance, e: JobEvent): void;
+  finished?(job: JobInstance, result: JobResult): void;
+}
+
+export interface PlanRun {
+  plan: Plan;
+  expansion: Expansion;
+  outDir: string;
+  results: Map<string, JobResult>;
+  dirs: Map<string, string>;
+}
+
+export interface RunOptions {
+  outDir: string;
+  executor: Executor;
+  events?: RunnerEvents;
+  /** Cores the jobs share; a job gets cores / (jobs running) threads when it starts. */
+  cores?: number;
+}
+
+export function jobDir(outDir: string, job: JobInstance): string {
+  return path.join(outDir, 'jobs', job.key);
+}
+
+export function readCachedResult(dir: string): JobResult | undefined {
+  const file = path.join(dir, RESULT_FILE);
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as JobResult) : undefined;
+}
+
+export async function runPlan(plan: Plan, opts: RunOptions): Promise<PlanRun> {
+  const expansion = expandPlan(plan);
+  const results = new Map<string, JobResult>();
+  const dirs = new Map<string, string>();
+  const cores = opts.cores ?? os.availableParallelism();
+  for (const job of expansion.jobs) {
+    const dir = jobDir(opts.outDir, job);
+    dirs.set(job.id, dir);
+    const cached = readCachedResult(dir);
+    if (cached) {
+      results.set(job.id, cached);
+      opts.events?.cached?.(job, cached);
+    }
+  }
+
+  const pending = expansion.jobs.filter((j) => !results.has(j.id));
+  const running = new Map<string, Promise<void>>();
+  let failure: unknown;
+
+  const launch = (job: JobInstance): void => {
+    const dir = dirs.get(job.id) as string;
+    fs.mkdirSync(dir, { recursive: true });
+    writeFileAtomic(path.join(dir, JOB_FILE), `${JSON.stringify({ id: job.id, node: job.node, kind: job.kind, settings: job.settings, inputs: job.inputs }, null, 2)}\n`);
+    const threads = Math.max(1, Math.floor(cores / (running.size + 1)));
+    const spec: JobSpec = {
+      id: job.id, kind: job.kind, key: job.key, dir, settings: job.settings, data: plan.data, threads,
+      inputs: job.inputs.map((i) => ({ id: i, dir: dirs.get(i) as string, result: results.get(i) as JobResult })),
+    };
+    opts.events?.started?.(job, threads);
+    const p = opts.executor.run(spec, (e) => opts.events?.progress?.(job, e)).then((result) => {
+      // The result file is the job's "done" mark: written last, atomically, by the runner.
+      writeFileAtomic(path.join(dir, RESULT_FILE), `${JSON.stringify(result, null, 2)}\n`);
+      results.set(job.id, result);
+      opts.events?.finished?.(job, result);
+    }, (err: unknown) => {
+      failure ??= err;
+    }).finally(() => running.delete(job.id));
+    running.set(job.id, p);
+  };
+
+  while (pending.length > 0 || running.size > 0) {
+    if (failure === undefined) {
+      for (let i = 0; i < pending.length && running.size < opts.executor.capacity; i++) {
+        const job = pending[i];
+        if (job.inputs.every((input) => results.has(input))) {
+          pending.splice(i--, 1);
+          launch(job);
+        }
+      }
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
+  }
+  if (failure !== undefined) throw failure;
+  if (pending.length > 0) throw new Error(`plan ${plan.name}: jobs ${pending.map((j) => j.id).join(', ')} could not start`);
+  return { plan, expansion, outDir: opts.outDir, results, dirs };
+}
+
+export { JobFailed };

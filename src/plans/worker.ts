@@ -1,0 +1,25 @@
+// A worker process: receives one job from its parent, runs it, reports the result, exits.
+import type { WorkerMessage } from './executor';
+import type { JobSpec, NodeKind } from './job';
+import { UserError } from '../errors';
+
+function send(m: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => process.send?.(m, () => resolve()));
+}
+
+process.once('message', (job: JobSpec) => {
+  void (async () => {
+    try {
+      const module = process.env.DEEPFUSION_KINDS_MODULE ?? './kinds';
+      const { nodeKinds } = (await import(module)) as { nodeKinds: Record<string, NodeKind> };
+      const kind = nodeKinds[job.kind];
+      if (!kind) throw new Error(`unknown node kind "${job.kind}"`);
+      const result = await kind.run(job, (event) => { void send({ type: 'event', event }); });
+      await send({ type: 'result', result });
+    } catch (err) {
+      console.error(err);
+      await send({ type: 'error', message: (err as Error).message ?? String(err), userError: err instanceof UserError });
+    }
+    process.disconnect?.();
+  })();
+});

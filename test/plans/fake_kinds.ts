@@ -1,0 +1,46 @@
+// Node kinds for runner tests: cheap, deterministic, resumable, and observable from outside.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { JobResult, NodeKind } from '../../src/plans/job';
+import { Fields } from '../../src/plans/plan';
+
+const result = (value: number, steps: number): JobResult => ({
+  kind: 'count', flops: steps, seconds: 0, steps, peak_rss_mb: 0, evals: [], facts: { value },
+});
+
+/** Counts to `steps` (a step every `ms`), checkpointing each step; value = seed·steps + Σ inputs. */
+const count: NodeKind = {
+  name: 'count',
+  parse(raw, at, src) {
+    const f = Fields.of(src, at, raw, 'count settings');
+    f.onlyKnown(['steps', 'seed', 'from', 'ms']);
+    return { steps: f.int('steps', 1), seed: f.int('seed', 0, 0), ms: f.int('ms', 0, 5), ...(f.has('from') ? { from: f.raw('from') } : {}) };
+  },
+  inputs: (s) => (s.from === undefined ? [] : Array.isArray(s.from) ? (s.from as string[]) : [s.from as string]),
+  label: (s) => `count ${s.steps}`,
+  async run(job, emit) {
+    const ckpt = path.join(job.dir, 'checkpoint');
+    let step = fs.existsSync(ckpt) ? Number(fs.readFileSync(ckpt, 'utf8')) : 0;
+    fs.appendFileSync(path.join(job.dir, 'starts'), `${step}\n`);
+    const steps = job.settings.steps as number;
+    while (step < steps) {
+      await new Promise((r) => setTimeout(r, job.settings.ms as number));
+      step++;
+      fs.writeFileSync(ckpt, String(step));
+      emit({ type: 'progress', step, total: steps });
+    }
+    const inputs = job.inputs.reduce((s, i) => s + (i.result.facts.value as number), 0);
+    return result((job.settings.seed as number) * steps + inputs, steps);
+  },
+};
+
+/** Fails on purpose. */
+const fail: NodeKind = {
+  name: 'fail',
+  parse: () => ({}),
+  inputs: () => [],
+  label: () => 'fail',
+  async run() { throw new Error('deliberate failure'); },
+};
+
+export const nodeKinds: Record<string, NodeKind> = { count, fail };

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { LocalProcessExecutor } from '../../src/plans/executor';
+import { parsePlan, type Plan } from '../../src/plans/plan';
+import { parsePlanText } from '../../src/plans/plan_source';
+import { jobDir, runPlan } from '../../src/plans/runner';
+import { expandPlan } from '../../src/plans/graph';
+import { nodeKinds } from './fake_kinds';
+
+const KINDS = path.join(__dirname, 'fake_kinds.js');
+const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'df-plan-'));
+const PLAN = `
+name: chain
+repeats: 2
+nodes:
+  a: {count: {steps: 6, seed: 1}}
+  b: {count: {steps: 6, seed: 2}}
+  ab: {count: {steps: 3, seed: 5, from: [a, b]}}
+  c: {count: {steps: 4, seed: 7, from: ab}}
+arms:
+  grown: c
+  alone: a
+`;
+const plan = (text = PLAN): Plan => parsePlan(parsePlanText(text, 'plan.yaml'), nodeKinds);
+const executor = (): LocalProcessExecutor => new LocalProcessExecutor({ capacity: 2, kindsModule: KINDS });
+const values = (results: Map<string, { facts: Record<string, unknown> }>) =>
+  Object.fromEntries([...results].map(([id, r]) => [id, r.facts.value]));
+
+describe('plan runner', () => {
+  test('runs the graph in dependency order, once per repeat with shifted seeds', async () => {
+    const out = tmp();
+    const order: string[] = [];
+    const run = await runPlan(plan(), { outDir: out, executor: executor(), cores: 2, events: { finished: (j) => order.push(j.id) } });
+    const v = values(run.results);
+    // repeat 0: a = 6, b = 12, ab = 15 + 18 = 33, c = 28 + 33 = 61; repeat 1 shifts seeds by 1000.
+    assert.deepEqual([v['a@0'], v['b@0'], v['ab@0'], v['c@0']], [6, 12, 33, 61]);
+    assert.equal(v['a@1'], 1001 * 6);
+    assert.ok(order.indexOf('ab@0') > order.indexOf('a@0') && order.indexOf('ab@0') > order.indexOf('b@0'));
+    assert.ok(order.indexOf('c@1') > order.indexOf('ab@1'));
+    assert.deepEqual(run.expansion.arms.map((a) => [a.name, a.finals]), [['grown', ['c@0', 'c@1']], ['alone', ['a@0', 'a@1']]]);
+  });
+
+  test('a rerun runs nothing; an edited node reruns only itself and what reads it', async () => {
+    const out = tmp();
+    await runPlan(plan(), { outDir: out, executor: executor(), cores: 2 });
+    const started: string[] = [];
+    await runPlan(plan(), { outDir: out, executor: executor(), cores: 2, events: { started: (j) => started.push(j.id) } });
+    assert.equal(started.length, 0, `nothing reruns: ${started.join(", ")}`);
+    await runPlan(plan(PLAN.replace('ab: {count: {steps: 3', 'ab: {count: {steps: 4')), {
+      outDir: out, executor: executor(), cores: 2, events: { started: (j) => started.push(j.id) },
+    });
+    assert.deepEqual(started.sort(), ['ab@0', 'ab@1', 'c@0', 'c@1']);
+  });
+
+  test('killed mid-plan and rerun, it finishes without redoing finished jobs and gives the same results', async () => {
+    const planFile = path.join(tmp(), 'plan.yaml');
+    fs.writeFileSync(planFile, PLAN.replace(/steps: 6/g, 'steps: 40'));
+    const reference = await runPlan(plan(fs.readFileSync(planFile, 'utf8')), { outDir: tmp(), executor: executor(), cores: 2 });
+
+    const out = tmp();
+    const child = spawn(process.execPath, [path.join(__dirname, 'run_plan_child.js'), planFile, out], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('finished a@0')) { child.kill('SIGKILL'); resolve(); } });
+    });
+    await new Promise((r) => child.once('exit', r));
+    // Workers die with their parent's IPC channel; give them a moment.
+    await new Promise((r) => setTimeout(r, 300));
+    const p = plan(fs.readFileSync(planFile, 'utf8'));
+    const started: string[] = [];
+    const resumed = await runPlan(p, { outDir: out, executor: executor(), cores: 2, events: { started: (j) => started.push(j.id) } });
+    assert.ok(!started.includes('a@0'), 'the finished job is not redone');
+    assert.deepEqual(values(resumed.results), values(reference.results));
+    // An interrupted job resumed from its own checkpoint rather than from scratch.
+    const jobs = expandPlan(p).jobs;
+    const restarts = jobs.map((j) => fs.readFileSync(path.join(jobDir(out, j), 'starts'), 'utf8').trim().split('\n').map(Number));
+    assert.ok(restarts.some((s) => s.length === 2 && s[1] > 0), `some job resumed mid-way: ${JSON.stringify(restarts)}`);
+  });
+
+  test('a failing job stops the plan with its name and log', async () => {
+    const p = plan('name: f\nnodes:\n  x: {fail: {}}\n  y: {count: {steps: 2, from: x}}\n');
+    await assert.rejects(runPlan(p, { outDir: tmp(), executor: executor(), cores: 2 }), /job x failed: deliberate failure \(log: .*log\.txt\)/);
+  });
+});
