@@ -47,6 +47,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_attention_softmax(env, exports);
   register_cross_entropy(env, exports);
   register_gated_gelu(env, exports);
+  register_adamw(env, exports);
   return exports;
 }
 

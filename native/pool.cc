@@ -32,7 +32,10 @@ class Pool {
     std::lock_guard<std::mutex> run_lock(run_mutex_);
     stop();
     stopping_ = false;
-    for (int i = 1; i < threads; i++) workers_.emplace_back([this] { work(); });
+    // A worker must know the generation it starts at before any job can begin: read here, not
+    // on the new thread, or a job posted before the thread runs would be missed forever.
+    const uint64_t start = generation_.load();
+    for (int i = 1; i < threads; i++) workers_.emplace_back([this, start] { work(start); });
   }
 
   void run(int64_t tasks, TaskFn fn, void* ctx) {
@@ -68,9 +71,8 @@ class Pool {
     }
   }
 
-  void work() {
+  void work(uint64_t seen) {
     in_job = true;
-    uint64_t seen = generation_.load(std::memory_order_acquire);
     for (;;) {
       const auto spin_until = std::chrono::steady_clock::now() + kSpin;
       int polls = 0;

@@ -1,6 +1,7 @@
 // Registers the fused ops' reference kernels (on the `cpu` backend) and their gradients.
 // A faster backend registers its own kernels under the same names.
 import { tf } from '../tf';
+import { adamwKernels } from './adamw';
 import { attentionSoftmaxGradient, attentionSoftmaxKernels } from './attention_softmax';
 import { crossEntropyGradient, crossEntropyKernels } from './cross_entropy';
 import { gatedGeluGradient, gatedGeluKernels } from './gated_gelu';
@@ -8,7 +9,7 @@ import { rmsNormGradient, rmsNormKernels } from './rms_norm';
 
 /** Reference (typed-array JS) implementations of every fused kernel, keyed by kernel name. */
 export const referenceFusedKernels = [
-  ...rmsNormKernels, ...attentionSoftmaxKernels, ...crossEntropyKernels, ...gatedGeluKernels,
+  ...rmsNormKernels, ...attentionSoftmaxKernels, ...crossEntropyKernels, ...gatedGeluKernels, ...adamwKernels,
 ];
 
 for (const k of referenceFusedKernels) tf.registerKernel({ ...k, backendName: 'cpu' });
@@ -20,3 +21,4 @@ export { rmsNorm } from './rms_norm';
 export { attentionSoftmax, MASK_VALUE } from './attention_softmax';
 export { crossEntropy, IGNORE_INDEX } from './cross_entropy';
 export { gatedGelu } from './gated_gelu';
+export { adamwUpdate, type AdamWAttrs } from './adamw';

@@ -45,6 +45,8 @@ export interface NativeAddon {
   crossEntropyGrad(dLoss: number, logits: F32, labels: Int32Array, dx: F32, rows: number, vocab: number): void;
   gatedGelu(gate: F32, linear: F32, out: F32): void;
   gatedGeluGrad(dy: F32, gate: F32, linear: F32, dGate: F32, dLinear: F32): void;
+  adamw(param: F32, grad: F32, m: F32, v: F32, outParam: F32, outM: F32, outV: F32,
+    learningRate: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, step: number): void;
 }
 
 /** The package root (this file runs from dist/src/engine/native). */

@@ -22,16 +22,23 @@ function poolBytes(env: NodeJS.ProcessEnv = process.env): number {
 
 export class NativeBackend extends MathBackendCPU {
   readonly pool = new BufferPool(poolBytes());
+  /** Bytes held by live tensors, and its high-water mark since `resetPeak`. */
+  private liveBytes = 0;
+  private peakBytes = 0;
 
   constructor(readonly addon: NativeAddon) {
     super();
   }
 
-  /** The float32 values of a tensor, as stored (never copied). */
+  /**
+   * The values of a float32 tensor as stored, without copying. (A float32 tensor cast from bool
+   * or int32 keeps its Uint8Array/Int32Array storage in tfjs; those are widened into a copy.)
+   */
   f32(t: TensorInfo): Float32Array {
     const values = this.data.get(t.dataId).values;
-    if (!(values instanceof Float32Array)) throw new Error(`native backend: expected a float32 tensor, got ${t.dtype}`);
-    return values;
+    if (values instanceof Float32Array) return values;
+    if (t.dtype === 'float32' && (values instanceof Int32Array || values instanceof Uint8Array)) return Float32Array.from(values);
+    throw new Error(`native backend: expected a float32 tensor, got ${t.dtype}`);
   }
 
   /** The int32 values of a tensor, as stored. */
@@ -53,6 +60,7 @@ export class NativeBackend extends MathBackendCPU {
 
   override write(values: BackendValues, shape: number[], dtype: DataType): DataId {
     this.pool.attach(values);
+    this.count(byteLength(values));
     return super.write(values, shape, dtype);
   }
 
@@ -70,8 +78,23 @@ export class NativeBackend extends MathBackendCPU {
   override disposeData(dataId: DataId, force = false): boolean {
     const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
     const released = super.disposeData(dataId, force);
-    if (released && values !== undefined) this.pool.release(values);
+    if (released && values !== undefined) {
+      this.count(-byteLength(values));
+      this.pool.release(values);
+    }
     return released;
+  }
+
+  private count(bytes: number): void {
+    this.liveBytes += bytes;
+    if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
+  }
+
+  /** The most bytes live tensors held at once since the last call (or since creation). */
+  takePeakBytes(): number {
+    const peak = this.peakBytes;
+    this.peakBytes = this.liveBytes;
+    return peak;
   }
 
   poolStats(): PoolStats {
@@ -82,4 +105,8 @@ export class NativeBackend extends MathBackendCPU {
     this.pool.trim();
     super.dispose();
   }
+}
+
+function byteLength(values: unknown): number {
+  return ArrayBuffer.isView(values) ? values.byteLength : 0;
 }

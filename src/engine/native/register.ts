@@ -30,6 +30,12 @@ function addonLoad(): AddonLoad {
   return load;
 }
 
+/** The loaded addon, or null when it cannot load here. */
+export function nativeAddon(): NativeAddon | null {
+  const l = addonLoad();
+  return 'addon' in l ? l.addon : null;
+}
+
 /** Registers the backend once; false when the addon cannot load here. */
 export function registerNative(): boolean {
   if (registered) return true;

@@ -1,6 +1,7 @@
 // Native kernels of the project's fused ops (src/engine/fused), registered under the same
 // kernel names as their reference kernels; the gradients registered there call these too.
 import type { KernelConfig } from '@tensorflow/tfjs';
+import { ADAMW, type AdamWAttrs } from '../../fused/adamw';
 import { ATTENTION_SOFTMAX, ATTENTION_SOFTMAX_GRAD } from '../../fused/attention_softmax';
 import { checkLabel, CROSS_ENTROPY, CROSS_ENTROPY_GRAD } from '../../fused/cross_entropy';
 import { GATED_GELU, GATED_GELU_GRAD } from '../../fused/gated_gelu';
@@ -92,6 +93,18 @@ export function fusedKernels(): KernelConfig[] {
       const dLinear = backend.alloc(sizeOf(gate.shape));
       if (dGate.length > 0) backend.addon.gatedGeluGrad(backend.f32(dy), backend.f32(gate), backend.f32(linear), dGate, dLinear);
       return [backend.output(gate.shape, dGate), backend.output(gate.shape, dLinear)];
+    }),
+    nativeKernel(ADAMW, ({ inputs, backend, attrs }) => {
+      const [param, grad, m, v] = ['param', 'grad', 'm', 'v'].map((name) => need(inputs, name));
+      if (!allFloat32(param, grad, m, v)) return null;
+      const a = attrs as unknown as AdamWAttrs;
+      const size = sizeOf(param.shape);
+      const [p2, m2, v2] = [backend.alloc(size), backend.alloc(size), backend.alloc(size)];
+      if (size > 0) {
+        backend.addon.adamw(backend.f32(param), backend.f32(grad), backend.f32(m), backend.f32(v), p2, m2, v2,
+          a.learningRate, a.beta1, a.beta2, a.epsilon, a.weightDecay, a.step);
+      }
+      return [backend.output(param.shape, p2), backend.output(param.shape, m2), backend.output(param.shape, v2)];
     }),
   ];
 }

@@ -10,8 +10,8 @@ import { transpose } from './transpose';
 
 /** tfjs kernel name → [addon op, name of the axis attribute]. */
 const REDUCTIONS: Record<string, [string, string]> = {
-  Sum: ['sum', 'axis'], Mean: ['mean', 'axis'], Prod: ['prod', 'axis'],
-  Max: ['max', 'reductionIndices'], Min: ['min', 'reductionIndices'],
+  Sum: ['sum', 'axis'], Mean: ['mean', 'axis'], Prod: ['prod', 'axis'], Min: ['min', 'axis'],
+  Max: ['max', 'reductionIndices'],
 };
 
 function reduce(backend: NativeBackend, code: number, x: TensorInfo, axisAttr: unknown, keepDims: boolean): TensorInfo | null {
