@@ -67,19 +67,30 @@ void gemm(const Gemm& g) {
   const int threads = pool_in_job() ? 1 : pool_threads();
   const double macs = static_cast<double>(g.m) * g.n * g.k;
   if (threads == 1 || macs < kParallelMacs) return run_serial(g);
-  // Split the longer side of C into one block per thread, on multiples of 16 so every block
-  // keeps whole register tiles.
-  const bool by_rows = g.m >= g.n;
-  const int64_t extent = by_rows ? g.m : g.n;
-  const int64_t parts = std::min<int64_t>(threads, std::max<int64_t>(1, extent / 16));
-  struct Ctx { const Gemm* g; bool by_rows; int64_t extent, parts; } ctx{&g, by_rows, extent, parts};
-  pool_run(parts, [](void* p, int64_t t) {
+  // Tiles of C, several per thread: a thread the OS preempts (the machine is shared) then holds
+  // up one small tile, not half the product. Tiles stay ≥ kMinTile on a side (multiples of 16),
+  // so packing each tile's panels costs little next to its multiply.
+  constexpr int64_t kMinTile = 128;
+  const int64_t target = static_cast<int64_t>(threads) * 4;
+  int64_t tm = g.m, tn = g.n;
+  auto count = [&] { return ((g.m + tm - 1) / tm) * ((g.n + tn - 1) / tn); };
+  while (count() < target) {
+    const bool rows = tm >= tn ? tm >= 2 * kMinTile : tn < 2 * kMinTile;
+    int64_t& side = rows ? tm : tn;
+    if (side < 2 * kMinTile) break;
+    side = (side / 2 + 15) / 16 * 16;
+  }
+  if (count() == 1) {
+    // Too small to tile by kMinTile but big enough to share: one block per thread.
+    if (g.m >= g.n) tm = std::max<int64_t>(16, (g.m / threads + 15) / 16 * 16);
+    else tn = std::max<int64_t>(16, (g.n / threads + 15) / 16 * 16);
+  }
+  struct Ctx { const Gemm* g; int64_t tm, tn, cols; } ctx{&g, tm, tn, (g.n + tn - 1) / tn};
+  pool_run(count(), [](void* p, int64_t t) {
     const Ctx& c = *static_cast<const Ctx*>(p);
-    const int64_t lo = (c.extent * t / c.parts) / 16 * 16;
-    const int64_t hi = t + 1 == c.parts ? c.extent : (c.extent * (t + 1) / c.parts) / 16 * 16;
-    if (lo >= hi) return;
     const Gemm& g = *c.g;
-    run_serial(c.by_rows ? block(g, lo, hi, 0, g.n) : block(g, 0, g.m, lo, hi));
+    const int64_t r0 = (t / c.cols) * c.tm, c0 = (t % c.cols) * c.tn;
+    run_serial(block(g, r0, std::min(g.m, r0 + c.tm), c0, std::min(g.n, c0 + c.tn)));
   }, &ctx);
 }
 

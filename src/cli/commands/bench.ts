@@ -83,8 +83,8 @@ Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab
         r.peakTensorBytes === null ? '' : `peak ${formatBytes(r.peakTensorBytes)}`,
       ].join('  ').trimEnd()),
     });
-    const addon = values['no-peak'] ? null : nativeAddon();
-    const peak = addon ? measureSgemmPeak(addon) : null;
+    const addon = backend === 'native' ? nativeAddon() : null;
+    const peak = addon && !values['no-peak'] ? measureSgemmPeak(addon) : null;
     const peakTensor = Math.max(...result.records.map((r) => r.peakTensorBytes ?? 0));
     const mb = (bytes: number): number => Math.round(bytes / 1048576 * 10) / 10;
     console.log(JSON.stringify({
