@@ -48,6 +48,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_cross_entropy(env, exports);
   register_gated_gelu(env, exports);
   register_adamw(env, exports);
+  register_attention_matmul(env, exports);
   return exports;
 }
 

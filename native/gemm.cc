@@ -94,22 +94,19 @@ void gemm(const Gemm& g) {
   }, &ctx);
 }
 
-void gemm_batched(const Gemm& g, int64_t batch, int64_t batch_a, int64_t stride_a, int64_t batch_b,
-                  int64_t stride_b, int64_t stride_c) {
-  auto item = [&](int64_t i) {
+void gemm_each(const Gemm& g, int64_t count, GemmItem item, const void* ctx) {
+  auto at = [&](int64_t i) {
     Gemm s = g;
-    s.a = g.a + (i % batch_a) * stride_a;
-    s.b = g.b + (i % batch_b) * stride_b;
-    s.c = g.c + i * stride_c;
+    item(ctx, i, &s);
     return s;
   };
   const int threads = pool_in_job() ? 1 : pool_threads();
-  if (batch == 1 || threads == 1 || batch < threads) {
-    for (int64_t i = 0; i < batch; i++) gemm(item(i));
+  if (count == 1 || threads == 1 || count < threads) {
+    for (int64_t i = 0; i < count; i++) gemm(at(i));
     return;
   }
-  parallel_for(batch, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; i++) run_serial(item(i));
+  parallel_for(count, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) run_serial(at(i));
   });
 }
 

@@ -32,11 +32,18 @@ const char* gemm_library_info();
 /** One GEMM, split across the pool when large enough. */
 void gemm(const Gemm& g);
 
+/** Sets the operand pointers of item i of a batch (shapes and leading dimensions stay g's). */
+using GemmItem = void (*)(const void* ctx, int64_t i, Gemm* item);
+
 /**
- * `batch` GEMMs that share shapes; operand i uses A + (i % batch_a)·stride_a and
- * B + (i % batch_b)·stride_b (tfjs's broadcasting rule), C + i·stride_c.
+ * `count` GEMMs of g's shapes whose operands `item` places: in parallel over items when there
+ * are enough of them, else one after another, each split across the pool.
  */
-void gemm_batched(const Gemm& g, int64_t batch, int64_t batch_a, int64_t stride_a, int64_t batch_b,
-                  int64_t stride_b, int64_t stride_c);
+void gemm_each(const Gemm& g, int64_t count, GemmItem item, const void* ctx);
+
+template <class F>
+void gemm_batch(const Gemm& g, int64_t count, const F& place) {
+  gemm_each(g, count, [](const void* c, int64_t i, Gemm* item) { (*static_cast<const F*>(c))(i, item); }, &place);
+}
 
 }  // namespace df

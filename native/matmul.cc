@@ -13,8 +13,12 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
   const int64_t batch = int_arg(info, 3), batch_a = int_arg(info, 4), batch_b = int_arg(info, 5);
   const int64_t m = int_arg(info, 6), n = int_arg(info, 7), k = int_arg(info, 8);
   const bool ta = bool_arg(info, 9), tb = bool_arg(info, 10);
-  Gemm g{ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, c, n, 0.f};
-  gemm_batched(g, batch, batch_a, m * k, batch_b, k * n, m * n);
+  const Gemm g{ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, c, n, 0.f};
+  gemm_batch(g, batch, [&](int64_t i, Gemm* item) {
+    item->a = a + (i % batch_a) * m * k;
+    item->b = b + (i % batch_b) * k * n;
+    item->c = c + i * m * n;
+  });
   return info.Env().Undefined();
 }
 

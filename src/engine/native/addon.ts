@@ -45,6 +45,9 @@ export interface NativeAddon {
   crossEntropyGrad(dLoss: number, logits: F32, labels: Int32Array, dx: F32, rows: number, vocab: number): void;
   gatedGelu(gate: F32, linear: F32, out: F32): void;
   gatedGeluGrad(dy: F32, gate: F32, linear: F32, dGate: F32, dLinear: F32): void;
+  attentionScores(q: F32, k: F32, out: F32, batch: number, heads: number, queries: number, keys: number, dk: number): void;
+  attentionContext(p: F32, x: F32, out: F32, batch: number, heads: number, rows: number, cols: number, dk: number,
+    transposeP: boolean): void;
   adamw(param: F32, grad: F32, m: F32, v: F32, outParam: F32, outM: F32, outV: F32,
     learningRate: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, step: number): void;
 }

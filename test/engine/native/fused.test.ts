@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { initEngine } from '../../../src/engine/backend';
-import { adamwUpdate, attentionSoftmax, crossEntropy, gatedGelu, rmsNorm } from '../../../src/engine/fused';
+import { adamwUpdate, attentionContext, attentionScores, attentionSoftmax, crossEntropy, gatedGelu, rmsNorm } from '../../../src/engine/fused';
 import { tf } from '../../../src/engine/tf';
 import { assertGradParity, assertParity, intInput, NATIVE, randomInput } from '../../helpers/backends';
 
@@ -76,6 +76,35 @@ describe('native fused ops against their reference kernels', () => {
         const r = adamwUpdate(p, g, m, v, { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay, step });
         return [r.param, r.m, r.v];
       }, 1e-6);
+    }
+  });
+});
+
+describe('native attention products against their reference kernels', () => {
+  test('attentionScores and attentionContext: heads read in place, Tq ≠ Tk, with gradients', async () => {
+    const [b, h, tq, tk, dk] = [2, 3, 5, 7, 4];
+    await assertGradParity('scores', [randomInput([b, tq, h * dk], 30), randomInput([b, tk, h * dk], 31)],
+      (q, k) => attentionScores(q, k, h));
+    await assertGradParity('context', [randomInput([b, h, tq, tk], 32, 0, 1), randomInput([b, tk, h * dk], 33)],
+      (p, v) => attentionContext(p, v));
+    await assertGradParity('scores → softmax → context', [randomInput([b, tq, h * dk], 34), randomInput([b, tk, h * dk], 35),
+      randomInput([b, tk, h * dk], 36)], (q, k, v) => attentionContext(attentionSoftmax(attentionScores(q, k, h), { causal: false }), v));
+  });
+
+  test('on native, the products equal split-heads matmuls at training size, one head and eight', async () => {
+    await initEngine(NATIVE);
+    for (const [h, dk] of [[1, 16], [8, 64]]) {
+      const [b, tq, tk] = [4, 128, 96];
+      tf.tidy(() => {
+        const split = (x: tf.Tensor, t: number): tf.Tensor => x.reshape([b, t, h, dk]).transpose([0, 2, 1, 3]);
+        const q = tf.randomNormal([b, tq, h * dk], 0, 1, 'float32', 1);
+        const k = tf.randomNormal([b, tk, h * dk], 0, 1, 'float32', 2);
+        const p = tf.softmax(tf.randomNormal([b, h, tq, tk], 0, 1, 'float32', 3));
+        const scoresGap = tf.max(tf.abs(tf.sub(attentionScores(q, k, h), tf.matMul(split(q, tq), split(k, tk), false, true))));
+        const merged = tf.matMul(p, split(k, tk)).transpose([0, 2, 1, 3]).reshape([b, tq, h * dk]);
+        const contextGap = tf.max(tf.abs(tf.sub(attentionContext(p, k), merged)));
+        assert.ok(scoresGap.dataSync()[0] < 1e-4 && contextGap.dataSync()[0] < 1e-5, `${h} heads`);
+      });
     }
   });
 });

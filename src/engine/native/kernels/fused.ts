@@ -2,6 +2,7 @@
 // kernel names as their reference kernels; the gradients registered there call these too.
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { ADAMW, type AdamWAttrs } from '../../fused/adamw';
+import { ATTENTION_CONTEXT, ATTENTION_SCORES, contextShape, scoresShape } from '../../fused/attention_matmul';
 import { ATTENTION_SOFTMAX, ATTENTION_SOFTMAX_GRAD } from '../../fused/attention_softmax';
 import { checkLabel, CROSS_ENTROPY, CROSS_ENTROPY_GRAD } from '../../fused/cross_entropy';
 import { GATED_GELU, GATED_GELU_GRAD } from '../../fused/gated_gelu';
@@ -93,6 +94,29 @@ export function fusedKernels(): KernelConfig[] {
       const dLinear = backend.alloc(sizeOf(gate.shape));
       if (dGate.length > 0) backend.addon.gatedGeluGrad(backend.f32(dy), backend.f32(gate), backend.f32(linear), dGate, dLinear);
       return [backend.output(gate.shape, dGate), backend.output(gate.shape, dLinear)];
+    }),
+    nativeKernel(ATTENTION_SCORES, ({ inputs, backend, attrs }) => {
+      const q = need(inputs, 'q');
+      const k = need(inputs, 'k');
+      if (!allFloat32(q, k)) return null;
+      const s = scoresShape(q, k, Number(attrs.heads));
+      const shape = [s.batch, s.heads, s.queries, s.keys];
+      const out = backend.alloc(sizeOf(shape));
+      if (out.length > 0) backend.addon.attentionScores(backend.f32(q), backend.f32(k), out, s.batch, s.heads, s.queries, s.keys, s.dk);
+      return backend.output(shape, out);
+    }),
+    nativeKernel(ATTENTION_CONTEXT, ({ inputs, backend, attrs }) => {
+      const p = need(inputs, 'probs');
+      const x = need(inputs, 'x');
+      if (!allFloat32(p, x)) return null;
+      const s = contextShape(p, x);
+      const transposeP = Boolean(attrs.transposeP);
+      const shape = [s.batch, transposeP ? s.cols : s.rows, x.shape[2]];
+      const out = backend.alloc(sizeOf(shape));
+      if (out.length > 0) {
+        backend.addon.attentionContext(backend.f32(p), backend.f32(x), out, s.batch, s.heads, s.rows, s.cols, s.dk, transposeP);
+      }
+      return backend.output(shape, out);
     }),
     nativeKernel(ADAMW, ({ inputs, backend, attrs }) => {
       const [param, grad, m, v] = ['param', 'grad', 'm', 'v'].map((name) => need(inputs, name));
