@@ -32,8 +32,12 @@ Napi::Value SelectGemm(const Napi::CallbackInfo& info) {
 }  // namespace
 }  // namespace df
 
+// Bumped whenever an exported function changes, so JavaScript never calls a stale build.
+constexpr int kAbi = 2;
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using namespace df;
+  exports.Set("abi", kAbi);
   export_fn(env, exports, "info", Info);
   export_fn(env, exports, "setThreads", SetThreads);
   export_fn(env, exports, "selectGemm", SelectGemm);

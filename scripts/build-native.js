@@ -197,6 +197,8 @@ function main(opts) {
     log(blas ? `OpenBLAS: ${blas.include}, ${blas.libdir}` : 'OpenBLAS not found: building the portable GEMM (apt-get install libopenblas-dev for BLAS)');
   }
   const dir = opts.out ? stagingDir(opts.out) : ROOT;
+  // A failed build must not leave an older addon behind for the loader to pick up.
+  fs.rmSync(path.join(dir, ADDON), { force: true });
   if (blas) {
     try {
       buildVariant('openblas', dir, blas, arch);

@@ -43,5 +43,8 @@ export async function initEngine(name: string | undefined = process.env.DEEPFUSI
 export function describeBackend(): string {
   const name = tf.getBackend();
   const c = candidates.find((x) => x.name === name);
-  return c ? `${name} (${c.describe()})` : `${name} (TensorFlow.js pure-JS reference kernels)`;
+  if (c) return `${name} (${c.describe()})`;
+  // On the fallback, say what the faster backends would have been and why they are not in use.
+  const others = candidates.map((x) => `${x.name}: ${x.describe()}`).join('; ');
+  return `${name} (TensorFlow.js pure-JS reference kernels${others ? `; ${others}` : ''})`;
 }

@@ -18,7 +18,11 @@ export interface AddonInfo {
 type F32 = Float32Array;
 type Maybe<T> = T | null;
 
+/** The addon's interface version this code was written against (native/addon.cc kAbi). */
+export const ADDON_ABI = 2;
+
 export interface NativeAddon {
+  abi: number;
   info(): AddonInfo;
   setThreads(threads: number): void;
   selectGemm(name: string): boolean;
@@ -66,7 +70,7 @@ function missingReason(file: string): string {
   let detail = '';
   if (fs.existsSync(BUILD_REPORT)) {
     const report = JSON.parse(fs.readFileSync(BUILD_REPORT, 'utf8')) as { ok?: boolean; error?: string };
-    if (report.ok === false && report.error) detail = ` (the build failed: ${report.error.split('\n')[0]})`;
+    if (report.ok === false && report.error) detail = ` (the build failed: ${report.error.split('\n').slice(0, 2).join(' ')})`;
   }
   return `${file} is missing${detail}. Fix: npm run build:native`;
 }
@@ -90,6 +94,9 @@ export function loadAddon(file: string = ADDON_PATH): AddonLoad {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const addon = require(file) as NativeAddon;
+    if (addon.abi !== ADDON_ABI) {
+      return { error: `${file} is out of date (interface ${addon.abi}, expected ${ADDON_ABI}). Fix: npm run build:native` };
+    }
     addon.setThreads(threadCount());
     const gemm = process.env.DEEPFUSION_GEMM;
     if (gemm && !addon.selectGemm(gemm)) {
