@@ -121,7 +121,7 @@ median over rounds and the median of the per-round ratios (PyTorch time / deepfu
     }
   }
 
-  const header = ['shape', 'threads', 'deepfusion s/step', 'PyTorch s/step', 'speed-up (median of rounds)', 'per-round speed-ups',
+  const header = ['shape', 'threads', 'deepfusion s/step (CPU s)', 'PyTorch s/step (CPU s)', 'speed-up (median of rounds)', 'per-round speed-ups',
     'deepfusion GFLOP/s', 'sgemm peak GFLOP/s', 'MFU', 'deepfusion peak RSS MB', 'PyTorch peak RSS MB'];
   console.log(`| ${header.join(' | ')} |`);
   console.log(`|${header.map(() => ' --- ').join('|')}|`);
@@ -132,7 +132,8 @@ median over rounds and the median of the per-round ratios (PyTorch time / deepfu
     const ratios = row.ours.map((r, i) => row.torch[i].step_seconds_median / r.step_seconds_median);
     const flops = row.ours[0].flops_per_step;
     const peak = median(row.ours.map((r) => r.sgemm_peak_gflops));
-    console.log(`| ${[name, threads, ours.toFixed(3), torch.toFixed(3), `${median(ratios).toFixed(2)}x`,
+    const cpu = (rs: Record<string, number>[]): string => median(rs.map((r) => r.cpu_seconds_per_step_median)).toFixed(2);
+    console.log(`| ${[name, threads, `${ours.toFixed(3)} (${cpu(row.ours)})`, `${torch.toFixed(3)} (${cpu(row.torch)})`, `${median(ratios).toFixed(2)}x`,
       ratios.map((r) => r.toFixed(2)).join(' '), (flops / ours / 1e9).toFixed(1), peak.toFixed(0),
       `${((flops / ours / 1e9 / peak) * 100).toFixed(1)}%`, median(row.ours.map((r) => r.peak_rss_mb)).toFixed(0),
       median(row.torch.map((r) => r.peak_rss_mb)).toFixed(0)].join(' | ')} |`);

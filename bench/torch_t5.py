@@ -15,15 +15,14 @@ import resource
 import struct
 import time
 
-import numpy as np
-
-# torch is imported in main(), after the thread count is known: OpenBLAS reads its thread count
-# from the environment when torch loads it.
+# numpy and torch are imported in main(), once the thread count is in the environment: both load
+# OpenBLAS, which reads its thread count when it is first loaded.
+np = None
 torch = None
 F = None
 
 MASK_VALUE = -1e9
-DTYPES = {"F32": np.float32, "I32": np.int32, "F64": np.float64, "I64": np.int64}
+DTYPES = {"F32": "<f4", "I32": "<i4", "F64": "<f8", "I64": "<i8"}
 
 
 def read_safetensors(path):
@@ -131,7 +130,7 @@ def peak_rss_mb():
 
 
 def main():
-    global torch, F
+    global np, torch, F
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--init", required=True, help="directory written by deepfusion bench --save-init")
     ap.add_argument("--steps", type=int, default=6)
@@ -141,9 +140,10 @@ def main():
     args = ap.parse_args()
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    import numpy as _np
     import torch as _torch
     import torch.nn.functional as _F
-    torch, F = _torch, _F
+    np, torch, F = _np, _torch, _F
     torch.set_num_threads(args.threads)
 
     with open(os.path.join(args.init, "config.json")) as f:
@@ -158,17 +158,20 @@ def main():
     opt = torch.optim.Adam(params.values(), lr=meta["learningRate"], betas=(meta["beta1"], meta["beta2"]),
                            eps=meta["epsilon"], foreach=args.foreach)
     tokens = batch["input_ids"].numel() + batch["decoder_input_ids"].numel()
-    times = []
+    times, cpu = [], []
     for step in range(args.warmup + args.steps):
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss = model.loss(batch["input_ids"], batch["attention_mask"], batch["decoder_input_ids"], batch["labels"])
         loss.backward()
         opt.step()
         dt = time.perf_counter() - t0
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
         warm = step < args.warmup
         if not warm:
             times.append(dt)
+            cpu.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
         print(f"step {step + 1 - args.warmup if not warm else 'warmup'} loss {loss.item():.6f} "
               f"time {dt:.3f}s tokens/s {tokens / dt:.0f}", flush=True)
     med = float(np.median(times))
@@ -176,6 +179,7 @@ def main():
         "engine": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(),
         "optimizer": f"torch.optim.Adam(foreach={args.foreach})",
         "step_seconds_median": med, "step_seconds": times, "tokens_per_second": tokens / med,
+        "cpu_seconds_per_step_median": float(np.median(cpu)),
         "final_loss": loss.item(), "peak_rss_mb": peak_rss_mb(),
     }))
 

@@ -1,4 +1,4 @@
-// Per-kernel wall time: wraps every kernel of the active backend with a timer while `fn` runs.
+// Per-kernel wall time: wraps every kernel of the active backend with a timer until stopped.
 // This is how the native backend's hot spots were found (`deepfusion bench --profile`).
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import { tf } from './tf';
@@ -9,7 +9,12 @@ export interface KernelTime {
   seconds: number;
 }
 
-export function profileKernels<T>(fn: () => T): { result: T; kernels: KernelTime[] } {
+export interface KernelProfile {
+  /** Restores the kernels and returns the kernels that ran, slowest first. */
+  stop(): KernelTime[];
+}
+
+export function startKernelProfile(): KernelProfile {
   const backend = tf.getBackend();
   const times = new Map<string, KernelTime>();
   const originals: Array<[KernelConfig, KernelFunc]> = [];
@@ -30,10 +35,10 @@ export function profileKernels<T>(fn: () => T): { result: T; kernels: KernelTime
       }
     };
   }
-  try {
-    const result = fn();
-    return { result, kernels: [...times.values()].filter((k) => k.calls > 0).sort((a, b) => b.seconds - a.seconds) };
-  } finally {
-    for (const [config, inner] of originals) config.kernelFunc = inner;
-  }
+  return {
+    stop() {
+      for (const [config, inner] of originals) config.kernelFunc = inner;
+      return [...times.values()].filter((k) => k.calls > 0).sort((a, b) => b.seconds - a.seconds);
+    },
+  };
 }

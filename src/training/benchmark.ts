@@ -6,6 +6,7 @@ import { adamwUpdate } from '../engine/fused';
 import { tf, type Tensor } from '../engine/tf';
 import { t5TrainingStepFlops, type StepShape } from '../engine/flops';
 import { NativeBackend } from '../engine/native';
+import { startKernelProfile, type KernelProfile, type KernelTime } from '../engine/profile';
 import { writeFileAtomic } from '../io/atomic';
 import { writeWeights } from '../io/checkpoint';
 import { writeSafetensors } from '../io/safetensors';
@@ -35,6 +36,8 @@ export interface BenchOptions {
   steps: number;
   warmup: number;
   seed: number;
+  /** Time every kernel during the measured steps (adds a little overhead per op). */
+  profile?: boolean;
   onStep?: (record: StepRecord) => void;
 }
 
@@ -42,6 +45,8 @@ export interface StepRecord {
   /** 1-based measured step, or 0 for warm-up steps. */
   step: number;
   seconds: number;
+  /** CPU time of the process during the step (all threads): how many cores the step kept busy. */
+  cpuSeconds: number;
   loss: number;
   /** tf.memory() after the step: must not grow from step to step. */
   tensors: number;
@@ -53,6 +58,7 @@ export interface StepRecord {
 export interface BenchResult {
   records: StepRecord[];
   stepSecondsMedian: number;
+  cpuSecondsMedian: number;
   tokensPerStep: number;
   tokensPerSecond: number;
   flopsPerStep: number;
@@ -63,6 +69,8 @@ export interface BenchResult {
   /** Whether tensor count and bytes stayed the same after every measured step. */
   memoryStable: boolean;
   peakRssMb: number;
+  /** Per-kernel totals over the measured steps, when `profile` was set. */
+  kernels: KernelTime[] | null;
 }
 
 /** A deterministic PRNG (mulberry32) so every engine sees the same batch. */
@@ -218,22 +226,28 @@ export function benchmarkTraining(opts: BenchOptions): BenchResult {
     : tfOptimizerTrainer(config, init, opts.optimizer);
   const batch = toTensors(syntheticBatch(config, shape, opts.seed));
   const records: StepRecord[] = [];
+  let profile: KernelProfile | null = null;
+  let kernels: KernelTime[] | null = null;
   try {
     for (let i = 0; i < opts.warmup + opts.steps; i++) {
+      if (opts.profile && i === opts.warmup) profile = startKernelProfile();
       native?.takePeakBytes();
+      const cpu0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
       const loss = trainer.step(batch);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const cpu = process.cpuUsage(cpu0);
       const mem = tf.memory();
       const record: StepRecord = {
         step: i < opts.warmup ? 0 : i - opts.warmup + 1,
-        seconds, loss, tensors: mem.numTensors, bytes: mem.numBytes,
+        seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, loss, tensors: mem.numTensors, bytes: mem.numBytes,
         peakTensorBytes: native ? native.takePeakBytes() : null,
       };
       records.push(record);
       opts.onStep?.(record);
     }
   } finally {
+    kernels = profile?.stop() ?? null;
     trainer.dispose();
     for (const t of Object.values(batch)) (t as Tensor | undefined)?.dispose();
   }
@@ -245,6 +259,7 @@ export function benchmarkTraining(opts: BenchOptions): BenchResult {
   return {
     records,
     stepSecondsMedian,
+    cpuSecondsMedian: median(measured.map((r) => r.cpuSeconds)),
     tokensPerStep,
     tokensPerSecond: tokensPerStep / stepSecondsMedian,
     flopsPerStep,
@@ -253,5 +268,6 @@ export function benchmarkTraining(opts: BenchOptions): BenchResult {
     stateBytes: { params: bytes, grads: bytes, optimizer: opts.optimizer.name === 'sgd' ? 0 : 2 * bytes },
     memoryStable: measured.every((r) => r.tensors === measured[0].tensors && r.bytes === measured[0].bytes),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
+    kernels,
   };
 }

@@ -5,6 +5,7 @@ import { makeConfig, type FeedForwardProj } from '../../model/config';
 import { BENCH_OPTIMIZERS, benchmarkTraining, saveBenchInputs, type BenchOptions, type BenchOptimizer } from '../../training/benchmark';
 import { numberOption, parseCommandArgs, type Command } from '../command';
 import { formatBytes } from '../format';
+import type { KernelTime } from '../../engine/profile';
 
 export const benchCommand: Command = {
   name: 'bench',
@@ -31,6 +32,7 @@ Other:
   --save-init DIR  also write DIR/config.json, model.safetensors, batch.safetensors: the same
                    model, batch and optimizer for bench/torch_t5.py (the PyTorch peer)
   --no-peak        skip the sgemm peak measurement (mfu is then null)
+  --profile        time every kernel during the measured steps and print a table per step
 Environment: DEEPFUSION_THREADS (threads, default all cores), DEEPFUSION_GEMM=portable|openblas.
 
 Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab 8192 \\
@@ -42,7 +44,7 @@ Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab
       ff: { type: 'string' }, tied: { type: 'boolean' }, batch: { type: 'string' }, 'input-len': { type: 'string' },
       'target-len': { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, steps: { type: 'string' },
       warmup: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, 'save-init': { type: 'string' },
-      'no-peak': { type: 'boolean' },
+      'no-peak': { type: 'boolean' }, profile: { type: 'boolean' },
     }, false);
     const int = (name: string, fallback: number, min = 1): number =>
       numberOption('bench', name, values[name as keyof typeof values] as string | undefined, fallback, { integer: true, min });
@@ -69,6 +71,7 @@ Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab
       steps: int('steps', 6),
       warmup: int('warmup', 1, 0),
       seed: int('seed', 0, 0),
+      profile: values.profile ?? false,
     };
     const backend = await initEngine(values.backend);
     if (values['save-init']) saveBenchInputs(values['save-init'], opts);
@@ -83,6 +86,7 @@ Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab
         r.peakTensorBytes === null ? '' : `peak ${formatBytes(r.peakTensorBytes)}`,
       ].join('  ').trimEnd()),
     });
+    if (result.kernels) printProfile(result.kernels, opts.steps, result.stepSecondsMedian);
     const addon = backend === 'native' ? nativeAddon() : null;
     const peak = addon && !values['no-peak'] ? measureSgemmPeak(addon) : null;
     const peakTensor = Math.max(...result.records.map((r) => r.peakTensorBytes ?? 0));
@@ -96,6 +100,7 @@ Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab
       params: result.paramCount,
       step_seconds_median: result.stepSecondsMedian,
       step_seconds: result.records.filter((r) => r.step > 0).map((r) => r.seconds),
+      cpu_seconds_per_step_median: result.cpuSecondsMedian,
       tokens_per_second: result.tokensPerSecond,
       flops_per_step: result.flopsPerStep,
       gflops: result.gflops,
@@ -112,3 +117,11 @@ Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab
     }));
   },
 };
+
+function printProfile(kernels: KernelTime[], steps: number, stepSeconds: number): void {
+  console.log('kernel                          calls/step    ms/step  share of step');
+  for (const k of kernels) {
+    const ms = (k.seconds / steps) * 1000;
+    console.log(`${k.kernel.padEnd(30)} ${String(Math.round(k.calls / steps)).padStart(10)} ${ms.toFixed(1).padStart(10)}  ${((ms / 1000 / stepSeconds) * 100).toFixed(1).padStart(5)}%`);
+  }
+}
