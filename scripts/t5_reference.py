@@ -82,7 +82,10 @@ def forward(cfg, p, input_ids, attention_mask, decoder_input_ids):
     d, h, dkv, eps = cfg["d_model"], cfg["num_heads"], cfg["d_kv"], cfg["layer_norm_epsilon"]
 
     def norm(x, w):
-        return w * x / torch.sqrt((x * x).mean(-1, keepdim=True) + eps)
+        # norm_groups (fusion.md): each group of features is normalised on its own.
+        groups = cfg.get("norm_groups") or [d]
+        parts = torch.split(x, groups, dim=-1)
+        return w * torch.cat([g / torch.sqrt((g * g).mean(-1, keepdim=True) + eps) for g in parts], -1)
 
     def bias_for(stack, tq, tk):
         table = p[f"{stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight"]

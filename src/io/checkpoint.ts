@@ -11,6 +11,8 @@ import { SafetensorsReader, SafetensorsWriter } from './safetensors';
 
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
+/** The tokenizer the model was trained with; it travels with the model (fusion copies it). */
+export const TOKENIZER_FILE = 'tokenizer.json';
 
 export interface Model {
   config: T5Config;

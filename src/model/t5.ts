@@ -188,7 +188,8 @@ export function lossAndGrads(config: T5Config, params: Params, batch: Seq2SeqBat
 }
 
 /** Decoder inputs from labels: shifted right, starting with `decoder_start_token_id`, −100 → pad. */
-export function shiftRight(labels: number[][], config: T5Config): number[][] {
+export function shiftRight(labels: number[][],
+  config: Pick<T5Config, 'decoder_start_token_id' | 'pad_token_id'>): number[][] {
   return labels.map((row) => [config.decoder_start_token_id, ...row.slice(0, -1)]
     .map((id) => (id === -100 ? config.pad_token_id : id)));
 }

@@ -13,6 +13,7 @@ import { writeSafetensors } from '../io/safetensors';
 import { configToJson, type T5Config } from '../model/config';
 import { countParams, disposeParams, initParams, type Params } from '../model/params';
 import { lossAndGrads, shiftRight, type Seq2SeqBatch } from '../model/t5';
+import { Rng } from '../util/rng';
 
 /**
  * `adam`: Adam through the engine's fused update (src/engine/fused/adamw.ts), one kernel per
@@ -73,18 +74,6 @@ export interface BenchResult {
   kernels: KernelTime[] | null;
 }
 
-/** A deterministic PRNG (mulberry32) so every engine sees the same batch. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface BatchArrays {
   inputIds: number[][];
   attentionMask: number[][];
@@ -92,10 +81,10 @@ export interface BatchArrays {
   labels: number[][];
 }
 
-/** Token ids uniform over the vocabulary (minus pad and EOS), no padding: a packed T5 batch. */
+/** Token ids uniform over the vocabulary (minus pad and EOS), no padding: a packed T5 batch, the same for a seed. */
 export function syntheticBatch(config: T5Config, shape: StepShape, seed: number): BatchArrays {
-  const next = random(seed);
-  const ids = (len: number): number[] => Array.from({ length: len }, () => 2 + Math.floor(next() * (config.vocab_size - 2)));
+  const rng = Rng.fromSeed(seed);
+  const ids = (len: number): number[] => Array.from({ length: len }, () => 2 + rng.integer(config.vocab_size - 2));
   const inputIds = Array.from({ length: shape.batch }, () => ids(shape.inputLength));
   const labels = Array.from({ length: shape.batch }, () => ids(shape.targetLength));
   return {

@@ -3,22 +3,17 @@
 import assert from 'node:assert/strict';
 import { initEngine } from '../../src/engine/backend';
 import { tf, type Tensor } from '../../src/engine/tf';
+import { Rng } from '../../src/util/rng';
 import { assertClose } from './compare';
 
 export const REFERENCE = 'cpu';
 export const NATIVE = 'native';
 
-/** Deterministic values in [lo, hi) (mulberry32), so failures reproduce. */
+/** Deterministic values in [lo, hi), so failures reproduce. */
 export function randomValues(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  let s = seed >>> 0;
+  const rng = Rng.fromSeed(seed);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
+  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * rng.uniform();
   return out;
 }
 

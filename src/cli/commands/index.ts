@@ -1,7 +1,15 @@
 import type { Command } from '../command';
 import { benchCommand } from './bench';
+import { collapseNormsCommand } from './collapse_norms';
+import { corpusCommand } from './corpus';
 import { forwardCommand } from './forward';
+import { fuseCommand } from './fuse';
 import { infoCommand } from './info';
+import { selfFuseCommand } from './self_fuse';
+import { tokenizerCommand } from './tokenizer';
 
 /** Every CLI command, in the order `deepfusion --help` lists them. */
-export const commands: Command[] = [infoCommand, forwardCommand, benchCommand];
+export const commands: Command[] = [
+  infoCommand, forwardCommand, corpusCommand, tokenizerCommand, fuseCommand, selfFuseCommand, collapseNormsCommand,
+  benchCommand,
+];

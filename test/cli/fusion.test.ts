@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { initEngine } from '../../src/engine/backend';
+import { readJsonFile, saveModel } from '../../src/io/checkpoint';
+import { makeConfig, parseConfig } from '../../src/model/config';
+import { t5TokenizerJson } from '../../src/training/data/tokenizer';
+import { runCli } from '../helpers/cli';
+import { fixtureCase, fixtureModelDir } from '../helpers/fixtures';
+import { randomModel } from '../fusion/helpers';
+
+/** The two numbers of a "max abs error A, relative error R" line. */
+function errors(stdout: string): { maxAbs: number; relative: number } {
+  const m = /max abs error (\S+), relative error (\S+)$/m.exec(stdout);
+  assert.ok(m, stdout);
+  return { maxAbs: Number(m[1]), relative: Number(m[2]) };
+}
+
+describe('deepfusion fuse / self-fuse / collapse-norms', () => {
+  let root: string;
+  const dir = (name: string) => path.join(root, name);
+  const name = 't5-v10-tiny-tied';
+  const fixtureConfig = () => parseConfig(readJsonFile(path.join(fixtureModelDir(name), 'config.json'), 'config'), 'fixture');
+
+  before(async () => {
+    await initEngine('cpu');
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'df-cli-fusion-'));
+    // A narrower model that can be fused with the tied fixture.
+    await saveModel(dir('narrow'), randomModel(makeConfig({ ...fixtureConfig(), d_model: 10, num_heads: 1, d_ff: 7 }), 3));
+  });
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  test('fuse (grouped, weighted) verifies against Σ wᵢ·logitsᵢ and the result runs in forward', () => {
+    const r = runCli(['fuse', fixtureModelDir(name), dir('narrow'), '-o', dir('fused'), '--weights', '0.4,0.6',
+      '--verify', fixtureCase(name)]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /d_model 34 \(24 \+ 10\), 5 heads \(4 \+ 1\), d_ff 55 \(48 \+ 7\), norms grouped \[24, 10\]/);
+    const err = errors(r.stdout);
+    assert.ok(err.maxAbs < 1e-4 && err.relative < 1e-5, r.stdout);
+    const f = runCli(['forward', '--model', dir('fused'), '--case', fixtureCase(name), '--out', dir('out.safetensors')]);
+    assert.equal(f.status, 0, f.stderr);
+  });
+
+  test('fuse --norm joint writes a plain HF T5 and reports how far it is from the average', () => {
+    const r = runCli(['fuse', fixtureModelDir(name), dir('narrow'), '-o', dir('joint'), '--norm', 'joint']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /verify on a random probe batch/);
+    assert.ok(errors(r.stdout).relative > 0);
+    const json = readJsonFile(path.join(dir('joint'), 'config.json'), 'config') as Record<string, unknown>;
+    assert.equal('norm_groups' in json, false);
+    assert.equal(json.model_type, 't5');
+  });
+
+  test('self-fuse with paired noise keeps the golden fixture\'s logits', () => {
+    const r = runCli(['self-fuse', fixtureModelDir(name), '-o', dir('self'), '--copies', '3', '--noise', 'paired:0.02',
+      '--seed', '7', '--verify', fixtureCase(name)]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /d_model 72 \(3 × 24\)/);
+    assert.ok(errors(r.stdout).maxAbs < 1e-4, r.stdout);
+  });
+
+  test('collapse-norms drops norm_groups and prints the change', () => {
+    const r = runCli(['collapse-norms', dir('fused'), '-o', dir('collapsed'), '--verify', fixtureCase(name)]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /collapsed logits vs the grouped model's: max abs error/);
+    assert.equal('norm_groups' in (readJsonFile(path.join(dir('collapsed'), 'config.json'), 'c') as object), false);
+  });
+
+  test('refusals are one line naming the field or option, exit code 2, nothing written', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['fuse', fixtureModelDir(name), fixtureModelDir('t5-v11-tiny'), '-o', dir('x')], /field "vocab_size": is 100 but .* has 120/],
+      [['fuse', fixtureModelDir(name), dir('narrow'), '-o', dir('x'), '--weights', '0.5,0.6'], /sum to 1\.1, not 1/],
+      [['fuse', fixtureModelDir(name), dir('narrow'), '-o', dir('x'), '--norm', 'both'], /--norm must be grouped or joint/],
+      [['fuse', fixtureModelDir(name), '-o', dir('x')], /two or more model directories/],
+      [['fuse', fixtureModelDir(name), dir('narrow')], /--out is required/],
+      [['self-fuse', fixtureModelDir(name), '-o', dir('x'), '--noise', 'loud:1'], /--noise must be paired:<std>/],
+      [['self-fuse', fixtureModelDir(name), '-o', dir('x'), '--copies', '1'], /--copies must be an integer ≥ 2/],
+      [['collapse-norms', fixtureModelDir(name), '-o', dir('x')], /plain T5 already/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = runCli(args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, pattern);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+    assert.equal(fs.existsSync(dir('x')), false);
+  });
+
+  test('--verify on text tokenizes lines with the sources\' tokenizer.json, which travels with the result', () => {
+    const letters = 'abcdefghijklmnopqrstuvwxyz'.split('').map((c): [string, number] => [c, -3]);
+    fs.mkdirSync(dir('with-tokenizer'));
+    for (const f of ['config.json', 'model.safetensors']) fs.copyFileSync(path.join(fixtureModelDir(name), f), path.join(dir('with-tokenizer'), f));
+    fs.writeFileSync(path.join(dir('with-tokenizer'), 'tokenizer.json'), t5TokenizerJson([['\u2581', -2], ...letters], 10));
+    fs.writeFileSync(dir('lines.txt'), 'the quick brown fox\n\njumps over the lazy dog\n');
+    const r = runCli(['self-fuse', dir('with-tokenizer'), '-o', dir('self-text'), '--verify', dir('lines.txt')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /verify on .*lines\.txt \(2 lines\)/);
+    assert.ok(errors(r.stdout).maxAbs < 1e-4, r.stdout);
+    assert.ok(fs.existsSync(path.join(dir('self-text'), 'tokenizer.json')));
+
+    const none = runCli(['self-fuse', fixtureModelDir(name), '-o', dir('y'), '--verify', dir('lines.txt')]);
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /has no tokenizer\.json to tokenize .*lines\.txt with/);
+  });
+
+  test('--help explains each command', () => {
+    for (const command of ['fuse', 'self-fuse', 'collapse-norms']) {
+      const r = runCli([command, '--help']);
+      assert.equal(r.status, 0);
+      assert.match(r.stdout, new RegExp(`^Usage: deepfusion ${command} `));
+      assert.match(r.stdout, /--verify/);
+    }
+  });
+});
