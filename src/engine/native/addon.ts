@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { UserError } from '../../errors';
 
 export interface AddonInfo {
   /** GEMM kernel in use: 'openblas' or 'portable'. */
@@ -84,20 +85,22 @@ export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
   if (raw === undefined || raw === '') return os.availableParallelism();
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) {
-    throw new Error(`DEEPFUSION_THREADS must be a positive integer, got "${raw}". Fix: unset it or set e.g. DEEPFUSION_THREADS=2`);
+    throw new UserError(`DEEPFUSION_THREADS must be a positive integer, got "${raw}". Fix: unset it or set e.g. DEEPFUSION_THREADS=2`);
   }
   return n;
 }
 
 export function loadAddon(file: string = ADDON_PATH): AddonLoad {
   if (!fs.existsSync(file)) return { error: missingReason(file) };
+  // A bad setting is the user's to fix, not a reason to fall back to another backend quietly.
+  const threads = threadCount();
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const addon = require(file) as NativeAddon;
     if (addon.abi !== ADDON_ABI) {
       return { error: `${file} is out of date (interface ${addon.abi}, expected ${ADDON_ABI}). Fix: npm run build:native` };
     }
-    addon.setThreads(threadCount());
+    addon.setThreads(threads);
     const gemm = process.env.DEEPFUSION_GEMM;
     if (gemm && !addon.selectGemm(gemm)) {
       return { error: `DEEPFUSION_GEMM="${gemm}" is not built into ${file}. Fix: use "portable" or "openblas" (needs libopenblas-dev at install)` };

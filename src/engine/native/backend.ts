@@ -2,6 +2,7 @@
 // works) whose hot kernels run in the C++ addon, with output arrays recycled through a pool.
 import * as os from 'node:os';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { UserError } from '../../errors';
 import type { DataType, TensorInfo } from '@tensorflow/tfjs';
 import type { NativeAddon } from './addon';
 import { BufferPool, type PoolStats } from './buffer_pool';
@@ -15,7 +16,7 @@ function poolBytes(env: NodeJS.ProcessEnv = process.env): number {
   if (raw === undefined || raw === '') return Math.floor(os.totalmem() / 4);
   const mb = Number(raw);
   if (!Number.isFinite(mb) || mb < 0) {
-    throw new Error(`DEEPFUSION_POOL_MB must be a number of megabytes ≥ 0, got "${raw}". Fix: unset it or set e.g. DEEPFUSION_POOL_MB=1024`);
+    throw new UserError(`DEEPFUSION_POOL_MB must be a number of megabytes ≥ 0, got "${raw}". Fix: unset it or set e.g. DEEPFUSION_POOL_MB=1024`);
   }
   return mb * 1024 * 1024;
 }

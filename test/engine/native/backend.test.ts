@@ -5,6 +5,7 @@ import { describeBackend } from '../../../src/engine';
 import { nativeAddon, NativeBackend, threadCount } from '../../../src/engine/native';
 import { tf } from '../../../src/engine/tf';
 import { NATIVE } from '../../helpers/backends';
+import { runCli } from '../../helpers/cli';
 
 async function native(): Promise<NativeBackend> {
   await initEngine(NATIVE);
@@ -74,5 +75,19 @@ describe('native backend', () => {
     const y = tf.matMul(mask.reshape([1, 3]), tf.ones([3, 2]));
     assert.deepEqual(Array.from(y.dataSync()), [2, 2]);
     tf.dispose([mask, y]);
+  });
+});
+
+describe('native backend settings', () => {
+  test('a bad DEEPFUSION_THREADS is refused with the fix, not silently replaced by the cpu backend', () => {
+    const r = runCli(['--version'], { DEEPFUSION_BACKEND: '', DEEPFUSION_THREADS: '0' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /DEEPFUSION_THREADS must be a positive integer, got "0"\. Fix:/);
+  });
+
+  test('DEEPFUSION_THREADS and DEEPFUSION_GEMM show in the backend description', () => {
+    const r = runCli(['--version'], { DEEPFUSION_BACKEND: '', DEEPFUSION_THREADS: '1', DEEPFUSION_GEMM: 'portable' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /backend native \(C\+\+ addon, portable built-in sgemm, 1 threads/);
   });
 });
