@@ -1,6 +1,7 @@
 // Chooses the tfjs backend the project computes on. `cpu` is tfjs's pure-JS reference; faster
 // backends register themselves in `candidates` and are preferred in order.
 import './fused';
+import { nativeCandidate } from './native';
 import { tf } from './tf';
 
 export interface BackendCandidate {
@@ -16,6 +17,8 @@ const candidates: BackendCandidate[] = [];
 export function addBackendCandidate(c: BackendCandidate): void {
   candidates.push(c);
 }
+
+addBackendCandidate(nativeCandidate);
 
 /**
  * Selects the backend: `name`, else $DEEPFUSION_BACKEND, else the first candidate that
@@ -40,5 +43,8 @@ export async function initEngine(name: string | undefined = process.env.DEEPFUSI
 export function describeBackend(): string {
   const name = tf.getBackend();
   const c = candidates.find((x) => x.name === name);
-  return c ? `${name} (${c.describe()})` : `${name} (TensorFlow.js pure-JS reference kernels)`;
+  if (c) return `${name} (${c.describe()})`;
+  // On the fallback, say what the faster backends would have been and why they are not in use.
+  const others = candidates.map((x) => `${x.name}: ${x.describe()}`).join('; ');
+  return `${name} (TensorFlow.js pure-JS reference kernels${others ? `; ${others}` : ''})`;
 }

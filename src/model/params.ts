@@ -70,9 +70,12 @@ export const TIED_EMBEDDING_COPIES = ['encoder.embed_tokens.weight', 'decoder.em
 export function initParams(config: T5Config, seed: number): Params {
   const params: Params = {};
   paramSpecs(config).forEach((spec, i) => {
+    // tfjs reads seed 0 as "no seed" (Math.random), which made shared.weight of seed 0 differ
+    // from run to run; that one stream uses −1 instead (every other stream is unchanged).
+    const stream = seed * 1000 + i || -1;
     params[spec.name] = spec.init === 'ones'
       ? tf.ones(spec.shape)
-      : tf.randomNormal(spec.shape, 0, spec.init, 'float32', seed * 1000 + i);
+      : tf.randomNormal(spec.shape, 0, spec.init, 'float32', stream);
   });
   return params;
 }

@@ -1,7 +1,7 @@
 // T5 (encoder–decoder) as pure functions over a parameter map, computing what Hugging Face's
 // T5ForConditionalGeneration computes (t5.md). No state lives here: callers own the tensors and
 // wrap calls in tf.tidy.
-import { attentionSoftmax, crossEntropy, gatedGelu, rmsNorm } from '../engine/fused';
+import { attentionContext, attentionScores, attentionSoftmax, crossEntropy, gatedGelu, rmsNorm } from '../engine/fused';
 import { tf, type Tensor } from '../engine/tf';
 import { normGroupsOf, type T5Config } from './config';
 import type { Params } from './params';
@@ -66,23 +66,18 @@ function positionBias(ctx: Context, stack: 'encoder' | 'decoder', queries: numbe
   return tf.gather(table, tf.tensor1d(buckets, 'int32')).transpose().reshape([heads, queries, keys]);
 }
 
-function splitHeads(x: Tensor, heads: number): Tensor {
-  const [b, t] = x.shape as number[];
-  return x.reshape([b, t, heads, -1]).transpose([0, 2, 1, 3]);
-}
-
 function attention(
   ctx: Context, prefix: string, xq: Tensor, xkv: Tensor,
   opts: { bias: Tensor | null; keyMask: Tensor | null; causal: boolean },
 ): Tensor {
   const heads = ctx.config.num_heads;
-  const q = splitHeads(linear(xq, param(ctx, `${prefix}.q.weight`)), heads);
-  const k = splitHeads(linear(xkv, param(ctx, `${prefix}.k.weight`)), heads);
-  const v = splitHeads(linear(xkv, param(ctx, `${prefix}.v.weight`)), heads);
-  const probs = ctx.dropout(attentionSoftmax(tf.matMul(q, k, false, true), opts));
-  const [b, , tq, dkv] = q.shape;
-  const merged = tf.matMul(probs, v).transpose([0, 2, 1, 3]).reshape([b, tq, heads * dkv]);
-  return linear(merged, param(ctx, `${prefix}.o.weight`));
+  // Heads stay interleaved in the [B, T, H·d_kv] projections: the fused products read each head's
+  // slice in place (no split/merge transposes).
+  const q = linear(xq, param(ctx, `${prefix}.q.weight`));
+  const k = linear(xkv, param(ctx, `${prefix}.k.weight`));
+  const v = linear(xkv, param(ctx, `${prefix}.v.weight`));
+  const probs = ctx.dropout(attentionSoftmax(attentionScores(q, k, heads), opts));
+  return linear(attentionContext(probs, v), param(ctx, `${prefix}.o.weight`));
 }
 
 function feedForward(ctx: Context, prefix: string, x: Tensor): Tensor {

@@ -1,4 +1,5 @@
 import type { Command } from '../command';
+import { benchCommand } from './bench';
 import { collapseNormsCommand } from './collapse_norms';
 import { corpusCommand } from './corpus';
 import { evalCommand } from './eval';
@@ -12,5 +13,5 @@ import { tokenizerCommand } from './tokenizer';
 /** Every CLI command, in the order `deepfusion --help` lists them. */
 export const commands: Command[] = [
   infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand, fuseCommand, selfFuseCommand,
-  collapseNormsCommand,
+  collapseNormsCommand, benchCommand,
 ];

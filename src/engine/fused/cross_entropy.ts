@@ -7,7 +7,8 @@ export const CROSS_ENTROPY = 'DfCrossEntropy';
 export const CROSS_ENTROPY_GRAD = 'DfCrossEntropyGrad';
 export const IGNORE_INDEX = -100;
 
-function checkLabel(label: number, vocab: number): void {
+/** Throws unless `label` is IGNORE_INDEX or a vocabulary id (shared with the native kernel). */
+export function checkLabel(label: number, vocab: number): void {
   if (label !== IGNORE_INDEX && (label < 0 || label >= vocab || !Number.isInteger(label))) {
     throw new Error(`crossEntropy: label ${label} is outside the vocabulary [0, ${vocab}) and is not ${IGNORE_INDEX}`);
   }

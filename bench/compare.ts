@@ -1,0 +1,147 @@
+// Trains the same T5 on deepfusion (this repo's CLI) and on PyTorch eager (bench/torch_t5.py)
+// side by side: same config, initial parameters, batch, optimizer and thread count, runs
+// interleaved round by round (the machine may be shared), and prints a table of medians and the
+// speed ratio. Run: npm run bench:compare [-- --rounds 3 --steps 4 --threads 2,1 --shapes base,small]
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { initEngine } from '../src/engine';
+import { makeConfig } from '../src/model/config';
+import { saveBenchInputs, type BenchOptions } from '../src/training/benchmark';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const PEER = path.join(ROOT, 'bench', 'torch_t5.py');
+
+interface Shape { name: string; dModel: number; heads: number; dFf: number }
+
+/** The acceptance shapes: T5 at d_model 512, and at 128 where per-op overheads dominate. */
+const SHAPES: Shape[] = [
+  { name: 'base', dModel: 512, heads: 8, dFf: 2048 },
+  { name: 'small', dModel: 128, heads: 4, dFf: 512 },
+];
+const COMMON = { layers: 4, vocab: 8192, batch: 16, inputLen: 128, targetLen: 32 };
+
+function shapeArgs(s: Shape): string[] {
+  return ['--d-model', `${s.dModel}`, '--heads', `${s.heads}`, '--d-ff', `${s.dFf}`, '--layers', `${COMMON.layers}`,
+    '--vocab', `${COMMON.vocab}`, '--batch', `${COMMON.batch}`, '--input-len', `${COMMON.inputLen}`,
+    '--target-len', `${COMMON.targetLen}`, '--ff', 'gated-gelu', '--optimizer', 'adam'];
+}
+
+/** The environment of a measured run: the thread count for both engines, no OpenBLAS overrides. */
+function runEnv(threads: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, DEEPFUSION_THREADS: `${threads}` };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  delete env.OPENBLAS_NUM_THREADS;
+  delete env.OMP_NUM_THREADS;
+  return env;
+}
+
+/** Runs a command and returns its final JSON line. */
+function lastJson(cmd: string, args: string[], env: NodeJS.ProcessEnv): Record<string, number> {
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
+  const lines = r.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]) as Record<string, number>;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '3' }, steps: { type: 'string', default: '4' },
+      threads: { type: 'string', default: `${os.availableParallelism()}` }, shapes: { type: 'string', default: 'base,small' },
+      python: { type: 'string', default: '/usr/bin/python3' }, foreach: { type: 'boolean', default: false },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    console.log(`Usage: npm run bench:compare -- [--rounds 3] [--steps 4] [--threads 2[,1]] [--shapes base,small]
+                              [--python /usr/bin/python3] [--foreach]
+Each round runs deepfusion and PyTorch once per shape and thread count (alternating which goes
+first); each run reports the median of --steps steps after one warm-up step. The table gives the
+median over rounds and the median of the per-round ratios (PyTorch time / deepfusion time).
+--foreach uses torch.optim.Adam(foreach=True) (default: PyTorch 1.13's CPU default).`);
+    return;
+  }
+  const rounds = Number(values.rounds);
+  const steps = values.steps;
+  const threadCounts = values.threads.split(',').map(Number);
+  const shapes = values.shapes.split(',').map((n) => {
+    const s = SHAPES.find((x) => x.name === n);
+    if (!s) throw new Error(`--shapes: unknown shape "${n}" (known: ${SHAPES.map((x) => x.name).join(', ')})`);
+    return s;
+  });
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'df-compare-'));
+  await initEngine();
+  const inits = new Map<string, string>();
+  for (const s of shapes) {
+    const dir = path.join(work, s.name);
+    fs.mkdirSync(dir);
+    const opts: BenchOptions = {
+      config: makeConfig({ vocab_size: COMMON.vocab, d_model: s.dModel, d_kv: s.dModel / s.heads, d_ff: s.dFf,
+        num_layers: COMMON.layers, num_heads: s.heads, feed_forward_proj: 'gated-gelu', tie_word_embeddings: false }),
+      shape: { batch: COMMON.batch, inputLength: COMMON.inputLen, targetLength: COMMON.targetLen },
+      optimizer: { name: 'adam', learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+      steps: 1, warmup: 0, seed: 0,
+    };
+    saveBenchInputs(dir, opts);
+    inits.set(s.name, dir);
+  }
+
+  type Row = { ours: Record<string, number>[]; torch: Record<string, number>[] };
+  const rows = new Map<string, Row>();
+  for (let round = 0; round < rounds; round++) {
+    for (const s of shapes) {
+      for (const threads of threadCounts) {
+        const key = `${s.name}/${threads}`;
+        const row = rows.get(key) ?? { ours: [], torch: [] };
+        rows.set(key, row);
+        const env = runEnv(threads);
+        const ours = (): void => { row.ours.push(lastJson(process.execPath, [CLI, 'bench', ...shapeArgs(s), '--steps', steps], env)); };
+        const torch = (): void => {
+          const args = [PEER, '--init', inits.get(s.name)!, '--steps', steps, '--threads', `${threads}`];
+          row.torch.push(lastJson(values.python, values.foreach ? [...args, '--foreach'] : args, env));
+        };
+        const order = round % 2 === 0 ? [ours, torch] : [torch, ours];
+        for (const run of order) run();
+        const o = row.ours[row.ours.length - 1];
+        const t = row.torch[row.torch.length - 1];
+        console.error(`round ${round + 1} ${key}: deepfusion ${o.step_seconds_median.toFixed(3)} s, PyTorch ${t.step_seconds_median.toFixed(3)} s, ` +
+          `ratio ${(t.step_seconds_median / o.step_seconds_median).toFixed(2)}, loss ${o.final_loss.toFixed(4)} vs ${t.final_loss.toFixed(4)}`);
+      }
+    }
+  }
+
+  const header = ['shape', 'threads', 'deepfusion s/step (CPU s)', 'PyTorch s/step (CPU s)', 'speed-up (median of rounds)', 'per-round speed-ups',
+    'deepfusion GFLOP/s', 'sgemm peak GFLOP/s', 'MFU', 'deepfusion peak RSS MB', 'PyTorch peak RSS MB'];
+  console.log(`| ${header.join(' | ')} |`);
+  console.log(`|${header.map(() => ' --- ').join('|')}|`);
+  for (const [key, row] of rows) {
+    const [name, threads] = key.split('/');
+    const ours = median(row.ours.map((r) => r.step_seconds_median));
+    const torch = median(row.torch.map((r) => r.step_seconds_median));
+    const ratios = row.ours.map((r, i) => row.torch[i].step_seconds_median / r.step_seconds_median);
+    const flops = row.ours[0].flops_per_step;
+    const peak = median(row.ours.map((r) => r.sgemm_peak_gflops));
+    const cpu = (rs: Record<string, number>[]): string => median(rs.map((r) => r.cpu_seconds_per_step_median)).toFixed(2);
+    console.log(`| ${[name, threads, `${ours.toFixed(3)} (${cpu(row.ours)})`, `${torch.toFixed(3)} (${cpu(row.torch)})`, `${median(ratios).toFixed(2)}x`,
+      ratios.map((r) => r.toFixed(2)).join(' '), (flops / ours / 1e9).toFixed(1), peak.toFixed(0),
+      `${((flops / ours / 1e9 / peak) * 100).toFixed(1)}%`, median(row.ours.map((r) => r.peak_rss_mb)).toFixed(0),
+      median(row.torch.map((r) => r.peak_rss_mb)).toFixed(0)].join(' | ')} |`);
+  }
+  fs.rmSync(work, { recursive: true, force: true });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,49 @@
+// Single-precision GEMM on row-major matrices: C = op(A)·op(B) + beta·C, op = optional transpose.
+// Two serial kernels exist (OpenBLAS, when the build found it, and the portable blocked one);
+// the driver splits a GEMM or a batch of them across the thread pool and calls the active
+// kernel on each block, so both kernels run under the same thread count.
+#pragma once
+#include <cstdint>
+
+namespace df {
+
+struct Gemm {
+  bool trans_a, trans_b;
+  int64_t m, n, k;
+  const float* a; int64_t lda;
+  const float* b; int64_t ldb;
+  float* c; int64_t ldc;
+  float beta;  // 0: C is overwritten and never read (it may hold garbage)
+};
+
+using GemmKernel = void (*)(const Gemm& g);
+
+/** The portable blocked kernel (always built). */
+void gemm_portable(const Gemm& g);
+/** cblas_sgemm, single-threaded; null when built without OpenBLAS. */
+GemmKernel gemm_openblas();
+
+/** Selects the kernel by name ("openblas" | "portable"); false when it is not built in. */
+bool gemm_select(const char* name);
+const char* gemm_selected();
+/** The BLAS library's own description (OpenBLAS config and core), or "" for the portable kernel. */
+const char* gemm_library_info();
+
+/** One GEMM, split across the pool when large enough. */
+void gemm(const Gemm& g);
+
+/** Sets the operand pointers of item i of a batch (shapes and leading dimensions stay g's). */
+using GemmItem = void (*)(const void* ctx, int64_t i, Gemm* item);
+
+/**
+ * `count` GEMMs of g's shapes whose operands `item` places: in parallel over items when there
+ * are enough of them, else one after another, each split across the pool.
+ */
+void gemm_each(const Gemm& g, int64_t count, GemmItem item, const void* ctx);
+
+template <class F>
+void gemm_batch(const Gemm& g, int64_t count, const F& place) {
+  gemm_each(g, count, [](const void* c, int64_t i, Gemm* item) { (*static_cast<const F*>(c))(i, item); }, &place);
+}
+
+}  // namespace df

@@ -1,0 +1,110 @@
+// DfRmsNorm(Grad): RMSNorm over the last axis, per group of features (fusion.md's norm_groups).
+// Forward y = w·x/rms_g(x); backward dx = inv·(g − x̂·mean_g(g·x̂)) with g = dy·w, and
+// dw = Σ_rows dy·x̂, accumulated per task in double and summed in task order (deterministic).
+#include <cmath>
+#include <vector>
+
+#include "napi_util.h"
+#include "pool.h"
+#include "simd.h"
+
+namespace df {
+namespace {
+
+struct Groups {
+  const int32_t* sizes;
+  int64_t count;
+};
+
+inline float inv_rms(const float* x, int64_t n, float eps) {
+  return 1.f / std::sqrt(row_dot(x, x, n) / static_cast<float>(n) + eps);
+}
+
+// rmsNorm(x, w, y, rows, d, groups, eps)
+Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
+  const float* x = f32(info, 0);
+  const float* w = f32(info, 1);
+  float* y = f32(info, 2);
+  const int64_t rows = int_arg(info, 3), d = int_arg(info, 4);
+  const Groups g{i32(info, 5), static_cast<int64_t>(info[5].As<Napi::Int32Array>().ElementLength())};
+  const float eps = static_cast<float>(num_arg(info, 6));
+  parallel_for(rows, std::max<int64_t>(1, 8192 / std::max<int64_t>(d, 1)), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; r++) {
+      int64_t start = 0;
+      for (int64_t k = 0; k < g.count; k++) {
+        const int64_t size = g.sizes[k];
+        const float* xr = x + r * d + start;
+        float* yr = y + r * d + start;
+        const float inv = inv_rms(xr, size, eps);
+        for (int64_t i = 0; i < size; i++) yr[i] = w[start + i] * (xr[i] * inv);
+        start += size;
+      }
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// rmsNormGrad(dy, x, w, dx, dw, rows, d, groups, eps)
+Napi::Value RmsNormGrad(const Napi::CallbackInfo& info) {
+  const float* dy = f32(info, 0);
+  const float* x = f32(info, 1);
+  const float* w = f32(info, 2);
+  float* dx = f32(info, 3);
+  float* dw = f32(info, 4);
+  const int64_t rows = int_arg(info, 5), d = int_arg(info, 6);
+  const Groups g{i32(info, 7), static_cast<int64_t>(info[7].As<Napi::Int32Array>().ElementLength())};
+  const float eps = static_cast<float>(num_arg(info, 8));
+  const int64_t tasks = std::max<int64_t>(1, std::min<int64_t>(pool_threads() * 4, rows * d / 8192));
+  std::vector<double> partial(static_cast<size_t>(tasks * d), 0.0);
+  struct Ctx {
+    const float *dy, *x, *w;
+    float* dx;
+    double* partial;
+    int64_t rows, d, tasks;
+    Groups g;
+    float eps;
+  } ctx{dy, x, w, dx, partial.data(), rows, d, tasks, g, eps};
+  pool_run(tasks, [](void* p, int64_t t) {
+    const Ctx& c = *static_cast<const Ctx*>(p);
+    double* acc = c.partial + t * c.d;
+    std::vector<float> xhat(static_cast<size_t>(c.d));
+    for (int64_t r = c.rows * t / c.tasks; r < c.rows * (t + 1) / c.tasks; r++) {
+      int64_t start = 0;
+      for (int64_t k = 0; k < c.g.count; k++) {
+        const int64_t size = c.g.sizes[k];
+        const float* xr = c.x + r * c.d + start;
+        const float* dyr = c.dy + r * c.d + start;
+        const float* wr = c.w + start;
+        float* dxr = c.dx + r * c.d + start;
+        float* xh = xhat.data() + start;
+        const float inv = inv_rms(xr, size, c.eps);
+        float dot = 0.f;
+        for (int64_t i = 0; i < size; i++) {
+          xh[i] = xr[i] * inv;
+          dot += dyr[i] * wr[i] * xh[i];
+        }
+        const float mean_dot = dot / static_cast<float>(size);
+        for (int64_t i = 0; i < size; i++) {
+          dxr[i] = inv * (dyr[i] * wr[i] - xh[i] * mean_dot);
+          acc[start + i] += static_cast<double>(dyr[i]) * xh[i];
+        }
+        start += size;
+      }
+    }
+  }, &ctx);
+  for (int64_t i = 0; i < d; i++) {
+    double s = 0.0;
+    for (int64_t t = 0; t < tasks; t++) s += partial[t * d + i];
+    dw[i] = static_cast<float>(s);
+  }
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void register_rms_norm(Napi::Env env, Napi::Object exports) {
+  export_fn(env, exports, "rmsNorm", RmsNorm);
+  export_fn(env, exports, "rmsNormGrad", RmsNormGrad);
+}
+
+}  // namespace df

@@ -1,0 +1,97 @@
+// The widest float vector the compiler targets (GCC/Clang vector extensions, so one source serves
+// AVX-512, AVX2, SSE and NEON), with unaligned load/store helpers.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+namespace df {
+
+#if defined(__AVX512F__)
+constexpr int kVecWidth = 16;
+#elif defined(__AVX__)
+constexpr int kVecWidth = 8;
+#else
+constexpr int kVecWidth = 4;
+#endif
+
+typedef float vfloat __attribute__((vector_size(kVecWidth * sizeof(float))));
+
+inline vfloat vload(const float* p) {
+  vfloat v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline void vstore(float* p, vfloat v) { std::memcpy(p, &v, sizeof v); }
+
+inline vfloat vsplat(float x) { return vfloat{} + x; }
+
+inline const char* simd_name() {
+#if defined(__AVX512F__)
+  return "avx512";
+#elif defined(__AVX2__)
+  return "avx2";
+#elif defined(__AVX__)
+  return "avx";
+#elif defined(__ARM_NEON)
+  return "neon";
+#else
+  return "sse/generic";
+#endif
+}
+
+}  // namespace df
+
+namespace df {
+
+// Row reductions with one vector of partial results, so they vectorise without -ffast-math.
+inline float hsum(vfloat v) {
+  float s = 0.f;
+  for (int i = 0; i < kVecWidth; i++) s += v[i];
+  return s;
+}
+
+inline float row_sum(const float* x, int64_t n) {
+  vfloat acc = vfloat{};
+  int64_t i = 0;
+  for (; i + kVecWidth <= n; i += kVecWidth) acc += vload(x + i);
+  float s = hsum(acc);
+  for (; i < n; i++) s += x[i];
+  return s;
+}
+
+inline float row_dot(const float* x, const float* y, int64_t n) {
+  vfloat acc = vfloat{};
+  int64_t i = 0;
+  for (; i + kVecWidth <= n; i += kVecWidth) acc += vload(x + i) * vload(y + i);
+  float s = hsum(acc);
+  for (; i < n; i++) s += x[i] * y[i];
+  return s;
+}
+
+/** Largest element; NaN if any element is NaN (as tfjs's reference max). */
+inline float row_max(const float* x, int64_t n) {
+  float m = -__builtin_inff();
+  bool nan = false;
+  int64_t i = 0;
+  if (n >= kVecWidth) {
+    vfloat acc = vload(x);
+    vfloat bad = vfloat{};
+    for (; i + kVecWidth <= n; i += kVecWidth) {
+      const vfloat v = vload(x + i);
+      acc = v > acc ? v : acc;
+      bad = v != v ? vsplat(1.f) : bad;
+    }
+    for (int l = 0; l < kVecWidth; l++) {
+      m = acc[l] > m ? acc[l] : m;
+      nan = nan || bad[l] != 0.f;
+    }
+  }
+  for (; i < n; i++) {
+    m = x[i] > m ? x[i] : m;
+    nan = nan || x[i] != x[i];
+  }
+  return nan ? __builtin_nanf("") : m;
+}
+
+}  // namespace df

@@ -1,0 +1,127 @@
+import { describeBackend, initEngine, tf } from '../../engine';
+import { measureSgemmPeak, nativeAddon } from '../../engine/native';
+import { UserError } from '../../errors';
+import { makeConfig, type FeedForwardProj } from '../../model/config';
+import { BENCH_OPTIMIZERS, benchmarkTraining, saveBenchInputs, type BenchOptions, type BenchOptimizer } from '../../training/benchmark';
+import { numberOption, parseCommandArgs, type Command } from '../command';
+import { formatBytes } from '../format';
+import type { KernelTime } from '../../engine/profile';
+
+export const benchCommand: Command = {
+  name: 'bench',
+  summary: 'time T5 training steps: step time, tokens/s, GFLOP/s, MFU, memory',
+  help: `Usage: deepfusion bench [shape options] [--optimizer adam|tf-adam|sgd] [--steps N] [--warmup N]
+                       [--backend native|cpu] [--save-init DIR] [--no-peak]
+
+Trains a freshly initialised T5 of the given shape on a fixed synthetic batch (token ids drawn
+from a seeded generator, no padding) and prints one line per step, then one JSON line with
+step_seconds_median, tokens_per_second, gflops (matmul FLOPs per step / median step time; see
+src/engine/flops.ts), mfu (gflops over the machine's sgemm peak, measured with the addon's GEMM
+on large square products after the steps), peak_rss_mb and the backend.
+
+Shape (defaults in brackets):
+  --d-model [512]  --heads [8]  --d-kv [d-model/heads]  --d-ff [2048]  --layers [4]
+  --decoder-layers [layers]  --vocab [8192]  --ff relu|gated-gelu [gated-gelu]  --tied
+  --batch [16]  --input-len [128]  --target-len [32]
+Training:
+  --optimizer [adam]  adam: Adam as one fused kernel per parameter (src/engine/fused/adamw.ts);
+                      tf-adam / sgd: tf.train.adam / tf.train.sgd, op by op   --lr [0.001]
+  --steps [6] measured steps   --warmup [1] unmeasured steps first   --seed [0]
+Other:
+  --backend NAME   compute backend (default: $DEEPFUSION_BACKEND, else native when it loads)
+  --save-init DIR  also write DIR/config.json, model.safetensors, batch.safetensors: the same
+                   model, batch and optimizer for bench/torch_t5.py (the PyTorch peer)
+  --no-peak        skip the sgemm peak measurement (mfu is then null)
+  --profile        time every kernel during the measured steps and print a table per step
+Environment: DEEPFUSION_THREADS (threads, default all cores), DEEPFUSION_GEMM=portable|openblas.
+
+Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab 8192 \\
+           --batch 16 --input-len 128 --target-len 32 --ff gated-gelu --optimizer adam --steps 6`,
+  async run(argv) {
+    const { values } = parseCommandArgs('bench', argv, {
+      'd-model': { type: 'string' }, heads: { type: 'string' }, 'd-kv': { type: 'string' }, 'd-ff': { type: 'string' },
+      layers: { type: 'string' }, 'decoder-layers': { type: 'string' }, vocab: { type: 'string' },
+      ff: { type: 'string' }, tied: { type: 'boolean' }, batch: { type: 'string' }, 'input-len': { type: 'string' },
+      'target-len': { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, steps: { type: 'string' },
+      warmup: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, 'save-init': { type: 'string' },
+      'no-peak': { type: 'boolean' }, profile: { type: 'boolean' },
+    }, false);
+    const int = (name: string, fallback: number, min = 1): number =>
+      numberOption('bench', name, values[name as keyof typeof values] as string | undefined, fallback, { integer: true, min });
+    const dModel = int('d-model', 512);
+    const heads = int('heads', 8);
+    if (values['d-kv'] === undefined && dModel % heads !== 0) {
+      throw new UserError(`deepfusion bench: --d-model ${dModel} is not a multiple of --heads ${heads}; give --d-kv`);
+    }
+    const ff = (values.ff ?? 'gated-gelu') as FeedForwardProj;
+    if (ff !== 'relu' && ff !== 'gated-gelu') throw new UserError(`deepfusion bench: --ff must be relu or gated-gelu, got "${ff}"`);
+    const optimizer = (values.optimizer ?? 'adam') as BenchOptimizer;
+    if (!BENCH_OPTIMIZERS.includes(optimizer)) {
+      throw new UserError(`deepfusion bench: --optimizer must be one of ${BENCH_OPTIMIZERS.join(', ')}, got "${optimizer}"`);
+    }
+    const layers = int('layers', 4);
+    const opts: BenchOptions = {
+      config: makeConfig({
+        vocab_size: int('vocab', 8192, 3), d_model: dModel, d_kv: int('d-kv', dModel / heads), d_ff: int('d-ff', 2048),
+        num_layers: layers, num_decoder_layers: int('decoder-layers', layers), num_heads: heads,
+        feed_forward_proj: ff, tie_word_embeddings: values.tied ?? false,
+      }),
+      shape: { batch: int('batch', 16), inputLength: int('input-len', 128), targetLength: int('target-len', 32) },
+      optimizer: { name: optimizer, learningRate: numberOption('bench', 'lr', values.lr, 1e-3, { min: 0 }), beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+      steps: int('steps', 6),
+      warmup: int('warmup', 1, 0),
+      seed: int('seed', 0, 0),
+      profile: values.profile ?? false,
+    };
+    const backend = await initEngine(values.backend);
+    if (values['save-init']) saveBenchInputs(values['save-init'], opts);
+    console.log(`backend ${describeBackend()}`);
+    const result = benchmarkTraining({
+      ...opts,
+      onStep: (r) => console.log([
+        r.step === 0 ? 'warmup ' : `step ${String(r.step).padEnd(2)}`,
+        `${r.seconds.toFixed(3)} s`, `loss ${r.loss.toFixed(6)}`,
+        `${Math.round((opts.shape.batch * (opts.shape.inputLength + opts.shape.targetLength)) / r.seconds)} tok/s`,
+        `tensors ${r.tensors} (${formatBytes(r.bytes)})`,
+        r.peakTensorBytes === null ? '' : `peak ${formatBytes(r.peakTensorBytes)}`,
+      ].join('  ').trimEnd()),
+    });
+    if (result.kernels) printProfile(result.kernels, opts.steps, result.stepSecondsMedian);
+    const addon = backend === 'native' ? nativeAddon() : null;
+    const peak = addon && !values['no-peak'] ? measureSgemmPeak(addon) : null;
+    const peakTensor = Math.max(...result.records.map((r) => r.peakTensorBytes ?? 0));
+    const mb = (bytes: number): number => Math.round(bytes / 1048576 * 10) / 10;
+    console.log(JSON.stringify({
+      engine: 'deepfusion', backend, backend_description: describeBackend(),
+      threads: addon?.info().threads ?? null,
+      optimizer: optimizer === 'adam' ? 'adam (fused adamwUpdate, weight decay 0)' : `tf.train.${optimizer === 'tf-adam' ? 'adam' : 'sgd'}`,
+      config: { d_model: dModel, heads, d_kv: opts.config.d_kv, d_ff: opts.config.d_ff, layers, vocab: opts.config.vocab_size, ff },
+      batch: opts.shape.batch, input_len: opts.shape.inputLength, target_len: opts.shape.targetLength,
+      params: result.paramCount,
+      step_seconds_median: result.stepSecondsMedian,
+      step_seconds: result.records.filter((r) => r.step > 0).map((r) => r.seconds),
+      cpu_seconds_per_step_median: result.cpuSecondsMedian,
+      tokens_per_second: result.tokensPerSecond,
+      flops_per_step: result.flopsPerStep,
+      gflops: result.gflops,
+      sgemm_peak_gflops: peak?.gflops ?? null,
+      mfu: peak ? result.gflops / peak.gflops : null,
+      peak_rss_mb: mb(result.peakRssMb * 1048576),
+      memory_mb: {
+        params: mb(result.stateBytes.params), grads: mb(result.stateBytes.grads), optimizer: mb(result.stateBytes.optimizer),
+        peak_live_tensors: peakTensor > 0 ? mb(peakTensor) : null,
+      },
+      memory_stable: result.memoryStable,
+      final_loss: result.records[result.records.length - 1].loss,
+      tf_memory: { tensors: tf.memory().numTensors },
+    }));
+  },
+};
+
+function printProfile(kernels: KernelTime[], steps: number, stepSeconds: number): void {
+  console.log('kernel                          calls/step    ms/step  share of step');
+  for (const k of kernels) {
+    const ms = (k.seconds / steps) * 1000;
+    console.log(`${k.kernel.padEnd(30)} ${String(Math.round(k.calls / steps)).padStart(10)} ${ms.toFixed(1).padStart(10)}  ${((ms / 1000 / stepSeconds) * 100).toFixed(1).padStart(5)}%`);
+  }
+}

@@ -1,0 +1,113 @@
+// The `native` tfjs backend: tfjs's cpu backend (same tensor storage, every cpu kernel still
+// works) whose hot kernels run in the C++ addon, with output arrays recycled through a pool.
+import * as os from 'node:os';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { UserError } from '../../errors';
+import type { DataType, TensorInfo } from '@tensorflow/tfjs';
+import type { NativeAddon } from './addon';
+import { BufferPool, type PoolStats } from './buffer_pool';
+
+type DataId = object;
+type BackendValues = ReturnType<MathBackendCPU['readSync']>;
+
+/** Bytes of freed arrays kept for reuse: $DEEPFUSION_POOL_MB, else a quarter of the memory. */
+function poolBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.DEEPFUSION_POOL_MB;
+  if (raw === undefined || raw === '') return Math.floor(os.totalmem() / 4);
+  const mb = Number(raw);
+  if (!Number.isFinite(mb) || mb < 0) {
+    throw new UserError(`DEEPFUSION_POOL_MB must be a number of megabytes ≥ 0, got "${raw}". Fix: unset it or set e.g. DEEPFUSION_POOL_MB=1024`);
+  }
+  return mb * 1024 * 1024;
+}
+
+export class NativeBackend extends MathBackendCPU {
+  readonly pool = new BufferPool(poolBytes());
+  /** Bytes held by live tensors, and its high-water mark since `resetPeak`. */
+  private liveBytes = 0;
+  private peakBytes = 0;
+
+  constructor(readonly addon: NativeAddon) {
+    super();
+  }
+
+  /**
+   * The values of a float32 tensor as stored, without copying. (A float32 tensor cast from bool
+   * or int32 keeps its Uint8Array/Int32Array storage in tfjs; those are widened into a copy.)
+   */
+  f32(t: TensorInfo): Float32Array {
+    const values = this.data.get(t.dataId).values;
+    if (values instanceof Float32Array) return values;
+    if (t.dtype === 'float32' && (values instanceof Int32Array || values instanceof Uint8Array)) return Float32Array.from(values);
+    throw new Error(`native backend: expected a float32 tensor, got ${t.dtype}`);
+  }
+
+  /** The int32 values of a tensor, as stored. */
+  i32(t: TensorInfo): Int32Array {
+    const values = this.data.get(t.dataId).values;
+    if (!(values instanceof Int32Array)) throw new Error(`native backend: expected an int32 tensor, got ${t.dtype}`);
+    return values;
+  }
+
+  /** An output array of `size` floats whose contents the kernel must overwrite entirely. */
+  alloc(size: number): Float32Array {
+    return this.pool.take(size);
+  }
+
+  /** A float32 tensor over `values` (from `alloc`). */
+  output(shape: number[], values: Float32Array): TensorInfo {
+    return this.makeTensorInfo(shape, 'float32', values);
+  }
+
+  override write(values: BackendValues, shape: number[], dtype: DataType): DataId {
+    this.pool.attach(values);
+    this.count(byteLength(values));
+    return super.write(values, shape, dtype);
+  }
+
+  override move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
+    this.pool.attach(values);
+    super.move(dataId, values, shape, dtype, refCount);
+  }
+
+  override readSync(dataId: DataId): BackendValues {
+    const values = super.readSync(dataId);
+    this.pool.escape(values);
+    return values;
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const released = super.disposeData(dataId, force);
+    if (released && values !== undefined) {
+      this.count(-byteLength(values));
+      this.pool.release(values);
+    }
+    return released;
+  }
+
+  private count(bytes: number): void {
+    this.liveBytes += bytes;
+    if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
+  }
+
+  /** The most bytes live tensors held at once since the last call (or since creation). */
+  takePeakBytes(): number {
+    const peak = this.peakBytes;
+    this.peakBytes = this.liveBytes;
+    return peak;
+  }
+
+  poolStats(): PoolStats {
+    return this.pool.stats();
+  }
+
+  override dispose(): void {
+    this.pool.trim();
+    super.dispose();
+  }
+}
+
+function byteLength(values: unknown): number {
+  return ArrayBuffer.isView(values) ? values.byteLength : 0;
+}

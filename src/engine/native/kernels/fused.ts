@@ -1,0 +1,134 @@
+// Native kernels of the project's fused ops (src/engine/fused), registered under the same
+// kernel names as their reference kernels; the gradients registered there call these too.
+import type { KernelConfig } from '@tensorflow/tfjs';
+import { ADAMW, type AdamWAttrs } from '../../fused/adamw';
+import { ATTENTION_CONTEXT, ATTENTION_SCORES, contextShape, scoresShape } from '../../fused/attention_matmul';
+import { ATTENTION_SOFTMAX, ATTENTION_SOFTMAX_GRAD } from '../../fused/attention_softmax';
+import { checkLabel, CROSS_ENTROPY, CROSS_ENTROPY_GRAD } from '../../fused/cross_entropy';
+import { GATED_GELU, GATED_GELU_GRAD } from '../../fused/gated_gelu';
+import { RMS_NORM, RMS_NORM_GRAD, type RmsNormAttrs } from '../../fused/rms_norm';
+import { sizeOf } from '../layout';
+import { allFloat32, nativeKernel, need } from './kernel';
+
+export function fusedKernels(): KernelConfig[] {
+  return [
+    nativeKernel(RMS_NORM, ({ inputs, backend, attrs }) => {
+      const x = need(inputs, 'x');
+      const w = need(inputs, 'weight');
+      if (!allFloat32(x, w)) return null;
+      const { groups, eps } = attrs as unknown as RmsNormAttrs;
+      const d = w.shape[0];
+      const y = backend.alloc(sizeOf(x.shape));
+      if (y.length > 0) backend.addon.rmsNorm(backend.f32(x), backend.f32(w), y, y.length / d, d, Int32Array.from(groups), eps);
+      return backend.output(x.shape, y);
+    }),
+    nativeKernel(RMS_NORM_GRAD, ({ inputs, backend, attrs }) => {
+      const dy = need(inputs, 'dy');
+      const x = need(inputs, 'x');
+      const w = need(inputs, 'weight');
+      if (!allFloat32(dy, x, w)) return null;
+      const { groups, eps } = attrs as unknown as RmsNormAttrs;
+      const d = w.shape[0];
+      const dx = backend.alloc(sizeOf(x.shape));
+      const dw = backend.alloc(d);
+      backend.addon.rmsNormGrad(backend.f32(dy), backend.f32(x), backend.f32(w), dx, dw, dx.length / Math.max(d, 1), d,
+        Int32Array.from(groups), eps);
+      return [backend.output(x.shape, dx), backend.output(w.shape, dw)];
+    }),
+    nativeKernel(ATTENTION_SOFTMAX, ({ inputs, backend, attrs }) => {
+      const scores = need(inputs, 'scores');
+      const { bias, keyMask } = inputs;
+      if (!allFloat32(scores, bias, keyMask)) return null;
+      const [batch, heads, queries, keys] = scores.shape;
+      const out = backend.alloc(sizeOf(scores.shape));
+      if (out.length > 0) {
+        backend.addon.attentionSoftmax(backend.f32(scores), bias ? backend.f32(bias) : null,
+          keyMask ? backend.f32(keyMask) : null, out, batch, heads, queries, keys, Boolean(attrs.causal));
+      }
+      return backend.output(scores.shape, out);
+    }),
+    nativeKernel(ATTENTION_SOFTMAX_GRAD, ({ inputs, backend }) => {
+      const dy = need(inputs, 'dy');
+      const probs = need(inputs, 'probs');
+      if (!allFloat32(dy, probs)) return null;
+      const keys = probs.shape[probs.shape.length - 1];
+      const dx = backend.alloc(sizeOf(probs.shape));
+      if (dx.length > 0) backend.addon.attentionSoftmaxGrad(backend.f32(dy), backend.f32(probs), dx, dx.length / keys, keys);
+      return backend.output(probs.shape, dx);
+    }),
+    nativeKernel(CROSS_ENTROPY, ({ inputs, backend }) => {
+      const logits = need(inputs, 'logits');
+      const labels = need(inputs, 'labels');
+      if (!allFloat32(logits) || labels.dtype !== 'int32') return null;
+      const [rows, vocab] = logits.shape;
+      const ids = backend.i32(labels);
+      for (const label of ids) checkLabel(label, vocab);
+      const out = backend.alloc(1);
+      out[0] = backend.addon.crossEntropy(backend.f32(logits), ids, rows, vocab);
+      return backend.output([], out);
+    }),
+    nativeKernel(CROSS_ENTROPY_GRAD, ({ inputs, backend }) => {
+      const dy = need(inputs, 'dy');
+      const logits = need(inputs, 'logits');
+      const labels = need(inputs, 'labels');
+      if (!allFloat32(dy, logits) || labels.dtype !== 'int32') return null;
+      const [rows, vocab] = logits.shape;
+      const dx = backend.alloc(sizeOf(logits.shape));
+      if (dx.length > 0) backend.addon.crossEntropyGrad(backend.f32(dy)[0], backend.f32(logits), backend.i32(labels), dx, rows, vocab);
+      return backend.output(logits.shape, dx);
+    }),
+    nativeKernel(GATED_GELU, ({ inputs, backend }) => {
+      const gate = need(inputs, 'gate');
+      const linear = need(inputs, 'linear');
+      if (!allFloat32(gate, linear)) return null;
+      const y = backend.alloc(sizeOf(gate.shape));
+      if (y.length > 0) backend.addon.gatedGelu(backend.f32(gate), backend.f32(linear), y);
+      return backend.output(gate.shape, y);
+    }),
+    nativeKernel(GATED_GELU_GRAD, ({ inputs, backend }) => {
+      const dy = need(inputs, 'dy');
+      const gate = need(inputs, 'gate');
+      const linear = need(inputs, 'linear');
+      if (!allFloat32(dy, gate, linear)) return null;
+      const dGate = backend.alloc(sizeOf(gate.shape));
+      const dLinear = backend.alloc(sizeOf(gate.shape));
+      if (dGate.length > 0) backend.addon.gatedGeluGrad(backend.f32(dy), backend.f32(gate), backend.f32(linear), dGate, dLinear);
+      return [backend.output(gate.shape, dGate), backend.output(gate.shape, dLinear)];
+    }),
+    nativeKernel(ATTENTION_SCORES, ({ inputs, backend, attrs }) => {
+      const q = need(inputs, 'q');
+      const k = need(inputs, 'k');
+      if (!allFloat32(q, k)) return null;
+      const s = scoresShape(q, k, Number(attrs.heads));
+      const shape = [s.batch, s.heads, s.queries, s.keys];
+      const out = backend.alloc(sizeOf(shape));
+      if (out.length > 0) backend.addon.attentionScores(backend.f32(q), backend.f32(k), out, s.batch, s.heads, s.queries, s.keys, s.dk);
+      return backend.output(shape, out);
+    }),
+    nativeKernel(ATTENTION_CONTEXT, ({ inputs, backend, attrs }) => {
+      const p = need(inputs, 'probs');
+      const x = need(inputs, 'x');
+      if (!allFloat32(p, x)) return null;
+      const s = contextShape(p, x);
+      const transposeP = Boolean(attrs.transposeP);
+      const shape = [s.batch, transposeP ? s.cols : s.rows, x.shape[2]];
+      const out = backend.alloc(sizeOf(shape));
+      if (out.length > 0) {
+        backend.addon.attentionContext(backend.f32(p), backend.f32(x), out, s.batch, s.heads, s.rows, s.cols, s.dk, transposeP);
+      }
+      return backend.output(shape, out);
+    }),
+    nativeKernel(ADAMW, ({ inputs, backend, attrs }) => {
+      const [param, grad, m, v] = ['param', 'grad', 'm', 'v'].map((name) => need(inputs, name));
+      if (!allFloat32(param, grad, m, v)) return null;
+      const a = attrs as unknown as AdamWAttrs;
+      const size = sizeOf(param.shape);
+      const [p2, m2, v2] = [backend.alloc(size), backend.alloc(size), backend.alloc(size)];
+      if (size > 0) {
+        backend.addon.adamw(backend.f32(param), backend.f32(grad), backend.f32(m), backend.f32(v), p2, m2, v2,
+          a.learningRate, a.beta1, a.beta2, a.epsilon, a.weightDecay, a.step);
+      }
+      return [backend.output(param.shape, p2), backend.output(param.shape, m2), backend.output(param.shape, v2)];
+    }),
+  ];
+}

@@ -1,0 +1,262 @@
+// Times T5 training steps (forward, backward, optimizer update) on the active backend and
+// reports throughput, achieved FLOP/s and memory. `deepfusion bench` and bench/ print it; the
+// PyTorch peer (bench/torch_t5.py) runs the same model from what `saveBenchInputs` writes.
+import * as path from 'node:path';
+import { adamwUpdate } from '../engine/fused';
+import { tf, type Tensor } from '../engine/tf';
+import { t5TrainingStepFlops, type StepShape } from '../engine/flops';
+import { NativeBackend } from '../engine/native';
+import { startKernelProfile, type KernelProfile, type KernelTime } from '../engine/profile';
+import { writeFileAtomic } from '../io/atomic';
+import { writeWeights } from '../io/checkpoint';
+import { writeSafetensors } from '../io/safetensors';
+import { configToJson, type T5Config } from '../model/config';
+import { countParams, disposeParams, initParams, type Params } from '../model/params';
+import { lossAndGrads, shiftRight, type Seq2SeqBatch } from '../model/t5';
+import { Rng } from '../util/rng';
+
+/**
+ * `adam`: Adam through the engine's fused update (src/engine/fused/adamw.ts), one kernel per
+ * parameter; `tf-adam` / `sgd`: tf.train.adam / tf.train.sgd, op by op, for comparison.
+ */
+export type BenchOptimizer = 'adam' | 'tf-adam' | 'sgd';
+export const BENCH_OPTIMIZERS: readonly BenchOptimizer[] = ['adam', 'tf-adam', 'sgd'];
+
+export interface OptimizerSettings {
+  name: BenchOptimizer;
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}
+
+export interface BenchOptions {
+  config: T5Config;
+  shape: StepShape;
+  optimizer: OptimizerSettings;
+  steps: number;
+  warmup: number;
+  seed: number;
+  /** Time every kernel during the measured steps (adds a little overhead per op). */
+  profile?: boolean;
+  onStep?: (record: StepRecord) => void;
+}
+
+export interface StepRecord {
+  /** 1-based measured step, or 0 for warm-up steps. */
+  step: number;
+  seconds: number;
+  /** CPU time of the process during the step (all threads): how many cores the step kept busy. */
+  cpuSeconds: number;
+  loss: number;
+  /** tf.memory() after the step: must not grow from step to step. */
+  tensors: number;
+  bytes: number;
+  /** Most bytes held by live tensors during the step (native backend only). */
+  peakTensorBytes: number | null;
+}
+
+export interface BenchResult {
+  records: StepRecord[];
+  stepSecondsMedian: number;
+  cpuSecondsMedian: number;
+  tokensPerStep: number;
+  tokensPerSecond: number;
+  flopsPerStep: number;
+  gflops: number;
+  paramCount: number;
+  /** Parameters, gradients and optimizer state, bytes (float32). */
+  stateBytes: { params: number; grads: number; optimizer: number };
+  /** Whether tensor count and bytes stayed the same after every measured step. */
+  memoryStable: boolean;
+  peakRssMb: number;
+  /** Per-kernel totals over the measured steps, when `profile` was set. */
+  kernels: KernelTime[] | null;
+}
+
+export interface BatchArrays {
+  inputIds: number[][];
+  attentionMask: number[][];
+  decoderInputIds: number[][];
+  labels: number[][];
+}
+
+/** Token ids uniform over the vocabulary (minus pad and EOS), no padding: a packed T5 batch, the same for a seed. */
+export function syntheticBatch(config: T5Config, shape: StepShape, seed: number): BatchArrays {
+  const rng = Rng.fromSeed(seed);
+  const ids = (len: number): number[] => Array.from({ length: len }, () => 2 + rng.integer(config.vocab_size - 2));
+  const inputIds = Array.from({ length: shape.batch }, () => ids(shape.inputLength));
+  const labels = Array.from({ length: shape.batch }, () => ids(shape.targetLength));
+  return {
+    inputIds,
+    attentionMask: inputIds.map((row) => row.map(() => 1)),
+    decoderInputIds: shiftRight(labels, config),
+    labels,
+  };
+}
+
+function toTensors(b: BatchArrays): Seq2SeqBatch {
+  return {
+    inputIds: tf.tensor2d(b.inputIds, undefined, 'int32'),
+    attentionMask: tf.tensor2d(b.attentionMask, undefined, 'float32'),
+    decoderInputIds: tf.tensor2d(b.decoderInputIds, undefined, 'int32'),
+    labels: tf.tensor2d(b.labels, undefined, 'int32'),
+  };
+}
+
+/** Trains a parameter map one step at a time; owns the parameters it was given. */
+interface Trainer {
+  /** One forward/backward/update on `batch`; returns the loss. */
+  step(batch: Seq2SeqBatch): number;
+  dispose(): void;
+}
+
+/** Adam as fused updates over plain tensors (the parameter map is replaced every step). */
+function fusedAdamTrainer(config: T5Config, initial: Params, o: OptimizerSettings): Trainer {
+  let params = initial;
+  const zeros = (): Params => Object.fromEntries(Object.entries(params).map(([n, t]) => [n, tf.zerosLike(t)]));
+  let m = zeros();
+  let v = zeros();
+  let t = 0;
+  return {
+    step(batch) {
+      t++;
+      const next = tf.tidy(() => {
+        const { loss, grads } = lossAndGrads(config, params, batch);
+        const out = { params: {} as Params, m: {} as Params, v: {} as Params, loss };
+        for (const name of Object.keys(params)) {
+          const u = adamwUpdate(params[name], grads[name], m[name], v[name], {
+            learningRate: o.learningRate, beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, weightDecay: 0, step: t,
+          });
+          out.params[name] = u.param;
+          out.m[name] = u.m;
+          out.v[name] = u.v;
+        }
+        return out;
+      });
+      for (const old of [params, m, v]) disposeParams(old);
+      ({ params, m, v } = next);
+      const value = next.loss.dataSync()[0];
+      next.loss.dispose();
+      return value;
+    },
+    dispose() {
+      for (const map of [params, m, v]) disposeParams(map);
+    },
+  };
+}
+
+/** A tf.train optimizer over tf.Variables. */
+function tfOptimizerTrainer(config: T5Config, initial: Params, o: OptimizerSettings): Trainer {
+  const optimizer = o.name === 'tf-adam' ? tf.train.adam(o.learningRate, o.beta1, o.beta2, o.epsilon) : tf.train.sgd(o.learningRate);
+  const variables: Params = {};
+  const names = new Map<string, string>();
+  for (const [name, t] of Object.entries(initial)) {
+    const variable = tf.variable(t, true);
+    variables[name] = variable;
+    names.set(name, variable.name);
+    t.dispose();
+  }
+  return {
+    step(batch) {
+      const loss = tf.tidy(() => {
+        const { loss: l, grads } = lossAndGrads(config, variables, batch);
+        optimizer.applyGradients(Object.entries(grads).map(([n, g]) => ({ name: names.get(n)!, tensor: g })));
+        return l;
+      });
+      const value = loss.dataSync()[0];
+      loss.dispose();
+      return value;
+    },
+    dispose() {
+      optimizer.dispose();
+      disposeParams(variables);
+    },
+  };
+}
+
+/**
+ * Writes what the PyTorch peer needs to train the same model from the same start: config.json
+ * (HF fields plus a "bench" entry with the optimizer), model.safetensors, batch.safetensors.
+ */
+export function saveBenchInputs(dir: string, opts: BenchOptions): void {
+  const params = initParams(opts.config, opts.seed);
+  try {
+    writeFileAtomic(path.join(dir, 'config.json'),
+      `${JSON.stringify({ ...configToJson(opts.config), bench: opts.optimizer }, null, 2)}\n`);
+    writeWeights(path.join(dir, 'model.safetensors'), opts.config, params);
+  } finally {
+    disposeParams(params);
+  }
+  const b = syntheticBatch(opts.config, opts.shape, opts.seed);
+  const flat = (rows: number[][]): Float32Array => Float32Array.from(rows.flat());
+  const shape = (rows: number[][]): number[] => [rows.length, rows[0]?.length ?? 0];
+  writeSafetensors(path.join(dir, 'batch.safetensors'), [
+    { name: 'input_ids', shape: shape(b.inputIds), data: flat(b.inputIds) },
+    { name: 'attention_mask', shape: shape(b.attentionMask), data: flat(b.attentionMask) },
+    { name: 'decoder_input_ids', shape: shape(b.decoderInputIds), data: flat(b.decoderInputIds) },
+    { name: 'labels', shape: shape(b.labels), data: flat(b.labels) },
+  ]);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+export function benchmarkTraining(opts: BenchOptions): BenchResult {
+  const { config, shape } = opts;
+  const backend = tf.backend();
+  const native = backend instanceof NativeBackend ? backend : null;
+  const init = initParams(config, opts.seed);
+  const paramCount = countParams(init);
+  const trainer = opts.optimizer.name === 'adam' ? fusedAdamTrainer(config, init, opts.optimizer)
+    : tfOptimizerTrainer(config, init, opts.optimizer);
+  const batch = toTensors(syntheticBatch(config, shape, opts.seed));
+  const records: StepRecord[] = [];
+  let profile: KernelProfile | null = null;
+  let kernels: KernelTime[] | null = null;
+  try {
+    for (let i = 0; i < opts.warmup + opts.steps; i++) {
+      if (opts.profile && i === opts.warmup) profile = startKernelProfile();
+      native?.takePeakBytes();
+      const cpu0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      const loss = trainer.step(batch);
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const cpu = process.cpuUsage(cpu0);
+      const mem = tf.memory();
+      const record: StepRecord = {
+        step: i < opts.warmup ? 0 : i - opts.warmup + 1,
+        seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, loss, tensors: mem.numTensors, bytes: mem.numBytes,
+        peakTensorBytes: native ? native.takePeakBytes() : null,
+      };
+      records.push(record);
+      opts.onStep?.(record);
+    }
+  } finally {
+    kernels = profile?.stop() ?? null;
+    trainer.dispose();
+    for (const t of Object.values(batch)) (t as Tensor | undefined)?.dispose();
+  }
+  const measured = records.filter((r) => r.step > 0);
+  const stepSecondsMedian = median(measured.map((r) => r.seconds));
+  const tokensPerStep = shape.batch * (shape.inputLength + shape.targetLength);
+  const flopsPerStep = t5TrainingStepFlops(config, shape);
+  const bytes = 4 * paramCount;
+  return {
+    records,
+    stepSecondsMedian,
+    cpuSecondsMedian: median(measured.map((r) => r.cpuSeconds)),
+    tokensPerStep,
+    tokensPerSecond: tokensPerStep / stepSecondsMedian,
+    flopsPerStep,
+    gflops: flopsPerStep / stepSecondsMedian / 1e9,
+    paramCount,
+    stateBytes: { params: bytes, grads: bytes, optimizer: opts.optimizer.name === 'sgd' ? 0 : 2 * bytes },
+    memoryStable: measured.every((r) => r.tensors === measured[0].tensors && r.bytes === measured[0].bytes),
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    kernels,
+  };
+}

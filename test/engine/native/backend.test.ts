@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { initEngine } from '../../../src/engine/backend';
+import { describeBackend } from '../../../src/engine';
+import { nativeAddon, NativeBackend, threadCount } from '../../../src/engine/native';
+import { tf } from '../../../src/engine/tf';
+import { NATIVE } from '../../helpers/backends';
+import { runCli } from '../../helpers/cli';
+
+async function native(): Promise<NativeBackend> {
+  await initEngine(NATIVE);
+  const backend = tf.backend();
+  assert.ok(backend instanceof NativeBackend);
+  return backend;
+}
+
+describe('native backend', () => {
+  test('is the default backend and says which GEMM and how many threads it uses', async () => {
+    assert.equal(await initEngine(undefined), process.env.DEEPFUSION_BACKEND ?? NATIVE);
+    await native();
+    assert.match(describeBackend(), /^native \(C\+\+ addon, (OpenBLAS|portable built-in) sgemm.*\d+ threads/);
+  });
+
+  test('recycles the arrays of disposed outputs', async () => {
+    const backend = await native();
+    const x = tf.ones([1000]);
+    tf.dispose(tf.add(x, x));
+    const before = backend.poolStats().reused;
+    tf.dispose(tf.add(x, x));
+    assert.equal(backend.poolStats().reused, before + 1);
+    x.dispose();
+  });
+
+  test('an array the user read is never recycled under them', async () => {
+    await native();
+    const x = tf.fill([4096], 2);
+    const y = tf.mul(x, x);
+    const seen = y.dataSync();
+    y.dispose();
+    for (let i = 0; i < 4; i++) tf.dispose(tf.add(x, tf.scalar(i)));
+    assert.ok(seen.every((v) => v === 4), 'values read before dispose changed');
+    x.dispose();
+  });
+
+  test('a view shared by another tensor is never recycled under it', async () => {
+    await native();
+    const x = tf.range(0, 64, 1, 'float32').reshape([8, 8]);
+    const doubled = tf.mul(x, 2);
+    const view = tf.slice(doubled, [2, 0], [1, 8]);
+    doubled.dispose();
+    for (let i = 0; i < 4; i++) tf.dispose(tf.mul(x, 3));
+    assert.deepEqual(Array.from(view.dataSync()), [32, 34, 36, 38, 40, 42, 44, 46]);
+    tf.dispose([x, view]);
+  });
+
+  test('resizing the thread pool between jobs never loses a job', async () => {
+    await native();
+    const addon = nativeAddon()!;
+    const a = new Float32Array(96 * 96).fill(1);
+    const c = new Float32Array(96 * 96);
+    try {
+      for (let i = 0; i < 200; i++) {
+        addon.setThreads(1 + (i % 3));
+        addon.matmul(a, a, c, 1, 1, 1, 96, 96, 96, false, false);
+        assert.equal(c[96 * 96 - 1], 96);
+      }
+    } finally {
+      addon.setThreads(threadCount());
+    }
+  });
+
+  test('float32 tensors stored as bool or int32 arrays (after a cast) work in native kernels', async () => {
+    await native();
+    const mask = tf.cast(tf.greater(tf.tensor1d([1, -1, 2]), 0), 'float32');
+    const y = tf.matMul(mask.reshape([1, 3]), tf.ones([3, 2]));
+    assert.deepEqual(Array.from(y.dataSync()), [2, 2]);
+    tf.dispose([mask, y]);
+  });
+});
+
+describe('native backend settings', () => {
+  test('a bad DEEPFUSION_THREADS is refused with the fix, not silently replaced by the cpu backend', () => {
+    const r = runCli(['--version'], { DEEPFUSION_BACKEND: '', DEEPFUSION_THREADS: '0' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /DEEPFUSION_THREADS must be a positive integer, got "0"\. Fix:/);
+  });
+
+  test('DEEPFUSION_THREADS and DEEPFUSION_GEMM show in the backend description', () => {
+    const r = runCli(['--version'], { DEEPFUSION_BACKEND: '', DEEPFUSION_THREADS: '1', DEEPFUSION_GEMM: 'portable' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /backend native \(C\+\+ addon, portable built-in sgemm, 1 threads/);
+  });
+});

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { initEngine } from '../../../src/engine/backend';
+import { adamwUpdate, attentionContext, attentionScores, attentionSoftmax, crossEntropy, gatedGelu, rmsNorm } from '../../../src/engine/fused';
+import { tf } from '../../../src/engine/tf';
+import { assertGradParity, assertParity, intInput, NATIVE, randomInput } from '../../helpers/backends';
+
+/** A [B, Tk] padding mask: row b attends to its first `lengths[b]` keys (made inside the computation: it has no gradient). */
+function keyMask(lengths: number[], keys: number): tf.Tensor {
+  return tf.tensor(lengths.flatMap((n) => Array.from({ length: keys }, (_, k) => (k < n ? 1 : 0))), [lengths.length, keys]);
+}
+
+describe('native fused ops against their reference kernels', () => {
+  test('rmsNorm: one group, several groups, odd widths, rank 2 and 3, with gradients', async () => {
+    for (const [shape, groups] of [[[5, 8], [8]], [[2, 3, 12], [4, 8]], [[7, 13], [1, 5, 7]], [[33, 512], [512]]] as Array<[number[], number[]]>) {
+      const d = shape[shape.length - 1];
+      await assertGradParity(`rmsNorm [${shape}] groups [${groups}]`, [randomInput(shape, 1, -2, 2), randomInput([d], 2, 0.5, 1.5)],
+        (x, w) => rmsNorm(x, w, { groups, eps: 1e-6 }), 2e-5);
+    }
+    // One feature per group: y = ±w exactly and dx is pure cancellation, so values only.
+    await assertParity('rmsNorm width 1', [randomInput([3, 1], 1, -2, 2), randomInput([1], 2)], (x, w) => rmsNorm(x, w, { eps: 1e-6 }));
+    await assertParity('rmsNorm empty', [randomInput([0, 4], 3), randomInput([4], 4)], (x, w) => rmsNorm(x, w, { eps: 1e-6 }));
+  });
+
+  test('attentionSoftmax: bias, padding mask, causal, Tq ≠ Tk, with gradients', async () => {
+    const [b, h, tq, tk] = [2, 3, 5, 7];
+    const scores = randomInput([b, h, tq, tk], 5, -4, 4);
+    const bias = randomInput([h, tq, tk], 6);
+    const mask = (): tf.Tensor => keyMask([7, 4], tk);
+    await assertGradParity('plain', [scores], (s) => attentionSoftmax(s, { causal: false }));
+    await assertGradParity('bias', [scores, bias], (s, bi) => attentionSoftmax(s, { bias: bi, causal: false }));
+    await assertGradParity('mask', [scores], (s) => attentionSoftmax(s, { keyMask: mask(), causal: false }));
+    await assertGradParity('bias + mask + causal', [scores, bias],
+      (s, bi) => attentionSoftmax(s, { bias: bi, keyMask: mask(), causal: true }));
+    const square = randomInput([b, h, tk, tk], 7, -4, 4);
+    await assertGradParity('causal square', [square, randomInput([h, tk, tk], 8)], (s, bi) => attentionSoftmax(s, { bias: bi, causal: true }));
+  });
+
+  test('attentionSoftmax: a fully masked row is the softmax of scores + bias, as in the reference', async () => {
+    await assertParity('fully masked', [randomInput([2, 1, 3, 4], 9), randomInput([1, 3, 4], 10)],
+      (s, bi) => attentionSoftmax(s, { bias: bi, keyMask: keyMask([0, 2], 4), causal: false }));
+  });
+
+  test('attentionSoftmax at training size (many rows, 128 keys)', async () => {
+    await assertParity('large', [randomInput([4, 8, 128, 128], 11, -8, 8), randomInput([8, 128, 128], 12)],
+      (s, bi) => attentionSoftmax(s, { bias: bi, keyMask: keyMask([128, 100, 1, 64], 128), causal: false }));
+  });
+
+  test('crossEntropy: ignored labels, large vocabulary, with gradients', async () => {
+    await assertGradParity('small', [randomInput([6, 11], 13, -3, 3), intInput([6], [0, 10, -100, 3, 3, -100])],
+      (l, y) => crossEntropy(l, y), 2e-5);
+    const labels = Array.from({ length: 64 }, (_, i) => (i % 7 === 0 ? -100 : (i * 131) % 8192));
+    await assertGradParity('vocab 8192', [randomInput([64, 8192], 14, -10, 10), intInput([64], labels)], (l, y) => crossEntropy(l, y), 2e-5);
+  });
+
+  test('crossEntropy: all labels ignored gives NaN (as HF); a bad label is refused', async () => {
+    await assertParity('all ignored', [randomInput([2, 5], 15), intInput([2], [-100, -100])], (l, y) => crossEntropy(l, y));
+    await initEngine(NATIVE);
+    const logits = tf.zeros([2, 5]);
+    const labels = tf.tensor1d([1, 5], 'int32');
+    assert.throws(() => crossEntropy(logits, labels), /label 5 is outside the vocabulary \[0, 5\)/);
+    tf.dispose([logits, labels]);
+  });
+
+  test('gatedGelu: odd and large sizes, with gradients', async () => {
+    for (const shape of [[7], [3, 5, 9], [64, 2048]]) {
+      await assertGradParity(`gatedGelu [${shape}]`, [randomInput(shape, 16, -6, 6), randomInput(shape, 17)], (g, l) => gatedGelu(g, l));
+    }
+    await assertParity('gatedGelu empty', [randomInput([0, 3], 18), randomInput([0, 3], 19)], (g, l) => gatedGelu(g, l));
+  });
+
+  test('adamwUpdate: several steps, with and without weight decay', async () => {
+    const inputs = [randomInput([37, 11], 20), randomInput([37, 11], 21), randomInput([37, 11], 22, -0.1, 0.1), randomInput([37, 11], 23, 0, 0.01)];
+    for (const [step, weightDecay] of [[1, 0], [2, 0.01], [1000, 0.1]]) {
+      await assertParity(`adamw step ${step} wd ${weightDecay}`, inputs, (p, g, m, v) => {
+        const r = adamwUpdate(p, g, m, v, { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay, step });
+        return [r.param, r.m, r.v];
+      }, 1e-6);
+    }
+  });
+});
+
+describe('native attention products against their reference kernels', () => {
+  test('attentionScores and attentionContext: heads read in place, Tq ≠ Tk, with gradients', async () => {
+    const [b, h, tq, tk, dk] = [2, 3, 5, 7, 4];
+    await assertGradParity('scores', [randomInput([b, tq, h * dk], 30), randomInput([b, tk, h * dk], 31)],
+      (q, k) => attentionScores(q, k, h));
+    await assertGradParity('context', [randomInput([b, h, tq, tk], 32, 0, 1), randomInput([b, tk, h * dk], 33)],
+      (p, v) => attentionContext(p, v));
+    await assertGradParity('scores → softmax → context', [randomInput([b, tq, h * dk], 34), randomInput([b, tk, h * dk], 35),
+      randomInput([b, tk, h * dk], 36)], (q, k, v) => attentionContext(attentionSoftmax(attentionScores(q, k, h), { causal: false }), v));
+  });
+
+  test('on native, the products equal split-heads matmuls at training size, one head and eight', async () => {
+    await initEngine(NATIVE);
+    for (const [h, dk] of [[1, 16], [8, 64]]) {
+      const [b, tq, tk] = [4, 128, 96];
+      tf.tidy(() => {
+        const split = (x: tf.Tensor, t: number): tf.Tensor => x.reshape([b, t, h, dk]).transpose([0, 2, 1, 3]);
+        const q = tf.randomNormal([b, tq, h * dk], 0, 1, 'float32', 1);
+        const k = tf.randomNormal([b, tk, h * dk], 0, 1, 'float32', 2);
+        const p = tf.softmax(tf.randomNormal([b, h, tq, tk], 0, 1, 'float32', 3));
+        const scoresGap = tf.max(tf.abs(tf.sub(attentionScores(q, k, h), tf.matMul(split(q, tq), split(k, tk), false, true))));
+        const merged = tf.matMul(p, split(k, tk)).transpose([0, 2, 1, 3]).reshape([b, tq, h * dk]);
+        const contextGap = tf.max(tf.abs(tf.sub(attentionContext(p, k), merged)));
+        assert.ok(scoresGap.dataSync()[0] < 1e-4 && contextGap.dataSync()[0] < 1e-5, `${h} heads`);
+      });
+    }
+  });
+});

@@ -1,0 +1,76 @@
+// The portable GEMM is what every machine without OpenBLAS runs: it must build on its own
+// (no BLAS headers or library) and compute what the reference computes.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { loadAddon, nativeAddon, PACKAGE_ROOT, PORTABLE_ADDON_PATH, threadCount, type NativeAddon } from '../../../src/engine/native';
+import { randomValues } from '../../helpers/backends';
+import { assertClose } from '../../helpers/compare';
+
+/** Naive reference of op(a)·op(b), float64 accumulation. */
+function reference(a: Float32Array, b: Float32Array, m: number, n: number, k: number, ta: boolean, tb: boolean): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[ta ? p * m + i : i * k + p] * b[tb ? j * k + p : p * n + j];
+      c[i * n + j] = s;
+    }
+  }
+  return c;
+}
+
+function checkGemm(addon: NativeAddon): void {
+  for (const [m, n, k] of [[1, 1, 1], [13, 37, 29], [100, 67, 300], [257, 129, 65]]) {
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        const a = randomValues(m * k, 1);
+        const b = randomValues(k * n, 2);
+        const c = new Float32Array(m * n).fill(NaN);
+        addon.matmul(a, b, c, 1, 1, 1, m, n, k, ta, tb);
+        assertClose(c, reference(a, b, m, n, k, ta, tb), 1e-6, `gemm ${m}x${n}x${k} ta=${ta} tb=${tb}`);
+      }
+    }
+  }
+}
+
+/** Sources newer than the portable build mean it must be rebuilt before it proves anything. */
+function stale(): boolean {
+  if (!fs.existsSync(PORTABLE_ADDON_PATH)) return true;
+  const built = fs.statSync(PORTABLE_ADDON_PATH).mtimeMs;
+  const dir = path.join(PACKAGE_ROOT, 'native');
+  return fs.readdirSync(dir).some((f) => fs.statSync(path.join(dir, f)).mtimeMs > built);
+}
+
+describe('portable GEMM', () => {
+  test('the variant without OpenBLAS builds and multiplies correctly', () => {
+    if (stale()) {
+      execFileSync(process.execPath, [path.join(PACKAGE_ROOT, 'scripts', 'build-native.js'), '--variant', 'portable',
+        '--out', path.dirname(path.dirname(path.dirname(PORTABLE_ADDON_PATH))), '--strict'], { stdio: 'pipe' });
+    }
+    const loaded = loadAddon(PORTABLE_ADDON_PATH);
+    assert.ok('addon' in loaded, 'error' in loaded ? loaded.error : '');
+    const info = loaded.addon.info();
+    assert.equal(info.gemm, 'portable');
+    assert.equal(info.openblasBuiltIn, false);
+    assert.equal(loaded.addon.selectGemm('openblas'), false);
+    checkGemm(loaded.addon);
+  });
+
+  test('the portable kernel inside the main build agrees too, on one thread and on all', () => {
+    const addon = nativeAddon();
+    assert.ok(addon, 'the native addon did not load');
+    const before = addon.info().gemm;
+    try {
+      assert.ok(addon.selectGemm('portable'));
+      checkGemm(addon);
+      addon.setThreads(1);
+      checkGemm(addon);
+    } finally {
+      addon.setThreads(threadCount());
+      addon.selectGemm(before);
+    }
+  });
+});
