@@ -4,12 +4,12 @@ import { initEngine } from '../src/engine/backend';
 import { loadModel, readJsonFile } from '../src/io/checkpoint';
 import { readSafetensors } from '../src/io/safetensors';
 import { parseCase, runCase } from '../src/model/case';
+import { TEST_BACKENDS } from './helpers/backends';
 import { assertClose } from './helpers/compare';
 import { FIXTURE_NAMES, fixtureCase, fixtureExpected, fixtureModelDir } from './helpers/fixtures';
 
-const BACKENDS = (process.env.DEEPFUSION_TEST_BACKENDS ?? 'cpu').split(',');
 
-for (const backend of BACKENDS) {
+for (const backend of TEST_BACKENDS) {
   for (const name of FIXTURE_NAMES) {
     describe(`golden ${name} on ${backend}`, () => {
       before(async () => { await initEngine(backend); });

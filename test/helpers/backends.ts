@@ -9,6 +9,9 @@ import { assertClose } from './compare';
 export const REFERENCE = 'cpu';
 export const NATIVE = 'native';
 
+/** Backends the backend-sensitive tests run on: $DEEPFUSION_TEST_BACKENDS (npm test: cpu,native), else cpu. */
+export const TEST_BACKENDS = (process.env.DEEPFUSION_TEST_BACKENDS ?? REFERENCE).split(',');
+
 /** Deterministic values in [lo, hi), so failures reproduce. */
 export function randomValues(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   const rng = Rng.fromSeed(seed);

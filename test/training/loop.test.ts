@@ -12,10 +12,12 @@ import { readSafetensors } from '../../src/io/safetensors';
 import { initParams, disposeParams } from '../../src/model/params';
 import { readMetrics } from '../../src/training/metrics';
 import { train, TrainingDiverged, type TrainEvent } from '../../src/training/loop';
+import { ADAFACTOR_DEFAULTS } from '../../src/training/optimizers/adafactor';
 import { ADAMW_DEFAULTS } from '../../src/training/optimizers/adamw';
 import { learningRate } from '../../src/training/schedules';
 import { stepGradients } from '../../src/training/step';
 import { copyBatch } from '../helpers/copy_task';
+import { TEST_BACKENDS } from '../helpers/backends';
 import { assertClose } from '../helpers/compare';
 import { resumableRun, TASK, TINY, tinyRun, type ResumableRun } from './helpers/tiny_run';
 
@@ -112,16 +114,26 @@ describe('training loop', () => {
     disposeParams(params);
   });
 
-  test('no tensor leaks: the tensor count is the same after every step and back to the start after the run', async () => {
-    const start = tf.memory().numTensors;
-    const counts: number[] = [];
-    await train(tinyRun(dir('leaks'), {
-      steps: 6, evalEvery: 2, checkpointEvery: 2, gradAccumulation: 2, dropout: 0.1, clipNorm: 0.5,
-      onEvent: (e) => { if (e.type === 'train') counts.push(tf.memory().numTensors); },
-    }));
-    assert.equal(new Set(counts).size, 1, `tensor counts per step: ${counts}`);
-    assert.equal(tf.memory().numTensors, start);
-  });
+  for (const backend of TEST_BACKENDS) {
+    test(`no tensor leaks on ${backend}: the tensor count is the same after every step and back to the start after the run`, async () => {
+      await initEngine(backend);
+      try {
+        const start = tf.memory().numTensors;
+        const counts: number[] = [];
+        for (const optimizer of [ADAFACTOR_DEFAULTS, ADAMW_DEFAULTS]) {
+          await train(tinyRun(dir(`leaks-${backend}-${optimizer.name}`), {
+            steps: 4, evalEvery: 2, checkpointEvery: 2, gradAccumulation: 2, dropout: 0.1, clipNorm: 0.5, optimizer,
+            onEvent: (e) => { if (e.type === 'train') counts.push(tf.memory().numTensors - start); },
+          }));
+          assert.equal(tf.memory().numTensors, start, optimizer.name);
+        }
+        assert.equal(new Set(counts.slice(0, 4)).size, 1, `tensor counts per step: ${counts}`);
+        assert.equal(new Set(counts.slice(4)).size, 1, `tensor counts per step: ${counts}`);
+      } finally {
+        await initEngine('cpu');
+      }
+    });
+  }
 
   test('kill-and-resume: a run killed between checkpoints, and again right after one, continues with the same losses', async () => {
     const run = (name: string): ResumableRun => ({ runDir: dir(name), steps: 12, checkpointEvery: 4, gradAccumulation: 2, dropout: 0.1 });

@@ -1,6 +1,7 @@
 // AdamW (Loshchilov & Hutter): Adam with bias correction and weight decay decoupled from the
-// gradient, as PyTorch's torch.optim.AdamW computes it.
-import { tf } from '../../engine/tf';
+// gradient, as PyTorch's torch.optim.AdamW computes it. The arithmetic is the engine's fused
+// kernel (one pass per parameter instead of a dozen elementwise ops).
+import { adamwUpdate } from '../../engine/fused';
 import type { Params } from '../../model/params';
 import { updateEach, zeroState } from './slots';
 import type { Optimizer, OptimizerSlot, OptimizerState, UpdateOptions } from './types';
@@ -30,16 +31,11 @@ export function adamw(spec: AdamWSpec): Optimizer {
     hyperparameters,
     init: (params: Params): OptimizerState => zeroState('adamw', ADAMW_SLOTS, params),
     apply(params, grads, state, { lr, gradScale = 1 }: UpdateOptions) {
-      const t = state.step + 1;
-      // p ← p·(1 − lr·wd) − (lr / c1) · m / (sqrt(v / c2) + eps), with c_i = 1 − β_i^t.
-      const stepSize = lr / (1 - beta1 ** t);
-      const sqrtC2 = Math.sqrt(1 - beta2 ** t);
-      return updateEach(ADAMW_SLOTS, params, grads, state, { step: t, gradScale }, (p, g, s) => {
-        const m = tf.add(tf.mul(s.m, beta1), tf.mul(g, 1 - beta1));
-        const v = tf.add(tf.mul(s.v, beta2), tf.mul(tf.square(g), 1 - beta2));
-        const denom = tf.add(tf.div(tf.sqrt(v), sqrtC2), eps);
-        const decayed = wd === 0 ? p : tf.mul(p, 1 - lr * wd);
-        return { param: tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)), slots: { m, v } };
+      const step = state.step + 1;
+      const attrs = { learningRate: lr, beta1, beta2, epsilon: eps, weightDecay: wd, step };
+      return updateEach(ADAMW_SLOTS, params, grads, state, { step, gradScale }, (p, g, s) => {
+        const r = adamwUpdate(p, g, s.m, s.v, attrs);
+        return { param: r.param, slots: { m: r.m, v: r.v } };
       });
     },
   };

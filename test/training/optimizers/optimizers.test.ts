@@ -12,6 +12,7 @@ import { clipScale, globalNorm } from '../../../src/training/optimizers/clip';
 import { makeOptimizer, parseOptimizerSpec } from '../../../src/training/optimizers/spec';
 import { loadOptimizerState, optimizerOfMeta, saveOptimizerState } from '../../../src/training/optimizers/state_io';
 import type { OptimizerSpec } from '../../../src/training/optimizers/spec';
+import { TEST_BACKENDS } from '../../helpers/backends';
 import { assertClose } from '../../helpers/compare';
 
 // Small float64 references written from the algorithms' definitions, one parameter at a time.
@@ -111,8 +112,8 @@ function checkAgainstReference(spec: OptimizerSpec, reference: (r: Ref, g: Vec, 
   for (const t of [...Object.values(params), ...Object.values(state.tensors)]) t.dispose();
 }
 
-describe('optimizers', () => {
-  before(async () => { await initEngine('cpu'); });
+for (const backend of TEST_BACKENDS) describe(`optimizers on ${backend}`, () => {
+  before(async () => { await initEngine(backend); });
 
   test('AdamW matches a float64 reference over four steps', () => {
     checkAgainstReference(ADAMW_DEFAULTS, (r, g, lr, t) => adamwRef(ADAMW_DEFAULTS, r, g, lr, t));
