@@ -192,6 +192,7 @@ export function writeReport(run: PlanRun, ctx: ReportContext): ArmSummary[] {
     '',
   ].join('\n');
   out(REPORT_FILE, report);
-  out(RESULTS_FILE, `${JSON.stringify({ plan: plan.name, arms, jobs: Object.fromEntries(run.results) }, null, 2)}\n`);
+  const jobs = Object.fromEntries(run.expansion.jobs.map((j) => [j.id, run.results.get(j.id)]));
+  out(RESULTS_FILE, `${JSON.stringify({ plan: plan.name, arms, jobs }, null, 2)}\n`);
   return arms;
 }

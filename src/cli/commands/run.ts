@@ -49,8 +49,8 @@ Train nodes take every setting of \`deepfusion pretrain\` (snake_case) except th
 Example: deepfusion run demo`;
 
 export async function runAndReport(plan: Plan, out: string | undefined, workers: number | undefined): Promise<void> {
-  const jobs = expandPlan(plan).jobs.length;
-  const board = new PlanBoard(jobs);
+  const { jobs, arms } = expandPlan(plan);
+  const board = new PlanBoard(jobs.length);
   const executor = new LocalProcessExecutor({ capacity: workers ?? os.availableParallelism() });
   let interrupted = false;
   const onSigint = (): void => {
@@ -64,7 +64,7 @@ export async function runAndReport(plan: Plan, out: string | undefined, workers:
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
-  console.error(`plan ${plan.name}: ${plan.nodes.length} nodes, ${plan.repeats} repeat(s), ${jobs} jobs, ${plan.arms.length} arms`);
+  console.error(`plan ${plan.name}: ${plan.nodes.length} nodes, ${plan.repeats} repeat(s), ${jobs.length} jobs, ${arms.length} arms`);
   try {
     const done = await runPlanFile(plan, {
       outDir: out, executor, events: board, progress: (line) => console.error(`data: ${line}`),
