@@ -9,7 +9,7 @@ export class UserError extends Error {
 
 /** A config field is missing, has the wrong type, or contradicts another field. */
 export class ConfigError extends UserError {
-  constructor(readonly source: string, readonly field: string, problem: string, fix: string) {
+  constructor(readonly source: string, readonly field: string, readonly problem: string, readonly fix: string) {
     super(`${source}: field "${field}": ${problem}. Fix: ${fix}`);
     this.name = 'ConfigError';
   }

@@ -4,16 +4,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileError, UserError } from '../errors';
 import { readJsonFile, TOKENIZER_FILE } from '../io/checkpoint';
-import type { FusionResult, OptimizerTransfer } from '../fusion/checkpoints';
-import type { SymmetryNoise } from '../fusion/noise';
+import type { FusionResult } from '../fusion/checkpoints';
+import { parseSymmetryNoise, type SymmetryNoise } from '../fusion/noise';
 import type { OptimizerStateMode } from '../fusion/optimizer_state';
 import type { NormMode } from '../fusion/plan';
 import { caseFromTokens, probeCase, TEXT_BATCH, verificationLines, type LogitsChange } from '../fusion/verify';
 import { parseCase, type ForwardCase } from '../model/case';
 import type { T5Config } from '../model/config';
 import { loadTokenizer } from '../training/data';
-import { optimizerOfMeta } from '../training/optimizers/state_io';
-import { OPTIMIZER_META_FILE } from '../training/optimizers/types';
 import { formatCount } from './format';
 
 export const VERIFY_HELP = `--verify <file>   run the sources and the result on one batch and print the maximum and the
@@ -52,13 +50,9 @@ export function weightsOption(command: string, value: string | undefined): numbe
 
 /** `paired:0.01`, `plain:0.01` or `none`. */
 export function noiseOption(command: string, value: string | undefined): SymmetryNoise {
-  if (value === undefined || value === 'none') return { kind: 'none' };
-  const [kind, std] = value.split(':');
-  const n = Number(std);
-  if ((kind !== 'paired' && kind !== 'plain') || std === undefined || !Number.isFinite(n) || n < 0) {
-    throw new UserError(`deepfusion ${command}: --noise must be paired:<std>, plain:<std> or none (std ≥ 0), got "${value}"`);
-  }
-  return { kind, std: n };
+  const noise = parseSymmetryNoise(value ?? 'none');
+  if (!noise) throw new UserError(`deepfusion ${command}: --noise must be paired:<std>, plain:<std> or none (std ≥ 0), got "${value}"`);
+  return noise;
 }
 
 export interface VerifyBatch {
@@ -115,8 +109,3 @@ export function describeFusion(out: string, result: FusionResult, sources: reado
   ];
 }
 
-/** The optimizer-state transfer for the chosen mode. */
-export function optimizerTransfer(mode: OptimizerStateMode): OptimizerTransfer {
-  if (mode === 'reset') return { mode };
-  return { mode, slotsFor: (meta) => optimizerOfMeta(meta, `${OPTIMIZER_META_FILE} of the sources`).slots };
-}

@@ -73,23 +73,40 @@ export class Progress {
   private draw(t: number): void {
     this.lastDraw = t;
     this.drawnDone = this.done;
-    const { total, label } = this.opts;
-    const pct = total > 0 ? Math.min(100, (100 * this.done) / total) : 100;
-    const extra = Object.entries(this.fields).map(([k, v]) => `${k} ${v}`);
-    const counts = `${this.done}/${total}`;
-    const tail = [...extra, `ETA ${formatDuration(this.eta(t))}`].join(' · ');
+    const line = progressLine({
+      label: this.opts.label, done: this.done, total: this.opts.total, fields: this.fields, eta: this.eta(t),
+      barWidth: this.out.isTTY ? Math.max(10, Math.min(30, (this.out.columns ?? 80) - 60)) : undefined,
+    });
     if (this.out.isTTY) {
-      const width = Math.max(10, Math.min(30, (this.out.columns ?? 80) - 60));
-      const filled = Math.round((width * pct) / 100);
-      const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
-      this.out.write(`\r\x1b[K${label ? `${label} ` : ''}${bar} ${counts} ${tail}`);
+      this.out.write(`\r\x1b[K${line}`);
       this.drawn = true;
     } else {
-      this.out.write(`${label ? `${label} ` : ''}${counts} (${pct.toFixed(0)}%) ${tail}\n`);
+      this.out.write(`${line}\n`);
     }
   }
 
   private clear(): void {
     if (this.out.isTTY && this.drawn) this.out.write('\r\x1b[K');
   }
+}
+
+export interface ProgressLine {
+  label?: string;
+  done: number;
+  total: number;
+  fields: Record<string, string>;
+  /** Seconds left. */
+  eta: number;
+  /** Draw a bar this many characters wide (terminals); without it the line shows a percentage. */
+  barWidth?: number;
+}
+
+/** One progress line: `label [####....] 12/100 loss 3.1 · ETA 2m10s`, or with `(12%)` instead of a bar. */
+export function progressLine(p: ProgressLine): string {
+  const pct = p.total > 0 ? Math.min(100, (100 * p.done) / p.total) : 100;
+  const tail = [...Object.entries(p.fields).map(([k, v]) => `${k} ${v}`), `ETA ${formatDuration(p.eta)}`].join(' · ');
+  const label = p.label ? `${p.label} ` : '';
+  if (p.barWidth === undefined) return `${label}${p.done}/${p.total} (${pct.toFixed(0)}%) ${tail}`;
+  const filled = Math.round((p.barWidth * pct) / 100);
+  return `${label}[${'#'.repeat(filled)}${'.'.repeat(p.barWidth - filled)}] ${p.done}/${p.total} ${tail}`;
 }

@@ -11,6 +11,15 @@ export type SymmetryNoise =
   /** `N(0, std²)` added to every entry of every fused tensor; changes the function. */
   | { kind: 'plain'; std: number };
 
+/** `paired:0.01`, `plain:0.01` or `none` (std ≥ 0); undefined when the text is none of these. */
+export function parseSymmetryNoise(text: string): SymmetryNoise | undefined {
+  if (text === 'none') return { kind: 'none' };
+  const [kind, std] = text.split(':');
+  const n = Number(std);
+  if ((kind !== 'paired' && kind !== 'plain') || std === undefined || std.trim() === '' || !Number.isFinite(n) || n < 0) return undefined;
+  return { kind, std: n };
+}
+
 /** Whether paired noise touches this tensor: a block-diagonal weight [out, in]. */
 export function takesPairedNoise(plan: TensorPlan): boolean {
   return plan.split.length === 2 && plan.split.every(Boolean);

@@ -1,7 +1,7 @@
 // A fusion plan: named nodes (train, fuse, selfFuse, eval) forming a graph, arms that name the
 // node whose result an arm reports, repeats with seeds, and optional sweeps. Validation
 // points at file:line:col and the field; node kinds validate their own settings.
-import { fieldName, type FieldPath, type PlanSource } from './plan_source';
+import { fieldName, PlanError, type FieldPath, type PlanSource } from './plan_source';
 
 /** What a node kind contributes to parsing; the kinds live in ./kinds. */
 export interface NodeKindParser<S> {
@@ -181,7 +181,7 @@ export function parsePlan(src: PlanSource, kinds: Record<string, NodeKindParser<
     const armF = Fields.of(src, ['arms', armName], v, `arm ${armName}: {final: <node>, sweep: {...}}`);
     armF.onlyKnown(['final', 'sweep']);
     const arm: Arm = { name: armName, final: armF.nodeRef('final', nameSet) };
-    if (armF.has('sweep')) arm.sweep = parseSweep(src, ['arms', armName, 'sweep'], armF.raw('sweep'), nodes, arm.final);
+    if (armF.has('sweep')) arm.sweep = parseSweep(src, ['arms', armName, 'sweep'], armF.raw('sweep'), nodes, arm.final, kinds);
     return arm;
   });
   if (arms.length === 0) {
@@ -205,20 +205,29 @@ export function parsePlan(src: PlanSource, kinds: Record<string, NodeKindParser<
   };
 }
 
-function parseSweep(src: PlanSource, at: FieldPath, v: unknown, nodes: PlanNode[], final: string): Sweep {
+function parseSweep(src: PlanSource, at: FieldPath, v: unknown, nodes: PlanNode[], final: string,
+  kinds: Record<string, NodeKindParser<Record<string, unknown>>>): Sweep {
   const f = Fields.of(src, at, v, 'sweep: {node: <node>, field: lr_offset, values: [...]}');
   f.onlyKnown(['node', 'field', 'values']);
   const node = f.nodeRef('node', new Set(nodes.map((n) => n.name)));
   if (!ancestorsOf(final, nodes).has(node)) f.fail('node', `"${node}" is not "${final}" or one of its ancestors`, 'sweep a node of this arm');
   const target = nodes.find((n) => n.name === node) as PlanNode;
   const field = f.string('field');
-  if (typeof target.settings[field] !== 'number') {
-    f.fail('field', `"${field}" is not a numeric setting of node ${node}`,
-      `use one of: ${Object.entries(target.settings).filter(([, x]) => typeof x === 'number').map(([k]) => k).join(', ')}`);
-  }
   const values = f.raw('values');
   if (!Array.isArray(values) || values.length === 0 || values.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
     f.fail('values', 'expected a non-empty list of numbers', 'write values: [-1000, 0, 1000]');
+  }
+  if (target.settings[field] !== undefined && typeof target.settings[field] !== 'number') {
+    f.fail('field', `"${field}" of node ${node} is not a number`, 'sweep a numeric setting, e.g. lr_offset or steps');
+  }
+  // Each value must make a valid node: the node's kind checks the field and its range.
+  for (const [i, v] of (values as number[]).entries()) {
+    try {
+      kinds[target.kind].parse({ ...target.settings, [field]: v }, ['nodes', node, target.kind], src, {});
+    } catch (err) {
+      const detail = err instanceof PlanError ? err.message.slice(err.where.length + 2) : (err as Error).message;
+      src.fail([...at, 'values', i], `node ${node} with ${field} = ${v} is not valid (${detail})`, 'sweep a setting the node takes, over valid values');
+    }
   }
   return { node, field, values: values as number[] };
 }

@@ -30,8 +30,8 @@ export function parsePlanText(text: string, file: string): PlanSource {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    const pos = e.linePos?.[0];
-    throw new PlanError(pos ? `${file}:${pos.line}:${pos.col}` : file, '', `is not valid YAML/JSON (${e.message.split('\n')[0]})`,
+    const pos = lines.linePos(e.pos[0]);
+    throw new PlanError(`${file}:${pos.line}:${pos.col}`, '', `is not valid YAML/JSON (${e.message.split('\n')[0]})`,
       'correct the syntax at that position');
   }
   const data = doc.toJS() as unknown;

@@ -61,15 +61,18 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<PlanRun> {
     }
   }
 
-  const pending = expansion.jobs.filter((j) => !results.has(j.id));
+  // Jobs that more jobs wait for start first: the critical path (small models → fusion → …)
+  // should not queue behind a long independent job.
+  const waiting = descendantCounts(expansion.jobs);
+  const pending = expansion.jobs.filter((j) => !results.has(j.id))
+    .sort((a, b) => (waiting.get(b.id) as number) - (waiting.get(a.id) as number));
   const running = new Map<string, Promise<void>>();
   let failure: unknown;
 
-  const launch = (job: JobInstance): void => {
+  const launch = (job: JobInstance, threads: number): void => {
     const dir = dirs.get(job.id) as string;
     fs.mkdirSync(dir, { recursive: true });
     writeFileAtomic(path.join(dir, JOB_FILE), `${JSON.stringify({ id: job.id, node: job.node, kind: job.kind, settings: job.settings, inputs: job.inputs }, null, 2)}\n`);
-    const threads = Math.max(1, Math.floor(cores / (running.size + 1)));
     const spec: JobSpec = {
       id: job.id, kind: job.kind, key: job.key, dir, settings: job.settings, data: plan.data, threads,
       inputs: job.inputs.map((i) => ({ id: i, dir: dirs.get(i) as string, result: results.get(i) as JobResult })),
@@ -88,12 +91,13 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<PlanRun> {
 
   while (pending.length > 0 || running.size > 0) {
     if (failure === undefined) {
-      for (let i = 0; i < pending.length && running.size < opts.executor.capacity; i++) {
-        const job = pending[i];
-        if (job.inputs.every((input) => results.has(input))) {
-          pending.splice(i--, 1);
-          launch(job);
-        }
+      const ready = pending.filter((job) => job.inputs.every((input) => results.has(input)))
+        .slice(0, Math.max(0, opts.executor.capacity - running.size));
+      // The cores are shared by every job running once these start.
+      const threads = Math.max(1, Math.floor(cores / (running.size + ready.length)));
+      for (const job of ready) {
+        pending.splice(pending.indexOf(job), 1);
+        launch(job, threads);
       }
     }
     if (running.size === 0) break;
@@ -102,6 +106,26 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<PlanRun> {
   if (failure !== undefined) throw failure;
   if (pending.length > 0) throw new Error(`plan ${plan.name}: jobs ${pending.map((j) => j.id).join(', ')} could not start`);
   return { plan, expansion, outDir: opts.outDir, results, dirs };
+}
+
+/** For each job, how many jobs (transitively) read its output. */
+function descendantCounts(jobs: JobInstance[]): Map<string, number> {
+  const readers = new Map<string, string[]>(jobs.map((j) => [j.id, []]));
+  for (const j of jobs) for (const i of j.inputs) readers.get(i)?.push(j.id);
+  const counts = new Map<string, number>();
+  for (const j of jobs) {
+    const seen = new Set<string>();
+    const stack = [...(readers.get(j.id) ?? [])];
+    while (stack.length > 0) {
+      const r = stack.pop() as string;
+      if (!seen.has(r)) {
+        seen.add(r);
+        stack.push(...(readers.get(r) ?? []));
+      }
+    }
+    counts.set(j.id, seen.size);
+  }
+  return counts;
 }
 
 export { JobFailed };

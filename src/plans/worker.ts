@@ -1,4 +1,5 @@
 // A worker process: receives one job from its parent, runs it, reports the result, exits.
+import * as path from 'node:path';
 import type { WorkerMessage } from './executor';
 import type { JobSpec, NodeKind } from './job';
 import { UserError } from '../errors';
@@ -10,8 +11,9 @@ function send(m: WorkerMessage): Promise<void> {
 process.once('message', (job: JobSpec) => {
   void (async () => {
     try {
-      const module = process.env.DEEPFUSION_KINDS_MODULE ?? './kinds';
-      const { nodeKinds } = (await import(module)) as { nodeKinds: Record<string, NodeKind> };
+      // require, not import(): the project compiles to CommonJS and the default names a directory.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { nodeKinds } = require(process.env.DEEPFUSION_KINDS_MODULE ?? path.join(__dirname, 'kinds')) as { nodeKinds: Record<string, NodeKind> };
       const kind = nodeKinds[job.kind];
       if (!kind) throw new Error(`unknown node kind "${job.kind}"`);
       const result = await kind.run(job, (event) => { void send({ type: 'event', event }); });

@@ -1,5 +1,6 @@
 // The plan's graph as an SVG figure (the paper's Figure 2): jobs as boxes in columns by depth,
 // fusions as links, self-fusion as a double link, continued training as an arrow.
+import { escapeXml } from './svg';
 
 export type LinkKind = 'continue' | 'fuse' | 'self-fuse' | 'read';
 
@@ -83,8 +84,4 @@ export function graphFigure(nodes: GraphNode[], links: GraphLink[], title?: stri
   }
   out.push('</svg>');
   return `${out.join('\n')}\n`;
-}
-
-export function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

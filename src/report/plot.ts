@@ -1,6 +1,7 @@
 // Line charts as standalone SVG text: several series, axes with ticks and labels, a legend,
 // linear or logarithmic axes. No dependencies, deterministic output (same input, same bytes),
 // so figures can be cached and diffed.
+import { escapeXml } from './svg';
 
 export interface Series {
   name: string;
@@ -148,7 +149,3 @@ export function formatTick(v: number): string {
 const trim = (v: number): string => String(Number(v.toPrecision(6)));
 const roundTo = (v: number, step: number): number => Number((Math.round(v / step * 1e6) / 1e6 * step).toPrecision(12));
 const num = (v: number): string => String(Math.round(v * 100) / 100);
-
-function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}

@@ -5,9 +5,10 @@ import { outputWeights } from '../../fusion/compatibility';
 import { readConfig } from '../../io/checkpoint';
 import { parseCommandArgs, requireOption, type Command } from '../command';
 import {
-  describeFusion, formatChange, normOption, optimizerStateOption, optimizerTransfer, probeBatch, VERIFY_HELP,
+  describeFusion, formatChange, normOption, optimizerStateOption, probeBatch, VERIFY_HELP,
   verifyFileBatch, weightsOption,
 } from '../fusion_args';
+import { optimizerTransfer } from '../../training/optimizers/fusion_transfer';
 
 export const fuseCommand: Command = {
   name: 'fuse',

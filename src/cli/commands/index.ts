@@ -7,11 +7,13 @@ import { forwardCommand } from './forward';
 import { fuseCommand } from './fuse';
 import { infoCommand } from './info';
 import { pretrainCommand } from './pretrain';
+import { demoCommand } from './demo';
+import { runCommand } from './run';
 import { selfFuseCommand } from './self_fuse';
 import { tokenizerCommand } from './tokenizer';
 
 /** Every CLI command, in the order `deepfusion --help` lists them. */
 export const commands: Command[] = [
-  infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand, fuseCommand, selfFuseCommand,
+  demoCommand, runCommand, infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand, fuseCommand, selfFuseCommand,
   collapseNormsCommand, benchCommand,
 ];

@@ -4,9 +4,10 @@ import { selfFuseCheckpoint, verifyCheckpoint } from '../../fusion/checkpoints';
 import { readConfig } from '../../io/checkpoint';
 import { numberOption, parseCommandArgs, requireOption, type Command } from '../command';
 import {
-  describeFusion, formatChange, noiseOption, normOption, optimizerStateOption, optimizerTransfer, probeBatch, VERIFY_HELP,
+  describeFusion, formatChange, noiseOption, normOption, optimizerStateOption, probeBatch, VERIFY_HELP,
   verifyFileBatch,
 } from '../fusion_args';
+import { optimizerTransfer } from '../../training/optimizers/fusion_transfer';
 
 export const selfFuseCommand: Command = {
   name: 'self-fuse',

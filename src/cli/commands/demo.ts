@@ -1,0 +1,19 @@
+import { loadPlan } from '../../plans/run_plan_file';
+import { parseCommandArgs, type Command } from '../command';
+import { runAndReport } from './run';
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'the main job on the bundled data: grow a T5 by fusion vs. from scratch (~10 min on 2 cores)',
+  help: `Usage: deepfusion demo [--out <dir>]
+
+Runs the bundled plan "demo" (deepfusion run demo): on the bundled English corpus it trains two
+small T5s in parallel, fuses them into one twice as wide, trains that on, and compares it with
+the wide model trained from scratch at equal compute — then writes report.md and the plots
+into runs/demo (or --out). Interrupt it any time; the same command resumes.
+See deepfusion run --help for plans.`,
+  async run(argv) {
+    const { values } = parseCommandArgs('demo', argv, { out: { type: 'string' } }, false);
+    await runAndReport(loadPlan('demo'), values.out, undefined);
+  },
+};

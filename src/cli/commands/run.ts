@@ -1,0 +1,103 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { UserError } from '../../errors';
+import { expandPlan } from '../../plans/graph';
+import { bundledPlanNames, defaultOutDir, loadPlan, runPlanFile } from '../../plans/run_plan_file';
+import { FIGURES, REPORT_FILE } from '../../plans/report';
+import { numberOption, parseCommandArgs, type Command } from '../command';
+import { PlanBoard } from '../plan_board';
+import { LocalProcessExecutor } from '../../plans/executor';
+import type { Plan } from '../../plans/plan';
+
+const NAME = 'run';
+
+export const RUN_HELP = `Usage: deepfusion run <plan.yaml | bundled plan name> [--out <dir>] [--workers N]
+       deepfusion run --list
+
+Runs a fusion plan: a graph of jobs (train, fuse, selfFuse, eval) compared as arms, with repeats.
+Independent jobs run at once in worker processes (--workers, default: the number of cores; each
+job gets cores / running jobs threads). Every job's output is cached in <dir>/jobs/<hash of its
+settings and inputs>, so rerunning the command — after Ctrl-C, a crash, or an edit of the plan —
+runs only what is missing or changed; interrupted training resumes from its last checkpoint.
+
+Writes into <dir> (default runs/<plan name>):
+  report.md                       the arms' table (final loss/accuracy mean ± std, FLOPs, time,
+                                  compute to reach the baseline's loss), the verdict, every job
+  ${FIGURES.lossVsFlops}     validation loss against training FLOPs, per arm
+  ${FIGURES.lossVsTime}      ... against wall time (independent jobs in parallel)
+  ${FIGURES.accuracyVsFlops} validation accuracy against FLOPs
+  ${FIGURES.graph}              the plan's graph
+  ${FIGURES.sweep}              final loss against a swept setting (plans with a sweep)
+  results.json, jobs/             the numbers, and each job's model, metrics and log
+
+A plan file (YAML or JSON):
+  name: my-plan
+  data: {corpus: default, tokenizer: default, vocab_size: 8192, input_length: 128, eval_batches: 8}
+  defaults: {batch_size: 16, optimizer: adafactor, eval_every: 100, checkpoint_every: 250}
+  repeats: 3                      # each job once per repeat, seeds + 1000·r
+  nodes:
+    small_a: {train: {preset: s, steps: 1000, seed: 1}}
+    small_b: {train: {preset: s, steps: 1000, seed: 2}}
+    fused:   {fuse: {sources: [small_a, small_b], norm: grouped, optimizer_state: reset}}
+    grown:   {train: {from: fused, steps: 1000, lr_offset: 0}}
+    self:    {selfFuse: {source: small_a, copies: 2, noise: "paired:0.01"}}
+    base:    {train: {preset: m, steps: 2000, seed: 3}}
+  arms: {baseline: base, fusion: grown, tuned: {final: grown, sweep: {node: grown, field: lr_offset, values: [-500, 0, 500]}}}
+  baseline: baseline
+Train nodes take every setting of \`deepfusion pretrain\` (snake_case) except the data ones.
+
+Example: deepfusion run demo`;
+
+export async function runAndReport(plan: Plan, out: string | undefined, workers: number | undefined): Promise<void> {
+  const { jobs, arms } = expandPlan(plan);
+  const board = new PlanBoard(jobs.length);
+  const executor = new LocalProcessExecutor({ capacity: workers ?? os.availableParallelism() });
+  let interrupted = false;
+  const onSigint = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    executor.cancelAll();
+    board.close();
+    console.error(`\ninterrupted: finished jobs are kept in ${path.resolve(out ?? defaultOutDir(plan))}; ` +
+      `run the same command again to resume.`);
+    process.exit(130);
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  console.error(`plan ${plan.name}: ${plan.nodes.length} nodes, ${plan.repeats} repeat(s), ${jobs.length} jobs, ${arms.length} arms`);
+  try {
+    const done = await runPlanFile(plan, {
+      outDir: out, executor, events: board, progress: (line) => console.error(`data: ${line}`),
+    });
+    board.close();
+    console.log(`\nreport: ${path.join(done.outDir, REPORT_FILE)}`);
+    for (const a of done.arms) {
+      console.log(`  ${a.name.padEnd(24)} final val loss ${a.finalLoss.mean.toFixed(3)}${a.finalLoss.n > 1 ? ` ± ${a.finalLoss.std.toFixed(3)}` : ''}` +
+        `  acc ${(100 * a.finalAccuracy.mean).toFixed(1)}%  FLOPs ${a.flops.mean.toExponential(2)}`);
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}
+
+export const runCommand: Command = {
+  name: NAME,
+  summary: 'run a fusion plan (graph of train/fuse jobs, arms, repeats): cached, resumable, report + plots',
+  help: RUN_HELP,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(NAME, argv, {
+      out: { type: 'string' }, workers: { type: 'string' }, list: { type: 'boolean' },
+    });
+    if (values.list) {
+      for (const name of bundledPlanNames()) {
+        const plan = loadPlan(name);
+        console.log(`${name.padEnd(12)} ${plan.description.split('\n')[0]}`);
+      }
+      return;
+    }
+    if (positionals.length !== 1) throw new UserError(`deepfusion run: give one plan (a file or one of: ${bundledPlanNames().join(', ')}). See: deepfusion run --help`);
+    const plan = loadPlan(positionals[0]);
+    await runAndReport(plan, values.out, values.workers === undefined ? undefined : numberOption(NAME, 'workers', values.workers, 1, { integer: true, min: 1 }));
+  },
+};

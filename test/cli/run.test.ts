@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { FIGURES, REPORT_FILE, RESULTS_FILE } from '../../src/plans/report';
+import { runCli } from '../helpers/cli';
+import { smallCorpusAndTokenizer, temporaryDir } from '../helpers/corpus';
+
+describe('deepfusion run (a tiny plan with the real node kinds)', () => {
+  const { corpus, tokenizer } = smallCorpusAndTokenizer();
+  const dir = temporaryDir();
+  const tokenizerFile = path.join(dir, 'tokenizer.json');
+  tokenizer.save(tokenizerFile);
+  const planFile = path.join(dir, 'tiny.yaml');
+  fs.writeFileSync(planFile, `name: tiny
+description: Two tiny T5s fused and trained on, against one trained from scratch.
+data: {corpus: ${JSON.stringify(corpus.source)}, tokenizer: ${JSON.stringify(tokenizerFile)}, input_length: 32, eval_batches: 1, eval_batch_size: 4}
+defaults: {batch_size: 4, lr: 0.03, eval_every: 2, checkpoint_every: 2}
+nodes:
+  a: {train: {preset: tiny, steps: 4, seed: 1}}
+  b: {train: {preset: tiny, steps: 4, seed: 2}}
+  f: {fuse: {sources: [a, b]}}
+  g: {train: {from: f, steps: 2, seed: 3}}
+  s: {selfFuse: {source: a, noise: "paired:0.01"}}
+  t: {train: {from: s, steps: 2}}
+  base: {train: {preset: tiny, steps: 8, seed: 4}}
+arms:
+  scratch: base
+  fusion: g
+  self: t
+  offsets: {final: g, sweep: {node: g, field: lr_offset, values: [0, 50]}}
+baseline: scratch
+`);
+  const out = path.join(dir, 'out');
+  const env = { DEEPFUSION_CACHE: temporaryDir() };
+
+  test('runs every job, writes the report, the figures and the results', () => {
+    const r = runCli(['run', planFile, '--out', out, '--workers', '2'], env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^plan tiny: 7 nodes, 1 repeat\(s\), 9 jobs, 5 arms$/m);
+    assert.match(r.stderr, /^finished f in .*fused, logits rel\. error/m);
+    assert.match(r.stdout, /^report: .*report\.md$/m);
+    const report = fs.readFileSync(path.join(out, REPORT_FILE), 'utf8');
+    assert.match(report, /^## Verdict$/m);
+    assert.match(report, /^Baseline \*\*scratch\*\* ends at validation loss/m);
+    assert.match(report, /^\| fusion \| [\d.]+ \| [\d.]+ \| [\d.e+]+ \|/m);
+    assert.match(report, /^\| offsets\[lr_offset=50\] \|/m);
+    for (const f of Object.values(FIGURES)) assert.match(fs.readFileSync(path.join(out, f), 'utf8'), /^<svg /, f);
+    const results = JSON.parse(fs.readFileSync(path.join(out, RESULTS_FILE), 'utf8'));
+    // Grouped fusion is exact: the fused logits are the average of the sources'.
+    assert.ok(results.jobs.f.facts.logits_relative_error < 1e-5, String(results.jobs.f.facts.logits_relative_error));
+    assert.equal(results.jobs.f.facts.d_model, 64);
+    assert.equal(results.jobs.g.steps, 2);
+    // A fused model continues where training left off: its first evaluation is the fused model's loss.
+    assert.equal(results.jobs.g.evals[0].step, 0);
+  });
+
+  test('the same command again runs nothing and writes the same report numbers', () => {
+    const before = fs.readFileSync(path.join(out, RESULTS_FILE), 'utf8');
+    const r = runCli(['run', planFile, '--out', out], env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /^started/m);
+    assert.equal((r.stderr.match(/^cached /gm) ?? []).length, 9);
+    assert.equal(fs.readFileSync(path.join(out, RESULTS_FILE), 'utf8'), before);
+  });
+
+  test('a bad plan is one error line naming the position and the fix', () => {
+    const bad = path.join(dir, 'bad.yaml');
+    fs.writeFileSync(bad, 'name: bad\nnodes:\n  a: {train: {preset: tiny, steps: -3}}\n');
+    const r = runCli(['run', bad], env);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^error: .*bad\.yaml:3:\d+: nodes\.a\.train\.steps: expected an integer ≥ 0, got -3\. Fix: /);
+    const missing = runCli(['run', 'no-such-plan'], env);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /no-such-plan: no such plan file, and no bundled plan has that name\. Fix: .*demo/);
+  });
+});
