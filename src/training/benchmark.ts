@@ -2,7 +2,6 @@
 // reports throughput, achieved FLOP/s and memory. `deepfusion bench` and bench/ print it; the
 // PyTorch peer (bench/torch_t5.py) runs the same model from what `saveBenchInputs` writes.
 import * as path from 'node:path';
-import { adamwUpdate } from '../engine/fused';
 import { tf, type Tensor } from '../engine/tf';
 import { t5TrainingStepFlops, type StepShape } from '../engine/flops';
 import { NativeBackend } from '../engine/native';
@@ -14,13 +13,18 @@ import { configToJson, type T5Config } from '../model/config';
 import { countParams, disposeParams, initParams, type Params } from '../model/params';
 import { lossAndGrads, shiftRight, type Seq2SeqBatch } from '../model/t5';
 import { Rng } from '../util/rng';
+import { ADAFACTOR_DEFAULTS } from './optimizers/adafactor';
+import { shapesOf, stateLayout } from './optimizers/slots';
+import { makeOptimizer, type OptimizerSpec } from './optimizers/spec';
+import type { Optimizer } from './optimizers/types';
 
 /**
- * `adam`: Adam through the engine's fused update (src/engine/fused/adamw.ts), one kernel per
- * parameter; `tf-adam` / `sgd`: tf.train.adam / tf.train.sgd, op by op, for comparison.
+ * `adam` / `adafactor`: the project's optimizers as training uses them (makeOptimizer; Adam is
+ * AdamW with weight decay 0, Adafactor has T5's defaults); `tf-adam` / `sgd`: tf.train.adam /
+ * tf.train.sgd, op by op, for comparison.
  */
-export type BenchOptimizer = 'adam' | 'tf-adam' | 'sgd';
-export const BENCH_OPTIMIZERS: readonly BenchOptimizer[] = ['adam', 'tf-adam', 'sgd'];
+export type BenchOptimizer = 'adam' | 'adafactor' | 'tf-adam' | 'sgd';
+export const BENCH_OPTIMIZERS: readonly BenchOptimizer[] = ['adam', 'adafactor', 'tf-adam', 'sgd'];
 
 export interface OptimizerSettings {
   name: BenchOptimizer;
@@ -108,40 +112,38 @@ function toTensors(b: BatchArrays): Seq2SeqBatch {
 interface Trainer {
   /** One forward/backward/update on `batch`; returns the loss. */
   step(batch: Seq2SeqBatch): number;
+  /** Bytes of optimizer state (float32). */
+  optimizerBytes: number;
   dispose(): void;
 }
 
-/** Adam as fused updates over plain tensors (the parameter map is replaced every step). */
-function fusedAdamTrainer(config: T5Config, initial: Params, o: OptimizerSettings): Trainer {
+/** The project optimizer a bench optimizer name stands for. */
+function projectOptimizer(o: OptimizerSettings): Optimizer {
+  const spec: OptimizerSpec = o.name === 'adafactor' ? ADAFACTOR_DEFAULTS
+    : { name: 'adamw', beta1: o.beta1, beta2: o.beta2, eps: o.epsilon, weight_decay: 0 };
+  return makeOptimizer(spec);
+}
+
+/** A project optimizer over plain tensors (the parameter map is replaced every step). */
+function projectTrainer(config: T5Config, initial: Params, o: OptimizerSettings): Trainer {
+  const optimizer = projectOptimizer(o);
   let params = initial;
-  const zeros = (): Params => Object.fromEntries(Object.entries(params).map(([n, t]) => [n, tf.zerosLike(t)]));
-  let m = zeros();
-  let v = zeros();
-  let t = 0;
+  let state = optimizer.init(params);
   return {
+    optimizerBytes: stateLayout(optimizer.slots, shapesOf(params)).reduce((n, s) => n + 4 * tf.util.sizeFromShape(s.shape), 0),
     step(batch) {
-      t++;
-      const next = tf.tidy(() => {
-        const { loss, grads } = lossAndGrads(config, params, batch);
-        const out = { params: {} as Params, m: {} as Params, v: {} as Params, loss };
-        for (const name of Object.keys(params)) {
-          const u = adamwUpdate(params[name], grads[name], m[name], v[name], {
-            learningRate: o.learningRate, beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, weightDecay: 0, step: t,
-          });
-          out.params[name] = u.param;
-          out.m[name] = u.m;
-          out.v[name] = u.v;
-        }
-        return out;
-      });
-      for (const old of [params, m, v]) disposeParams(old);
-      ({ params, m, v } = next);
-      const value = next.loss.dataSync()[0];
-      next.loss.dispose();
-      return value;
+      const { loss, grads } = tf.tidy(() => lossAndGrads(config, params, batch));
+      try {
+        ({ params, state } = optimizer.apply(params, grads, state, { lr: o.learningRate }));
+        return loss.dataSync()[0];
+      } finally {
+        loss.dispose();
+        disposeParams(grads);
+      }
     },
     dispose() {
-      for (const map of [params, m, v]) disposeParams(map);
+      disposeParams(params);
+      disposeParams(state.tensors);
     },
   };
 }
@@ -149,6 +151,7 @@ function fusedAdamTrainer(config: T5Config, initial: Params, o: OptimizerSetting
 /** A tf.train optimizer over tf.Variables. */
 function tfOptimizerTrainer(config: T5Config, initial: Params, o: OptimizerSettings): Trainer {
   const optimizer = o.name === 'tf-adam' ? tf.train.adam(o.learningRate, o.beta1, o.beta2, o.epsilon) : tf.train.sgd(o.learningRate);
+  const optimizerBytes = o.name === 'tf-adam' ? 8 * countParams(initial) : 0;
   const variables: Params = {};
   const names = new Map<string, string>();
   for (const [name, t] of Object.entries(initial)) {
@@ -158,6 +161,7 @@ function tfOptimizerTrainer(config: T5Config, initial: Params, o: OptimizerSetti
     t.dispose();
   }
   return {
+    optimizerBytes,
     step(batch) {
       const loss = tf.tidy(() => {
         const { loss: l, grads } = lossAndGrads(config, variables, batch);
@@ -211,8 +215,8 @@ export function benchmarkTraining(opts: BenchOptions): BenchResult {
   const native = backend instanceof NativeBackend ? backend : null;
   const init = initParams(config, opts.seed);
   const paramCount = countParams(init);
-  const trainer = opts.optimizer.name === 'adam' ? fusedAdamTrainer(config, init, opts.optimizer)
-    : tfOptimizerTrainer(config, init, opts.optimizer);
+  const trainer = opts.optimizer.name === 'adam' || opts.optimizer.name === 'adafactor'
+    ? projectTrainer(config, init, opts.optimizer) : tfOptimizerTrainer(config, init, opts.optimizer);
   const batch = toTensors(syntheticBatch(config, shape, opts.seed));
   const records: StepRecord[] = [];
   let profile: KernelProfile | null = null;
@@ -254,7 +258,7 @@ export function benchmarkTraining(opts: BenchOptions): BenchResult {
     flopsPerStep,
     gflops: flopsPerStep / stepSecondsMedian / 1e9,
     paramCount,
-    stateBytes: { params: bytes, grads: bytes, optimizer: opts.optimizer.name === 'sgd' ? 0 : 2 * bytes },
+    stateBytes: { params: bytes, grads: bytes, optimizer: trainer.optimizerBytes },
     memoryStable: measured.every((r) => r.tensors === measured[0].tensors && r.bytes === measured[0].bytes),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     kernels,

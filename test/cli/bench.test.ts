@@ -40,6 +40,6 @@ describe('deepfusion bench', () => {
   test('a bad option names itself and the fix', () => {
     const r = runCli(['bench', '--optimizer', 'lion']);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /--optimizer must be one of adam, tf-adam, sgd, got "lion"/);
+    assert.match(r.stderr, /--optimizer must be one of adam, adafactor, tf-adam, sgd, got "lion"/);
   });
 });

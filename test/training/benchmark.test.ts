@@ -17,7 +17,7 @@ function run(optimizer: BenchOptimizer) {
 
 describe('training benchmark', () => {
   for (const backend of ['cpu', 'native']) {
-    for (const optimizer of ['adam', 'tf-adam', 'sgd'] as const) {
+    for (const optimizer of ['adam', 'adafactor', 'tf-adam', 'sgd'] as const) {
       test(`${optimizer} on ${backend}: no tensor or byte leaks from step to step, loss goes down`, async () => {
         await initEngine(backend);
         const before = tf.memory().numTensors;

@@ -10,7 +10,7 @@ import type { KernelTime } from '../../engine/profile';
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'time T5 training steps: step time, tokens/s, GFLOP/s, MFU, memory',
-  help: `Usage: deepfusion bench [shape options] [--optimizer adam|tf-adam|sgd] [--steps N] [--warmup N]
+  help: `Usage: deepfusion bench [shape options] [--optimizer adam|adafactor|tf-adam|sgd] [--steps N] [--warmup N]
                        [--backend native|cpu] [--save-init DIR] [--no-peak]
 
 Trains a freshly initialised T5 of the given shape on a fixed synthetic batch (token ids drawn
@@ -24,8 +24,10 @@ Shape (defaults in brackets):
   --decoder-layers [layers]  --vocab [8192]  --ff relu|gated-gelu [gated-gelu]  --tied
   --batch [16]  --input-len [128]  --target-len [32]
 Training:
-  --optimizer [adam]  adam: Adam as one fused kernel per parameter (src/engine/fused/adamw.ts);
-                      tf-adam / sgd: tf.train.adam / tf.train.sgd, op by op   --lr [0.001]
+  --optimizer [adam]  adam / adafactor: the project's optimizers as pretrain runs them (Adam is
+                      AdamW with weight decay 0, Adafactor has T5's settings), one fused kernel
+                      per parameter; tf-adam / sgd: tf.train.adam / tf.train.sgd, op by op
+  --lr [0.001]
   --steps [6] measured steps   --warmup [1] unmeasured steps first   --seed [0]
 Other:
   --backend NAME   compute backend (default: $DEEPFUSION_BACKEND, else native when it loads)
@@ -94,7 +96,7 @@ Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab
     console.log(JSON.stringify({
       engine: 'deepfusion', backend, backend_description: describeBackend(),
       threads: addon?.info().threads ?? null,
-      optimizer: optimizer === 'adam' ? 'adam (fused adamwUpdate, weight decay 0)' : `tf.train.${optimizer === 'tf-adam' ? 'adam' : 'sgd'}`,
+      optimizer: OPTIMIZER_DESCRIPTIONS[optimizer],
       config: { d_model: dModel, heads, d_kv: opts.config.d_kv, d_ff: opts.config.d_ff, layers, vocab: opts.config.vocab_size, ff },
       batch: opts.shape.batch, input_len: opts.shape.inputLength, target_len: opts.shape.targetLength,
       params: result.paramCount,
@@ -116,6 +118,10 @@ Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab
       tf_memory: { tensors: tf.memory().numTensors },
     }));
   },
+};
+
+const OPTIMIZER_DESCRIPTIONS: Record<BenchOptimizer, string> = {
+  adam: 'adamw (weight decay 0)', adafactor: 'adafactor (T5 settings)', 'tf-adam': 'tf.train.adam', sgd: 'tf.train.sgd',
 };
 
 function printProfile(kernels: KernelTime[], steps: number, stepSeconds: number): void {
