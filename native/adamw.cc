@@ -7,7 +7,7 @@
 namespace df {
 namespace {
 
-// adamw(param, grad, m, v, outParam, outM, outV, lr, beta1, beta2, eps, weightDecay, step)
+// adamw(param, grad, m, v, outParam, outM, outV, lr, beta1, beta2, eps, weightDecay, step, gradScale)
 Napi::Value AdamW(const Napi::CallbackInfo& info) {
   const float* p = f32(info, 0);
   const float* g = f32(info, 1);
@@ -18,6 +18,7 @@ Napi::Value AdamW(const Napi::CallbackInfo& info) {
   float* v2 = f32(info, 6);
   const double lr = num_arg(info, 7), b1 = num_arg(info, 8), b2 = num_arg(info, 9), eps = num_arg(info, 10);
   const double wd = num_arg(info, 11), step = num_arg(info, 12);
+  const float grad_scale = static_cast<float>(num_arg(info, 13));
   const int64_t n = static_cast<int64_t>(info[0].As<Napi::Float32Array>().ElementLength());
   // Bias corrections folded into two constants: p' = p·decay − step_size·m'/(sqrt(v')·inv_sqrt_c2 + ε).
   const float decay = static_cast<float>(1.0 - lr * wd);
@@ -27,7 +28,7 @@ Napi::Value AdamW(const Napi::CallbackInfo& info) {
   const float gb1 = static_cast<float>(1.0 - b1), gb2 = static_cast<float>(1.0 - b2), feps = static_cast<float>(eps);
   parallel_for(n, 1 << 15, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; i++) {
-      const float gi = g[i];
+      const float gi = g[i] * grad_scale;
       const float mi = fb1 * m[i] + gb1 * gi;
       const float vi = fb2 * v[i] + gb2 * gi * gi;
       m2[i] = mi;

@@ -14,7 +14,7 @@
     'sources': [
       'addon.cc', 'pool.cc', 'gemm.cc', 'gemm_portable.cc', 'gemm_openblas.cc', 'matmul.cc',
       'elementwise.cc', 'reduce.cc', 'transpose.cc', 'gather.cc', 'softmax.cc',
-      'rms_norm.cc', 'attention_softmax.cc', 'cross_entropy.cc', 'gated_gelu.cc', 'adamw.cc',
+      'rms_norm.cc', 'attention_softmax.cc', 'cross_entropy.cc', 'gated_gelu.cc', 'adamw.cc', 'adafactor.cc',
       'attention_matmul.cc',
     ],
     'include_dirs': ['<(napi_include)'],

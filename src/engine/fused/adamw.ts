@@ -14,6 +14,8 @@ export interface AdamWAttrs {
   weightDecay: number;
   /** 1-based number of this update (bias correction). */
   step: number;
+  /** Factor the gradient is multiplied by first (global-norm clipping). */
+  gradScale: number;
 }
 
 export interface AdamWState {
@@ -23,7 +25,7 @@ export interface AdamWState {
 }
 
 /**
- * Reference arithmetic (float64 per element):
+ * Reference arithmetic (float64 per element, g = grad·gradScale rounded to float32 as a tf.mul would):
  * m' = β1·m + (1−β1)·g;  v' = β2·v + (1−β2)·g²;
  * p' = p·(1 − lr·wd) − lr·(m'/(1−β1ᵗ)) / (sqrt(v'/(1−β2ᵗ)) + ε).
  */
@@ -35,7 +37,7 @@ export function adamwForward(param: Float32Array, grad: Float32Array, m: Float32
   const c1 = 1 - a.beta1 ** a.step;
   const c2 = 1 - a.beta2 ** a.step;
   for (let i = 0; i < param.length; i++) {
-    const g = grad[i];
+    const g = Math.fround(grad[i] * a.gradScale);
     const mi = a.beta1 * m[i] + (1 - a.beta1) * g;
     const vi = a.beta2 * v[i] + (1 - a.beta2) * g * g;
     out.m[i] = mi;

@@ -1,6 +1,7 @@
 // Registers the fused ops' reference kernels (on the `cpu` backend) and their gradients.
 // A faster backend registers its own kernels under the same names.
 import { tf } from '../tf';
+import { adafactorKernels } from './adafactor';
 import { adamwKernels } from './adamw';
 import { attentionContextGradient, attentionMatmulKernels, attentionScoresGradient } from './attention_matmul';
 import { attentionSoftmaxGradient, attentionSoftmaxKernels } from './attention_softmax';
@@ -10,7 +11,7 @@ import { rmsNormGradient, rmsNormKernels } from './rms_norm';
 
 /** Reference (typed-array JS) implementations of every fused kernel, keyed by kernel name. */
 export const referenceFusedKernels = [
-  ...rmsNormKernels, ...attentionSoftmaxKernels, ...crossEntropyKernels, ...gatedGeluKernels, ...adamwKernels,
+  ...rmsNormKernels, ...attentionSoftmaxKernels, ...crossEntropyKernels, ...gatedGeluKernels, ...adamwKernels, ...adafactorKernels,
   ...attentionMatmulKernels,
 ];
 
@@ -26,3 +27,4 @@ export { attentionContext, attentionScores } from './attention_matmul';
 export { crossEntropy, IGNORE_INDEX } from './cross_entropy';
 export { gatedGelu } from './gated_gelu';
 export { adamwUpdate, type AdamWAttrs } from './adamw';
+export { adafactorUpdate, isFactored, type AdafactorAttrs } from './adafactor';

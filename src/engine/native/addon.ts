@@ -20,7 +20,7 @@ type F32 = Float32Array;
 type Maybe<T> = T | null;
 
 /** The addon's interface version this code was written against (native/addon.cc kAbi). */
-export const ADDON_ABI = 2;
+export const ADDON_ABI = 3;
 
 export interface NativeAddon {
   abi: number;
@@ -54,7 +54,16 @@ export interface NativeAddon {
   attentionContext(p: F32, x: F32, out: F32, batch: number, heads: number, rows: number, cols: number, dk: number,
     transposeP: boolean): void;
   adamw(param: F32, grad: F32, m: F32, v: F32, outParam: F32, outM: F32, outV: F32,
-    learningRate: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, step: number): void;
+    learningRate: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, step: number,
+    gradScale: number): void;
+  /**
+   * Factored (param = mats × rows × cols, vOrVr [mats·rows], vc [mats·cols]) when vc is given,
+   * else unfactored (vOrVr shaped like param); m and outM only with beta1 > 0.
+   */
+  adafactor(param: F32, grad: F32, vOrVr: F32, vc: Maybe<F32>, m: Maybe<F32>, outParam: F32, outVOrVr: F32,
+    outVc: Maybe<F32>, outM: Maybe<F32>, mats: number, rows: number, cols: number, learningRate: number, beta2: number,
+    eps1: number, eps2: number, clipThreshold: number, scaleParameter: boolean, beta1: number, weightDecay: number,
+    gradScale: number): void;
 }
 
 /** The package root (this file runs from dist/src/engine/native). */

@@ -3,9 +3,9 @@
 // RMS, the step size scaled by the parameter's RMS. The step size itself comes from the
 // schedule: T5's "relative step" min(1e-2, 1/sqrt(t)) is the inverse-sqrt schedule with base 1
 // and warmup 10⁴ (schedules.ts, T5_SCHEDULE), so the fusion offset applies to it too.
-import { tf, type Tensor } from '../../engine/tf';
+import { adafactorUpdate, isFactored, type AdafactorAttrs } from '../../engine/fused';
 import type { Params } from '../../model/params';
-import { rms, updateEach, zeroState } from './slots';
+import { updateEach, zeroState, type SlotTensors } from './slots';
 import type { Optimizer, OptimizerSlot, OptimizerState, UpdateOptions } from './types';
 
 export interface AdafactorSpec {
@@ -31,8 +31,6 @@ export const ADAFACTOR_DEFAULTS: AdafactorSpec = {
   beta1: 0, weight_decay: 0,
 };
 
-const factored = (shape: number[]): boolean => shape.length >= 2;
-
 /**
  * Slots: `vr` and `vc` (row and column second-moment factors of parameters of rank ≥ 2), `v`
  * (the full second moment of parameters of rank < 2) and, only when beta1 > 0, `m` (the running
@@ -40,9 +38,9 @@ const factored = (shape: number[]): boolean => shape.length >= 2;
  */
 export function adafactorSlots(spec: AdafactorSpec): readonly OptimizerSlot[] {
   const slots: OptimizerSlot[] = [
-    { prefix: 'vr', layout: 'row-factor', order: 2, appliesTo: factored },
-    { prefix: 'vc', layout: 'col-factor', order: 2, appliesTo: factored },
-    { prefix: 'v', layout: 'like-param', order: 2, appliesTo: (s) => !factored(s) },
+    { prefix: 'vr', layout: 'row-factor', order: 2, appliesTo: isFactored },
+    { prefix: 'vc', layout: 'col-factor', order: 2, appliesTo: isFactored },
+    { prefix: 'v', layout: 'like-param', order: 2, appliesTo: (s) => !isFactored(s) },
   ];
   if (spec.beta1 > 0) slots.push({ prefix: 'm', layout: 'like-param', order: 1, appliesTo: () => true });
   return slots;
@@ -58,35 +56,16 @@ export function adafactor(spec: AdafactorSpec): Optimizer {
     init: (params: Params): OptimizerState => zeroState('adafactor', slots, params),
     apply(params, grads, state, { lr, gradScale = 1 }: UpdateOptions) {
       const t = state.step + 1;
-      const beta2 = 1 - t ** spec.decay_rate;
-      return updateEach(slots, params, grads, state, { step: t, gradScale }, (p, g, s) => {
-        // Full-size passes are what this costs, so eps1 is added after the factors' means
-        // (the same statistic) and clipping and step size make one scalar.
-        const g2 = tf.square(g);
-        const next: Record<string, Tensor> = {};
-        let u: Tensor;
-        if (factored(p.shape)) {
-          next.vr = ema(s.vr, tf.add(tf.mean(g2, -1), spec.eps1), beta2);
-          next.vc = ema(s.vc, tf.add(tf.mean(g2, -2), spec.eps1), beta2);
-          // v ≈ vr·vcᵀ / mean(vr): the rank-1 estimate whose row and column means match.
-          const rowFactor = tf.rsqrt(tf.div(next.vr, tf.mean(next.vr, -1, true))).expandDims(-1);
-          const colFactor = tf.rsqrt(next.vc).expandDims(-2);
-          u = tf.mul(tf.mul(g, rowFactor), colFactor);
-        } else {
-          next.v = ema(s.v, tf.add(g2, spec.eps1), beta2);
-          u = tf.mul(g, tf.rsqrt(next.v));
-        }
-        const stepSize = spec.scale_parameter ? tf.mul(tf.maximum(rms(p), spec.eps2), lr) : tf.scalar(lr);
-        u = tf.mul(u, tf.div(stepSize, tf.maximum(1, tf.div(rms(u), spec.clip_threshold))));
-        if (spec.beta1 > 0) u = next.m = ema(s.m, u, spec.beta1);
-        const decayed = spec.weight_decay === 0 ? p : tf.sub(p, tf.mul(p, tf.mul(stepSize, spec.weight_decay)));
-        return { param: tf.sub(decayed, u), slots: next };
+      // The arithmetic is the engine's fused kernel: one kernel per parameter.
+      const attrs: AdafactorAttrs = {
+        learningRate: lr, beta2: 1 - t ** spec.decay_rate, eps1: spec.eps1, eps2: spec.eps2,
+        clipThreshold: spec.clip_threshold, scaleParameter: spec.scale_parameter, beta1: spec.beta1,
+        weightDecay: spec.weight_decay, gradScale,
+      };
+      return updateEach(slots, params, grads, state, t, (p, g, s) => {
+        const { param, ...moments } = adafactorUpdate(p, g, s, attrs);
+        return { param, slots: moments as SlotTensors };
       });
     },
   };
-}
-
-/** β·old + (1 − β)·x */
-function ema(old: Tensor, x: Tensor, beta: number): Tensor {
-  return tf.add(tf.mul(old, beta), tf.mul(x, 1 - beta));
 }

@@ -32,8 +32,8 @@ export function adamw(spec: AdamWSpec): Optimizer {
     init: (params: Params): OptimizerState => zeroState('adamw', ADAMW_SLOTS, params),
     apply(params, grads, state, { lr, gradScale = 1 }: UpdateOptions) {
       const step = state.step + 1;
-      const attrs = { learningRate: lr, beta1, beta2, epsilon: eps, weightDecay: wd, step };
-      return updateEach(ADAMW_SLOTS, params, grads, state, { step, gradScale }, (p, g, s) => {
+      const attrs = { learningRate: lr, beta1, beta2, epsilon: eps, weightDecay: wd, step, gradScale };
+      return updateEach(ADAMW_SLOTS, params, grads, state, step, (p, g, s) => {
         const r = adamwUpdate(p, g, s.m, s.v, attrs);
         return { param: r.param, slots: { m: r.m, v: r.v } };
       });

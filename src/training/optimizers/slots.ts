@@ -38,13 +38,12 @@ export function zeroState(name: OptimizerName, slots: readonly OptimizerSlot[], 
 export type SlotTensors = Record<string, Tensor>;
 
 /**
- * Applies `update` to each parameter in turn (inside tf.tidy) with its gradient times
- * `gradScale`, disposing the parameter and slot tensors it replaces as it goes. `update` returns
- * the new parameter and every slot it had.
+ * Applies `update` to each parameter in turn (inside tf.tidy) with its gradient, disposing the
+ * parameter and slot tensors it replaces as it goes. `update` returns the new parameter and every
+ * slot it had. (Scaling the gradient is the update's job: the fused kernels do it in their pass.)
  */
 export function updateEach(
-  slots: readonly OptimizerSlot[], params: Params, grads: Params, state: OptimizerState,
-  opts: { step: number; gradScale: number },
+  slots: readonly OptimizerSlot[], params: Params, grads: Params, state: OptimizerState, step: number,
   update: (p: Tensor, g: Tensor, s: SlotTensors) => { param: Tensor; slots: SlotTensors },
 ): { params: Params; state: OptimizerState } {
   const newParams: Params = {};
@@ -60,7 +59,7 @@ export function updateEach(
       old[s.prefix] = t;
     }
     const out = tf.tidy(() => {
-      const r = update(p, opts.gradScale === 1 ? g : tf.mul(g, opts.gradScale), old);
+      const r = update(p, g, old);
       return [r.param, ...mine.map((s) => r.slots[s.prefix])];
     });
     newParams[name] = out[0];
@@ -68,10 +67,5 @@ export function updateEach(
     p.dispose();
     for (const t of Object.values(old)) t.dispose();
   }
-  return { params: newParams, state: { name: state.name, step: opts.step, tensors } };
-}
-
-/** Root mean square of a tensor, as a scalar tensor. */
-export function rms(x: Tensor): Tensor {
-  return tf.sqrt(tf.mean(tf.square(x)));
+  return { params: newParams, state: { name: state.name, step, tensors } };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { initEngine } from '../../../src/engine/backend';
-import { adamwUpdate, attentionContext, attentionScores, attentionSoftmax, crossEntropy, gatedGelu, rmsNorm } from '../../../src/engine/fused';
+import { adafactorUpdate, adamwUpdate, attentionContext, attentionScores, attentionSoftmax, crossEntropy, gatedGelu, rmsNorm } from '../../../src/engine/fused';
 import { tf } from '../../../src/engine/tf';
 import { assertGradParity, assertParity, intInput, NATIVE, randomInput } from '../../helpers/backends';
 
@@ -69,14 +69,53 @@ describe('native fused ops against their reference kernels', () => {
     await assertParity('gatedGelu empty', [randomInput([0, 3], 18), randomInput([0, 3], 19)], (g, l) => gatedGelu(g, l));
   });
 
-  test('adamwUpdate: several steps, with and without weight decay', async () => {
+  test('adamwUpdate: several steps, with and without weight decay and gradient scale', async () => {
     const inputs = [randomInput([37, 11], 20), randomInput([37, 11], 21), randomInput([37, 11], 22, -0.1, 0.1), randomInput([37, 11], 23, 0, 0.01)];
-    for (const [step, weightDecay] of [[1, 0], [2, 0.01], [1000, 0.1]]) {
-      await assertParity(`adamw step ${step} wd ${weightDecay}`, inputs, (p, g, m, v) => {
-        const r = adamwUpdate(p, g, m, v, { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay, step });
+    for (const [step, weightDecay, gradScale] of [[1, 0, 1], [2, 0.01, 0.3], [1000, 0.1, 1]]) {
+      await assertParity(`adamw step ${step} wd ${weightDecay} gradScale ${gradScale}`, inputs, (p, g, m, v) => {
+        const r = adamwUpdate(p, g, m, v, { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay, step, gradScale });
         return [r.param, r.m, r.v];
       }, 1e-6);
     }
+  });
+});
+
+describe('native Adafactor update against its reference kernel', () => {
+  // Factored shapes with a partial row block, several row blocks (> 64 rows) and a leading axis;
+  // unfactored ones of rank 1 and 0 and one of several chunks (> 2^14 elements).
+  const shapes = [[37, 11], [130, 300], [2, 70, 9], [37], [], [40000]];
+  const t5 = { learningRate: 1e-2, beta2: 0, eps1: 1e-30, eps2: 1e-3, clipThreshold: 1, scaleParameter: true, beta1: 0, weightDecay: 0, gradScale: 1 };
+  const settings = [
+    { what: 'T5 settings, first update', attrs: t5 },
+    { what: 'T5 settings, update 10', attrs: { ...t5, beta2: 1 - 10 ** -0.8 } },
+    { what: 'β1, weight decay, no parameter scale, tight clip, gradient scale',
+      attrs: { ...t5, beta2: 0.9, beta1: 0.9, weightDecay: 0.1, scaleParameter: false, clipThreshold: 0.5, gradScale: 0.25 } },
+  ];
+  for (const shape of shapes) {
+    test(`adafactorUpdate [${shape}]`, async () => {
+      const factored = shape.length >= 2;
+      const moment = (s: number[], seed: number) => randomInput(s, seed, 0, 0.01);
+      for (const { what, attrs } of settings) {
+        const moments = factored ? [moment(shape.slice(0, -1), 42), moment([...shape.slice(0, -2), shape[shape.length - 1]], 43)] : [moment(shape, 44)];
+        if (attrs.beta1 > 0) moments.push(randomInput(shape, 45, -0.01, 0.01));
+        await assertParity(`adafactor [${shape}] ${what}`, [randomInput(shape, 40), randomInput(shape, 41, -0.1, 0.1), ...moments],
+          (p, g, ...ms) => {
+            const names = [...(factored ? ['vr', 'vc'] : ['v']), ...(attrs.beta1 > 0 ? ['m'] : [])];
+            const r = adafactorUpdate(p, g, Object.fromEntries(names.map((n, i) => [n, ms[i]])), attrs);
+            return [r.param, ...names.map((n) => r[n as 'vr'] as tf.Tensor)];
+          }, 1e-6);
+      }
+    });
+  }
+
+  test('adafactorUpdate refuses moments of the wrong shape', async () => {
+    await initEngine(NATIVE);
+    tf.tidy(() => {
+      const p = tf.zeros([3, 4]);
+      assert.throws(() => adafactorUpdate(p, p, { vr: tf.zeros([4]), vc: tf.zeros([4]) }, settings[0].attrs),
+        /moment vr \[4\], expected \[3\] for the parameter \[3,4\]/);
+      assert.throws(() => adafactorUpdate(p, p, { vr: tf.zeros([3]), vc: tf.zeros([4]) }, settings[2].attrs), /moment m is missing/);
+    });
   });
 });
 

@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { initEngine } from '../../../src/engine/backend';
 import { nativeAddon, threadCount } from '../../../src/engine/native';
+import { adafactorUpdate, adamwUpdate } from '../../../src/engine/fused';
 import { scoped } from '../../../src/engine/scope';
+import { tf } from '../../../src/engine/tf';
 import { caseToBatch } from '../../../src/model/case';
 import { makeConfig } from '../../../src/model/config';
 import { initParams } from '../../../src/model/params';
 import { lossAndGrads } from '../../../src/model/t5';
-import { NATIVE } from '../../helpers/backends';
+import { NATIVE, randomValues } from '../../helpers/backends';
 import { Rng } from '../../../src/util/rng';
 
 // The plan runner gives a job as many threads as are free when it starts, so a resumed job may
@@ -29,6 +31,31 @@ test('a T5 training step computes the same bits on 1, 2 and 3 threads', async ()
     return scoped(() => {
       const { loss, grads } = lossAndGrads(config, params, caseToBatch(c));
       return [loss, ...Object.values(grads)].map((t) => new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+    });
+  };
+  const one = bits(1);
+  for (const threads of [2, 3]) assert.deepEqual(bits(threads), one, `${threads} threads`);
+});
+
+test('the fused optimizer updates compute the same bits on 1, 2 and 3 threads', async () => {
+  await initEngine(NATIVE);
+  const addon = nativeAddon();
+  assert.ok(addon, 'the native addon loads');
+  const attrs = { learningRate: 1e-2, beta2: 0.9, eps1: 1e-30, eps2: 1e-3, clipThreshold: 1, scaleParameter: true, beta1: 0.9,
+    weightDecay: 0.1, gradScale: 0.5 };
+  // A factored matrix of many row blocks and an unfactored vector of many chunks.
+  const bits = (threads: number): Uint32Array[] => {
+    addon.setThreads(threads);
+    return scoped(() => {
+      const t = (shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor =>
+        tf.tensor(randomValues(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
+      const outs: tf.Tensor[] = [];
+      const w = adafactorUpdate(t([700, 300], 1), t([700, 300], 2), { vr: t([700], 3, 0, 1), vc: t([300], 4, 0, 1), m: t([700, 300], 5) }, attrs);
+      const b = adafactorUpdate(t([50000], 6), t([50000], 7), { v: t([50000], 8, 0, 1), m: t([50000], 9) }, attrs);
+      const a = adamwUpdate(t([50000], 6), t([50000], 7), t([50000], 9), t([50000], 8, 0, 1),
+        { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.1, step: 3, gradScale: 0.5 });
+      outs.push(w.param, w.vr!, w.vc!, w.m!, b.param, b.v!, b.m!, a.param, a.m, a.v);
+      return outs.map((x) => new Uint32Array((x.dataSync() as Float32Array).slice().buffer));
     });
   };
   const one = bits(1);

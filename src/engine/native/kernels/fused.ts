@@ -1,6 +1,7 @@
 // Native kernels of the project's fused ops (src/engine/fused), registered under the same
 // kernel names as their reference kernels; the gradients registered there call these too.
 import type { KernelConfig } from '@tensorflow/tfjs';
+import { ADAFACTOR, factorLayout, isFactored, momentNames, type AdafactorAttrs } from '../../fused/adafactor';
 import { ADAMW, type AdamWAttrs } from '../../fused/adamw';
 import { ATTENTION_CONTEXT, ATTENTION_SCORES, contextShape, scoresShape } from '../../fused/attention_matmul';
 import { ATTENTION_SOFTMAX, ATTENTION_SOFTMAX_GRAD } from '../../fused/attention_softmax';
@@ -126,9 +127,29 @@ export function fusedKernels(): KernelConfig[] {
       const [p2, m2, v2] = [backend.alloc(size), backend.alloc(size), backend.alloc(size)];
       if (size > 0) {
         backend.addon.adamw(backend.f32(param), backend.f32(grad), backend.f32(m), backend.f32(v), p2, m2, v2,
-          a.learningRate, a.beta1, a.beta2, a.epsilon, a.weightDecay, a.step);
+          a.learningRate, a.beta1, a.beta2, a.epsilon, a.weightDecay, a.step, a.gradScale);
       }
       return [backend.output(param.shape, p2), backend.output(param.shape, m2), backend.output(param.shape, v2)];
+    }),
+    nativeKernel(ADAFACTOR, ({ inputs, backend, attrs }) => {
+      const param = need(inputs, 'param');
+      const grad = need(inputs, 'grad');
+      const a = attrs as unknown as AdafactorAttrs;
+      const moments = momentNames(param.shape, a.beta1).map((name) => need(inputs, name));
+      if (!allFloat32(param, grad, ...moments)) return null;
+      const outputs = [param, ...moments].map((t) => backend.alloc(sizeOf(t.shape)));
+      if (outputs[0].length > 0) {
+        const factored = isFactored(param.shape);
+        const { mats, rows, cols } = factored ? factorLayout(param.shape) : { mats: 1, rows: 1, cols: outputs[0].length };
+        // Inputs and outputs in the addon's order: v (or vr), vc, m; absent ones null.
+        const [first, second, third] = moments.map((t) => backend.f32(t));
+        const [p2, o1, o2, o3] = outputs;
+        const [vc, m, vc2, m2] = factored ? [second, third, o2, o3] : [null, second, null, o2];
+        backend.addon.adafactor(backend.f32(param), backend.f32(grad), first, vc ?? null, m ?? null, p2, o1, vc2 ?? null, m2 ?? null,
+          mats, rows, cols, a.learningRate, a.beta2, a.eps1, a.eps2, a.clipThreshold, a.scaleParameter, a.beta1,
+          a.weightDecay, a.gradScale);
+      }
+      return [param, ...moments].map((t, i) => backend.output(t.shape, outputs[i]));
     }),
   ];
 }
