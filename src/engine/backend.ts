@@ -1,5 +1,6 @@
 // Chooses the tfjs backend the project computes on. `cpu` is tfjs's pure-JS reference; faster
 // backends register themselves in `candidates` and are preferred in order.
+import './cpu';
 import './fused';
 import { nativeCandidate } from './native';
 import { tf } from './tf';
