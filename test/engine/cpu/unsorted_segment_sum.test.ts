@@ -41,7 +41,7 @@ describe('UnsortedSegmentSum on cpu', () => {
       for (const [k, c] of cases.entries()) {
         const x = tf.tensor(randomValues(c.x.reduce((a, b) => a * b, 1), k + 1, -1e3, 1e3), c.x);
         const ids = tf.tensor(c.ids, c.idShape, 'int32');
-        sameBits(tf.unsortedSegmentSum(x, ids, c.segments), maskedReference(x, ids, c.segments), `case ${k}`);
+        sameBits(tf.unsortedSegmentSum(x, ids as tf.Tensor1D, c.segments), maskedReference(x, ids, c.segments), `case ${k}`);
       }
     });
   });
