@@ -37,11 +37,16 @@ export function meanStd(xs: number[]): MeanStd {
   return { mean, std, n };
 }
 
-/** The first x at which the curve's loss is ≤ target, interpolating linearly between points. */
-export function firstReach(curve: Array<{ x: number; loss: number }>, target: number): number | undefined {
+/**
+ * The first x at which the curve's loss is ≤ target, interpolating linearly between points of the
+ * same job. Across a job boundary (a small model's last evaluation, then the fused model's first)
+ * the compute in between went to other jobs, so the loss did not move along that line: the
+ * crossing is the later point.
+ */
+export function firstReach(curve: Array<{ x: number; loss: number; job?: string }>, target: number): number | undefined {
   for (let i = 0; i < curve.length; i++) {
     if (curve[i].loss <= target) {
-      if (i === 0) return curve[0].x;
+      if (i === 0 || curve[i - 1].job !== curve[i].job) return curve[i].x;
       const a = curve[i - 1];
       const b = curve[i];
       return a.x + ((a.loss - target) / (a.loss - b.loss)) * (b.x - a.x);
@@ -102,7 +107,7 @@ export function summarizeArms(arms: ArmInstance[], jobs: JobInstance[], results:
   if (base && Number.isFinite(base.finalLoss.mean)) {
     for (const s of summaries) {
       const reached = s.curves
-        .map((c) => firstReach(c.map((p) => ({ x: p.flops, loss: p.loss })), base.finalLoss.mean))
+        .map((c) => firstReach(c.map((p) => ({ x: p.flops, loss: p.loss, job: p.job })), base.finalLoss.mean))
         .filter((x): x is number => x !== undefined);
       s.flopsToBaseline = { reached, repeats: s.curves.length };
     }

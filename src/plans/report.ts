@@ -108,17 +108,27 @@ function sweepFigure(arms: ArmSummary[]): string | undefined {
   return lineChart({ title: 'Final validation loss against the swept setting (Figure 4)', xLabel: 'setting value (e.g. LR offset, steps)', yLabel: 'final validation loss', series });
 }
 
+/**
+ * The highest loss after training began: the untrained step-0 losses (about ln(vocab)) are off the
+ * chart, so the axis spans the range in which the arms are compared.
+ */
+function lossAxisTop(arms: ArmSummary[]): number | undefined {
+  const trained = arms.flatMap((a) => a.curves.flat()).filter((p) => p.flops > 0).map((p) => p.loss);
+  return trained.length ? Math.max(...trained) : undefined;
+}
+
 /** Writes report.md, results.json and the figures into the run's directory; returns the summaries. */
 export function writeReport(run: PlanRun, ctx: ReportContext): ArmSummary[] {
   const arms = summarizeArms(run.expansion.arms, run.expansion.jobs, run.results, run.plan.baseline);
   const out = (name: string, text: string) => writeFileAtomic(path.join(run.outDir, name), text);
+  const yMax = lossAxisTop(arms);
   out(FIGURES.lossVsFlops, lineChart({
     title: 'Validation loss against training FLOPs (Figure 1)', xLabel: 'training FLOPs (all of the arm\'s jobs)', yLabel: 'validation loss',
-    series: curveSeries(arms, (p) => p.flops, (p) => p.loss),
+    series: curveSeries(arms, (p) => p.flops, (p) => p.loss), yMax,
   }));
   out(FIGURES.lossVsTime, lineChart({
     title: 'Validation loss against wall time, independent jobs in parallel (Figure 1)', xLabel: 'seconds', yLabel: 'validation loss',
-    series: curveSeries(arms, (p) => p.seconds, (p) => p.loss),
+    series: curveSeries(arms, (p) => p.seconds, (p) => p.loss), yMax,
   }));
   out(FIGURES.accuracyVsFlops, lineChart({
     title: 'Validation token accuracy against training FLOPs (Figure 1)', xLabel: 'training FLOPs', yLabel: 'validation accuracy',

@@ -16,7 +16,7 @@ export interface GraphNode {
 
 export interface GraphLink { from: string; to: string; kind: LinkKind }
 
-const BOX_W = 168;
+const MIN_BOX_W = 168;
 const BOX_H = 40;
 const COL_GAP = 72;
 const ROW_GAP = 18;
@@ -45,6 +45,8 @@ export function graphFigure(nodes: GraphNode[], links: GraphLink[], title?: stri
     }
     col.forEach((n, r) => row.set(n.id, r));
   });
+  // Boxes as wide as the longest label (about 0.6 em a character in sans-serif), all alike.
+  const BOX_W = Math.max(MIN_BOX_W, 16 + Math.ceil(Math.max(...nodes.map((n) => Math.max(n.title.length * 7.5, n.detail.length * 6.3)))));
   const tallest = Math.max(...columns.map((c) => c.length));
   const top = title ? 40 : PAD;
   const height = top + tallest * (BOX_H + ROW_GAP) - ROW_GAP + PAD;

@@ -21,6 +21,11 @@ export interface LineChart {
   series: Series[];
   logX?: boolean;
   logY?: boolean;
+  /**
+   * Top of the y axis; lines above it are cut at the frame. Loss curves start near ln(vocab) and
+   * would otherwise squash the part of the chart where arms differ.
+   */
+  yMax?: number;
   /** Pixels; default 640 × 400. */
   width?: number;
   height?: number;
@@ -42,11 +47,13 @@ export function lineChart(chart: LineChart): string {
   const all = series.flatMap((s) => s.points);
   const plot = { x0: MARGIN.left, x1: width - MARGIN.right, y0: height - MARGIN.bottom, y1: MARGIN.top };
   const xAxis = makeAxis(all.map((p) => p[0]), chart.logX ?? false, plot.x0, plot.x1, false);
-  const yAxis = makeAxis(all.map((p) => p[1]), chart.logY ?? false, plot.y0, plot.y1, true);
+  const ys = all.map((p) => p[1]);
+  const yAxis = makeAxis(chart.yMax === undefined ? ys : [...ys.filter((y) => y <= (chart.yMax as number)), chart.yMax], chart.logY ?? false, plot.y0, plot.y1, true);
 
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<clipPath id="plot-area"><rect x="${plot.x0}" y="${plot.y1}" width="${plot.x1 - plot.x0}" height="${plot.y0 - plot.y1}"/></clipPath>`,
   ];
   if (chart.title) out.push(`<text x="${width / 2}" y="20" text-anchor="middle" ${FONT} font-weight="bold">${escapeXml(chart.title)}</text>`);
   for (const t of xAxis.ticks) {
@@ -65,6 +72,7 @@ export function lineChart(chart: LineChart): string {
   out.push(`<rect x="${plot.x0}" y="${plot.y1}" width="${plot.x1 - plot.x0}" height="${plot.y0 - plot.y1}" fill="none" stroke="black"/>`,
     `<text x="${(plot.x0 + plot.x1) / 2}" y="${height - 10}" text-anchor="middle" ${FONT}>${escapeXml(chart.xLabel)}</text>`,
     `<text x="14" y="${(plot.y0 + plot.y1) / 2}" text-anchor="middle" ${FONT} transform="rotate(-90 14 ${(plot.y0 + plot.y1) / 2})">${escapeXml(chart.yLabel)}</text>`);
+  out.push('<g clip-path="url(#plot-area)">');
   for (const s of series) {
     if (s.points.length === 0) continue;
     const px = s.points.map(([x, y]) => [num(xAxis.toPixel(x)), num(yAxis.toPixel(y))]);
@@ -74,7 +82,7 @@ export function lineChart(chart: LineChart): string {
       for (const [x, y] of px) out.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${s.color}"/>`);
     }
   }
-  out.push(legend(series, plot.x1), '</svg>');
+  out.push('</g>', legend(series, plot.x1), '</svg>');
   return `${out.join('\n')}\n`;
 }
 
@@ -138,10 +146,12 @@ export function logTicks(lo: number, hi: number): number[] {
   return ticks;
 }
 
-/** Short labels for round numbers: 0.05, 2.5, 100, 20K, 1.5M. */
+/** Short labels for round numbers: 0.05, 2.5, 100, 20K, 1.5M, 4G, 2.5T (SI prefixes, as FLOP counts are written). */
 export function formatTick(v: number): string {
   const a = Math.abs(v);
-  if (a >= 1e6) return `${trim(v / 1e6)}M`;
+  for (const [scale, prefix] of [[1e15, 'P'], [1e12, 'T'], [1e9, 'G'], [1e6, 'M']] as const) {
+    if (a >= scale) return `${trim(v / scale)}${prefix}`;
+  }
   if (a >= 1e4) return `${trim(v / 1e3)}K`;
   return trim(v);
 }

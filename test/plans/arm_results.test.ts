@@ -16,6 +16,12 @@ test('first reach interpolates between evaluations', () => {
   assert.equal(firstReach(curve, 1), undefined);
 });
 
+test('first reach does not interpolate across jobs: the compute between them went elsewhere', () => {
+  const curve = [{ x: 0, loss: 4, job: 'small' }, { x: 10, loss: 3, job: 'small' }, { x: 30, loss: 2, job: 'fused' }];
+  assert.equal(firstReach(curve, 2.5), 30);
+  assert.equal(firstReach(curve, 3.5), 5);
+});
+
 test('arm curves add the cost of the arm\'s earlier jobs; the baseline target is its mean final loss', () => {
   const job = (id: string, inputs: string[] = []): JobInstance => ({ id, node: id, kind: 'train', settings: {}, inputs, repeat: 0, key: id });
   const res = (flops: number, seconds: number, losses: number[]): JobResult => ({

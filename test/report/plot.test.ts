@@ -15,7 +15,7 @@ describe('plot', () => {
   });
 
   test('tick labels are short', () => {
-    assert.deepEqual([0, 0.05, 2.5, 100, 1000, 20_000, 1_500_000].map(formatTick), ['0', '0.05', '2.5', '100', '1000', '20K', '1.5M']);
+    assert.deepEqual([0, 0.05, 2.5, 100, 1000, 20_000, 1_500_000, 4e9, 2.5e13, 3e15].map(formatTick), ['0', '0.05', '2.5', '100', '1000', '20K', '1.5M', '4G', '25T', '3P']);
   });
 
   test('a chart has one path per series, its legend, labels, ticks, and escapes text', () => {
@@ -44,6 +44,13 @@ describe('plot', () => {
     const svg = lineChart({ xLabel: 'step', yLabel: 'loss', logX: true, series: [{ name: 'a', points: [[0, 9], [10, 3], [1000, 2], [100_000, 1]] }] });
     for (const label of ['>10<', '>100<', '>1000<', '>10K<', '>100K<']) assert.ok(svg.includes(label), label);
     assert.equal((svg.match(/<circle /g) ?? []).length, 3);
+  });
+
+  test('yMax ends the y axis there and clips the lines to the frame', () => {
+    const svg = lineChart({ xLabel: 'step', yLabel: 'loss', yMax: 6, series: [{ name: 'a', points: [[0, 9.5], [1, 5.5], [2, 5]] }] });
+    assert.ok(svg.includes('clip-path="url(#plot-area)"'));
+    assert.ok(!svg.includes('>9<') && !svg.includes('>8<'), 'no ticks above yMax');
+    assert.ok(svg.includes('>6<'));
   });
 
   test('a single point or no data still draws', () => {
