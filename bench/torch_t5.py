@@ -9,11 +9,14 @@ Prints one line per step and ends with one JSON line, like `deepfusion bench`.
 """
 import argparse
 import json
-import math
 import os
 import resource
 import struct
+import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from t5_buckets import bucket  # noqa: E402
 
 # numpy and torch are imported in main(), once the thread count is in the environment: both load
 # OpenBLAS, which reads its thread count when it is first loaded.
@@ -38,23 +41,6 @@ def read_safetensors(path):
         arr = np.frombuffer(data[begin:end], dtype=DTYPES[meta["dtype"]]).reshape(meta["shape"])
         out[name] = arr.copy()
     return out
-
-
-def bucket(relative, bidirectional, num_buckets, max_distance):
-    """T5's relative position bucket of key - query (t5.md)."""
-    b = 0
-    if bidirectional:
-        num_buckets //= 2
-        if relative > 0:
-            b += num_buckets
-        distance = abs(relative)
-    else:
-        distance = max(-relative, 0)
-    max_exact = num_buckets // 2
-    if distance < max_exact:
-        return b + distance
-    large = max_exact + int(math.log(distance / max_exact) / math.log(max_distance / max_exact) * (num_buckets - max_exact))
-    return b + min(large, num_buckets - 1)
 
 
 def bucket_matrix(tq, tk, bidirectional, cfg):

@@ -12,6 +12,8 @@ import sys
 
 import torch
 
+from t5_buckets import bucket
+
 torch.set_default_dtype(torch.float64)
 
 
@@ -26,21 +28,6 @@ def write_safetensors(path, tensors):
     raw += b" " * ((8 - len(raw) % 8) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(raw)) + raw + b"".join(blobs))
-
-
-def bucket(rel, bidirectional, num_buckets, max_distance):
-    out = 0
-    if bidirectional:
-        num_buckets //= 2
-        out += num_buckets if rel > 0 else 0
-        dist = abs(rel)
-    else:
-        dist = max(-rel, 0)
-    exact = num_buckets // 2
-    if dist < exact:
-        return out + dist
-    large = exact + int(math.log(dist / exact) / math.log(max_distance / exact) * (num_buckets - exact))
-    return out + min(large, num_buckets - 1)
 
 
 def init(cfg, gen):
