@@ -176,7 +176,7 @@ export function writeReport(run: PlanRun, ctx: ReportContext): ArmSummary[] {
     'An arm is its final node and every node it was grown from. *Training FLOPs* add up every job of the arm; ' +
       '*machine time* adds their wall times; *wall time (parallel)* is the critical path when independent jobs run ' +
       'at once (the small models of a fusion train in parallel). *FLOPs to baseline loss* is where the arm\'s validation ' +
-      'curve first reaches the baseline\'s final loss (linear interpolation between evaluations).',
+      'curve first reaches the baseline\'s final loss (linear interpolation between evaluations of the same job; where it is first reached at the first evaluation of a job, e.g. right after a fusion, that point).',
     '',
     '## Figures',
     '',
