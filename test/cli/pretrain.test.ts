@@ -19,7 +19,7 @@ describe('deepfusion pretrain / eval', () => {
     const r = runCli(args, env);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /^model +preset tiny: [\d.]+K parameters \(d_model 32, .*vocab 400\)$/m);
-    assert.match(r.stderr, /^train 6\/6 \(100%\) loss [\d.]+ · lr 0\.0300 · tok\/s \d+ · ETA 0s$/m);
+    assert.match(r.stderr, /^train 6\/6 \(100%\) loss [\d.]+ · lr 0\.0300 · tok\/s [\d.]+[KMB]? · ETA 0s$/m);
     assert.match(r.stderr, /^step 3: checkpoint .*step-00000003$/m);
     assert.match(r.stdout, /^trained: step 6, val_loss [\d.]+, val_accuracy [\d.]+/m);
     assert.match(r.stdout, new RegExp(`^curve +${path.join(run, 'val_loss.svg')}$`, 'm'));
