@@ -201,8 +201,8 @@ Napi::Value Adafactor(const Napi::CallbackInfo& info) {
   const float* m = f32_or_null(info, 4);
   float* p2 = f32(info, 5);
   float* v2 = f32(info, 6);
-  float* vc2 = info[7].IsNull() ? nullptr : f32(info, 7);
-  float* m2 = info[8].IsNull() ? nullptr : f32(info, 8);
+  float* vc2 = f32_or_null(info, 7);
+  float* m2 = f32_or_null(info, 8);
   const int64_t mats = int_arg(info, 9), rows = int_arg(info, 10), cols = int_arg(info, 11);
   const Hyper h{num_arg(info, 12), num_arg(info, 13), num_arg(info, 14), num_arg(info, 15), num_arg(info, 16),
                 bool_arg(info, 17), num_arg(info, 18), num_arg(info, 19), static_cast<float>(num_arg(info, 20))};

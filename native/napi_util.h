@@ -22,7 +22,7 @@ inline const int32_t* i32(const Napi::CallbackInfo& info, size_t i) {
 }
 
 /** Float32Array argument that may be null (absent optional input). */
-inline const float* f32_or_null(const Napi::CallbackInfo& info, size_t i) {
+inline float* f32_or_null(const Napi::CallbackInfo& info, size_t i) {
   return info[i].IsNull() || info[i].IsUndefined() ? nullptr : f32(info, i);
 }
 

@@ -22,3 +22,8 @@ export class FileError extends UserError {
     this.name = 'FileError';
   }
 }
+
+/** The short reason a file operation failed (ENOENT, EACCES, …), for messages. */
+export function errnoCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? String(err);
+}

@@ -7,6 +7,7 @@ import { FileError } from '../errors';
 import { configToJson, parseConfig, type T5Config } from '../model/config';
 import { paramSpecs, TIED_EMBEDDING_COPIES, type Params } from '../model/params';
 import { writeDirAtomic, writeFileAtomic } from './atomic';
+import { readTextFile } from './read_text';
 import { SafetensorsReader, SafetensorsWriter } from './safetensors';
 
 export const CONFIG_FILE = 'config.json';
@@ -20,13 +21,7 @@ export interface Model {
 }
 
 export function readJsonFile(file: string, what: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new FileError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-      `check that ${what} exists at this path`);
-  }
+  const text = readTextFile(file, `check that ${what} exists at this path`);
   try {
     return JSON.parse(text);
   } catch (err) {

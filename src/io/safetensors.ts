@@ -2,7 +2,7 @@
 // data), read tensor by tensor so that large checkpoints never need to be in memory at once.
 // Every inconsistency is refused with the file and tensor named.
 import * as fs from 'node:fs';
-import { FileError } from '../errors';
+import { errnoCode, FileError } from '../errors';
 import { temporarySibling } from './atomic';
 
 export type DType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -42,7 +42,7 @@ export class SafetensorsReader {
     try {
       fd = fs.openSync(file, 'r');
     } catch (err) {
-      throw new FileError(file, `cannot be opened (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      throw new FileError(file, `cannot be opened (${errnoCode(err)})`,
         'check the path; a model directory holds config.json and model.safetensors');
     }
     try {

@@ -2,7 +2,7 @@
 // value came from so validation errors can point at `file:line:col` and the field's path.
 import * as fs from 'node:fs';
 import { isNode, LineCounter, parseDocument } from 'yaml';
-import { UserError } from '../errors';
+import { errnoCode, UserError } from '../errors';
 
 export type FieldPath = ReadonlyArray<string | number>;
 
@@ -60,7 +60,7 @@ export function readPlanSource(file: string): PlanSource {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new PlanError(file, '', `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+    throw new PlanError(file, '', `cannot be read (${errnoCode(err)})`,
       'check the path, or name a bundled plan (deepfusion run --list)');
   }
   return parsePlanText(text, file);

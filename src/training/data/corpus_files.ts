@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isUtf8 } from 'node:buffer';
-import { ConfigError, FileError } from '../../errors';
+import { ConfigError, errnoCode, FileError } from '../../errors';
 import { corpusFingerprint, DOCUMENT_TARGET_CHARS, groupIntoDocuments, lazyCorpus, type Corpus, type CorpusDocument } from './corpus';
 import { normalizeText } from './normalize';
 
@@ -33,8 +33,7 @@ function readCorpusFile(file: string, id: string): CorpusFile {
   try {
     bytes = fs.readFileSync(file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new FileError(file, `cannot be read (${code})`, 'check that the file exists and that you may read it');
+    throw new FileError(file, `cannot be read (${errnoCode(err)})`, 'check that the file exists and that you may read it');
   }
   if (bytes.length === 0) {
     throw new FileError(file, 'is empty', 'put text in it, or remove it from the corpus');
@@ -57,8 +56,7 @@ function listCorpusFiles(dir: string): string[] {
     try {
       entries = fs.readdirSync(d, { withFileTypes: true });
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? String(err);
-      throw new FileError(d, `cannot be listed (${code})`, 'check that you may read this directory');
+      throw new FileError(d, `cannot be listed (${errnoCode(err)})`, 'check that you may read this directory');
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
@@ -121,8 +119,8 @@ export function fileCorpus(input: string): Corpus {
   try {
     stat = fs.statSync(input);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const problem = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(err)})`;
+    const code = errnoCode(err);
+    const problem = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`;
     throw new FileError(input, problem, `give ${CORPUS_KINDS}, or "default" for the built-in corpus`);
   }
   let files: CorpusFile[];

@@ -4,10 +4,10 @@
 // package (Hugging Face's Rust implementation) loads, encodes and decodes; training is
 // unigram_trainer.ts. A real T5's tokenizer.json loads unchanged: its post-processor appends </s>,
 // but `encode` never adds special tokens — callers that want EOS append `eosId` themselves.
-import * as fs from 'node:fs';
 import { Tokenizer } from 'tokenizers';
 import { FileError, UserError } from '../../errors';
 import { writeFileAtomic } from '../../io/atomic';
+import { readTextFile } from '../../io/read_text';
 import { sha256Hex } from '../../util/hash';
 import { countWords, splitDocuments, type Corpus } from './corpus';
 import { HF_NORMALIZER } from './normalize';
@@ -157,13 +157,7 @@ export function tokenizerFromJson(json: string, source: string): T5Tokenizer {
 }
 
 export function loadTokenizer(file: string): T5Tokenizer {
-  let json: string;
-  try {
-    json = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new FileError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-      'give the path of a tokenizer.json (train one with `deepfusion tokenizer train`)');
-  }
+  const json = readTextFile(file, 'give the path of a tokenizer.json (train one with `deepfusion tokenizer train`)');
   return tokenizerFromJson(json, file);
 }
 
