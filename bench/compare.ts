@@ -57,23 +57,25 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      rounds: { type: 'string', default: '3' }, steps: { type: 'string', default: '4' },
+      rounds: { type: 'string', default: '3' }, steps: { type: 'string', default: '4' }, warmup: { type: 'string', default: '2' },
       threads: { type: 'string', default: `${os.availableParallelism()}` }, shapes: { type: 'string', default: 'base,small' },
       python: { type: 'string', default: '/usr/bin/python3' }, foreach: { type: 'boolean', default: false },
       help: { type: 'boolean' },
     },
   });
   if (values.help) {
-    console.log(`Usage: npm run bench:compare -- [--rounds 3] [--steps 4] [--threads 2[,1]] [--shapes base,small]
-                              [--python /usr/bin/python3] [--foreach]
+    console.log(`Usage: npm run bench:compare -- [--rounds 3] [--steps 4] [--warmup 2] [--threads 2[,1]]
+                              [--shapes base,small] [--python /usr/bin/python3] [--foreach]
 Each round runs deepfusion and PyTorch once per shape and thread count (alternating which goes
-first); each run reports the median of --steps steps after one warm-up step. The table gives the
+first); each run reports the median of --steps steps after --warmup unmeasured steps: training
+runs thousands of steps, so the steady state counts (deepfusion's first two steps allocate the
+memory later steps reuse and run ~1.5 s slower each, PyTorch's first step does). The table gives the
 median over rounds and the median of the per-round ratios (PyTorch time / deepfusion time).
 --foreach uses torch.optim.Adam(foreach=True) (default: PyTorch 1.13's CPU default).`);
     return;
   }
   const rounds = Number(values.rounds);
-  const steps = values.steps;
+  const { steps, warmup } = values;
   const threadCounts = values.threads.split(',').map(Number);
   const shapes = values.shapes.split(',').map((n) => {
     const s = SHAPES.find((x) => x.name === n);
@@ -106,9 +108,9 @@ median over rounds and the median of the per-round ratios (PyTorch time / deepfu
         const row = rows.get(key) ?? { ours: [], torch: [] };
         rows.set(key, row);
         const env = runEnv(threads);
-        const ours = (): void => { row.ours.push(lastJson(process.execPath, [CLI, 'bench', ...shapeArgs(s), '--steps', steps], env)); };
+        const ours = (): void => { row.ours.push(lastJson(process.execPath, [CLI, 'bench', ...shapeArgs(s), '--steps', steps, '--warmup', warmup], env)); };
         const torch = (): void => {
-          const args = [PEER, '--init', inits.get(s.name)!, '--steps', steps, '--threads', `${threads}`];
+          const args = [PEER, '--init', inits.get(s.name)!, '--steps', steps, '--warmup', warmup, '--threads', `${threads}`];
           row.torch.push(lastJson(values.python, values.foreach ? [...args, '--foreach'] : args, env));
         };
         const order = round % 2 === 0 ? [ours, torch] : [torch, ours];

@@ -18,6 +18,9 @@ GemmKernel& active() {
 
 // Below this many multiply-adds a GEMM runs on the calling thread: waking the pool costs more.
 constexpr double kParallelMacs = 1 << 17;
+// From this many, OpenBLAS's own threads take a whole GEMM: they share each packed panel of B,
+// where our tiles each pack their own, and run ~20% faster on T5's products (bench/compare.ts).
+constexpr double kLibraryMacs = 1 << 24;
 
 // C = beta·C when there is nothing to multiply (k = 0): BLAS rejects lda = 0.
 void scale_c(const Gemm& g) {
@@ -67,6 +70,7 @@ void gemm(const Gemm& g) {
   const int threads = pool_in_job() ? 1 : pool_threads();
   const double macs = static_cast<double>(g.m) * g.n * g.k;
   if (threads == 1 || macs < kParallelMacs) return run_serial(g);
+  if (active() != gemm_portable && macs >= kLibraryMacs) return gemm_openblas_threaded(g, threads);
   // Tiles of C, several per thread: a thread the OS preempts (the machine is shared) then holds
   // up one small tile, not half the product. Tiles stay ≥ kMinTile on a side (multiples of 16),
   // so packing each tile's panels costs little next to its multiply.

@@ -22,6 +22,8 @@ using GemmKernel = void (*)(const Gemm& g);
 void gemm_portable(const Gemm& g);
 /** cblas_sgemm, single-threaded; null when built without OpenBLAS. */
 GemmKernel gemm_openblas();
+/** cblas_sgemm on `threads` of OpenBLAS's own threads (k > 0); only when gemm_openblas() is built. */
+void gemm_openblas_threaded(const Gemm& g, int threads);
 
 /** Selects the kernel by name ("openblas" | "portable"); false when it is not built in. */
 bool gemm_select(const char* name);

@@ -87,7 +87,8 @@ function missingReason(file: string): string {
 
 /**
  * Threads for every kernel, GEMM included: $DEEPFUSION_THREADS, else all cores. (OpenBLAS runs
- * single-threaded inside each of the addon's workers, so this one number governs it too.)
+ * single-threaded inside the addon's workers, or on this many threads of its own for a large
+ * GEMM, so this one number governs it too.)
  */
 export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.DEEPFUSION_THREADS;
@@ -99,13 +100,29 @@ export function threadCount(env: NodeJS.ProcessEnv = process.env): number {
   return n;
 }
 
+/**
+ * OpenBLAS's threads poll for their next GEMM for ~0.1 s before they sleep, taking cores from
+ * the addon's own kernels that run in between (the step then ran 20% slower). OpenBLAS reads
+ * OPENBLAS_THREAD_TIMEOUT once, when the addon loads it; the shortest timeout puts them to sleep at
+ * once. The variable is restored afterwards, so child processes (a PyTorch peer) never see it.
+ */
+function requireWithOpenblasTimeout(file: string): NativeAddon {
+  const before = process.env.OPENBLAS_THREAD_TIMEOUT;
+  if (before === undefined) process.env.OPENBLAS_THREAD_TIMEOUT = '4';
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(file) as NativeAddon;
+  } finally {
+    if (before === undefined) delete process.env.OPENBLAS_THREAD_TIMEOUT;
+  }
+}
+
 export function loadAddon(file: string = ADDON_PATH): AddonLoad {
   if (!fs.existsSync(file)) return { error: missingReason(file) };
   // A bad setting is the user's to fix, not a reason to fall back to another backend quietly.
   const threads = threadCount();
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const addon = require(file) as NativeAddon;
+    const addon = requireWithOpenblasTimeout(file);
     if (addon.abi !== ADDON_ABI) {
       return { error: `${file} is out of date (interface ${addon.abi}, expected ${ADDON_ABI}). Fix: npm run build:native` };
     }

@@ -21,6 +21,12 @@ describe('native backend', () => {
     assert.match(describeBackend(), /^native \(C\+\+ addon, (OpenBLAS|portable built-in) sgemm.*\d+ threads/);
   });
 
+  test('loading the addon leaves no OpenBLAS setting behind for child processes', async () => {
+    const before = process.env.OPENBLAS_THREAD_TIMEOUT;
+    await native();
+    assert.equal(process.env.OPENBLAS_THREAD_TIMEOUT, before);
+  });
+
   test('recycles the arrays of disposed outputs', async () => {
     const backend = await native();
     const x = tf.ones([1000]);

@@ -61,3 +61,29 @@ test('the fused optimizer updates compute the same bits on 1, 2 and 3 threads', 
   const one = bits(1);
   for (const threads of [2, 3]) assert.deepEqual(bits(threads), one, `${threads} threads`);
 });
+
+test('large products, where OpenBLAS runs on its own threads, compute the same bits on 1, 2 and 3 threads', async () => {
+  await initEngine(NATIVE);
+  const addon = nativeAddon();
+  assert.ok(addon, 'the native addon loads');
+  // ≥ 2^24 multiply-adds each; k = 300 and 2000 leave remainders between OpenBLAS's k-block (256
+  // on SkylakeX) and twice it, which its serial and threaded drivers would split differently.
+  const cases: Array<{ m: number; n: number; k: number; transA: boolean; transB: boolean }> = [
+    { m: 64, n: 1024, k: 300, transA: false, transB: false },
+    { m: 96, n: 768, k: 300, transA: true, transB: true },
+    { m: 200, n: 100, k: 2000, transA: false, transB: true },
+    { m: 100, n: 200, k: 2000, transA: true, transB: false },
+  ];
+  const bits = (threads: number): Uint32Array[] => {
+    addon.setThreads(threads);
+    return cases.map(({ m, n, k, transA, transB }, i) => {
+      const a = randomValues(m * k, 10 + i);
+      const b = randomValues(k * n, 20 + i);
+      const c = new Float32Array(m * n);
+      addon.matmul(a, b, c, 1, 1, 1, m, n, k, transA, transB);
+      return new Uint32Array(c.buffer);
+    });
+  };
+  const one = bits(1);
+  for (const threads of [2, 3]) assert.deepEqual(bits(threads), one, `${threads} threads`);
+});
