@@ -33,7 +33,7 @@ Napi::Value SelectGemm(const Napi::CallbackInfo& info) {
 }  // namespace df
 
 // Bumped whenever an exported function changes, so JavaScript never calls a stale build.
-constexpr int kAbi = 3;
+constexpr int kAbi = 4;
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using namespace df;
@@ -54,6 +54,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_adamw(env, exports);
   register_adafactor(env, exports);
   register_attention_matmul(env, exports);
+  register_huge_pages(env, exports);
   return exports;
 }
 

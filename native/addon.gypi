@@ -15,7 +15,7 @@
       'addon.cc', 'pool.cc', 'gemm.cc', 'gemm_portable.cc', 'gemm_openblas.cc', 'matmul.cc',
       'elementwise.cc', 'reduce.cc', 'transpose.cc', 'gather.cc', 'softmax.cc',
       'rms_norm.cc', 'attention_softmax.cc', 'cross_entropy.cc', 'gated_gelu.cc', 'adamw.cc', 'adafactor.cc',
-      'attention_matmul.cc',
+      'attention_matmul.cc', 'huge_pages.cc',
     ],
     'include_dirs': ['<(napi_include)'],
     'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS', 'NODE_ADDON_API_DISABLE_DEPRECATED'],

@@ -50,6 +50,7 @@ void register_gated_gelu(Napi::Env env, Napi::Object exports);
 void register_adamw(Napi::Env env, Napi::Object exports);
 void register_adafactor(Napi::Env env, Napi::Object exports);
 void register_attention_matmul(Napi::Env env, Napi::Object exports);
+void register_huge_pages(Napi::Env env, Napi::Object exports);
 
 inline void export_fn(Napi::Env env, Napi::Object exports, const char* name,
                       Napi::Value (*fn)(const Napi::CallbackInfo&)) {

@@ -20,13 +20,15 @@ type F32 = Float32Array;
 type Maybe<T> = T | null;
 
 /** The addon's interface version this code was written against (native/addon.cc kAbi). */
-export const ADDON_ABI = 3;
+export const ADDON_ABI = 4;
 
 export interface NativeAddon {
   abi: number;
   info(): AddonInfo;
   setThreads(threads: number): void;
   selectGemm(name: string): boolean;
+  /** Asks the OS to back the array's whole 2 MiB pages with huge pages (before it is first written). */
+  adviseHugePages(array: F32): void;
   matmul(a: F32, b: F32, c: F32, batch: number, batchA: number, batchB: number,
     m: number, n: number, k: number, transA: boolean, transB: boolean): void;
   binaryOps: string[];

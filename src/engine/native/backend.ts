@@ -10,6 +10,9 @@ import { BufferPool, type PoolStats } from './buffer_pool';
 type DataId = object;
 type BackendValues = ReturnType<MathBackendCPU['readSync']>;
 
+/** Arrays this large get huge pages (see native/huge_pages.cc): at least one whole 2 MiB page. */
+const HUGE_PAGE_BYTES = 4 << 20;
+
 /** Bytes of freed arrays kept for reuse: $DEEPFUSION_POOL_MB, else a quarter of the memory. */
 function poolBytes(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.DEEPFUSION_POOL_MB;
@@ -22,13 +25,16 @@ function poolBytes(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 export class NativeBackend extends MathBackendCPU {
-  readonly pool = new BufferPool(poolBytes());
+  readonly pool: BufferPool;
   /** Bytes held by live tensors, and its high-water mark since `resetPeak`. */
   private liveBytes = 0;
   private peakBytes = 0;
 
   constructor(readonly addon: NativeAddon) {
     super();
+    this.pool = new BufferPool(poolBytes(), (fresh) => {
+      if (fresh.byteLength >= HUGE_PAGE_BYTES) addon.adviseHugePages(fresh);
+    });
   }
 
   /**

@@ -24,7 +24,8 @@ export class BufferPool {
   private reused = 0;
   private allocated = 0;
 
-  constructor(private readonly maxBytes: number) {}
+  /** `onAllocate` sees every newly allocated array before anything is written to it. */
+  constructor(private readonly maxBytes: number, private readonly onAllocate?: (fresh: Float32Array) => void) {}
 
   /** An array of `length` floats with arbitrary contents: the caller overwrites all of it. */
   take(length: number): Float32Array {
@@ -35,6 +36,7 @@ export class BufferPool {
       this.reused++;
     } else {
       out = new Float32Array(length);
+      this.onAllocate?.(out);
       this.allocated++;
     }
     if (length > 0) this.pending.add(out.buffer as ArrayBuffer);

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { initEngine } from '../../../src/engine/backend';
 import { describeBackend } from '../../../src/engine';
 import { nativeAddon, NativeBackend, threadCount } from '../../../src/engine/native';
+import { BufferPool } from '../../../src/engine/native/buffer_pool';
 import { tf } from '../../../src/engine/tf';
 import { NATIVE } from '../../helpers/backends';
 import { runCli } from '../../helpers/cli';
@@ -25,6 +26,21 @@ describe('native backend', () => {
     const before = process.env.OPENBLAS_THREAD_TIMEOUT;
     await native();
     assert.equal(process.env.OPENBLAS_THREAD_TIMEOUT, before);
+  });
+
+  test('advises huge pages for large fresh arrays only, and the advice leaves their values alone', async () => {
+    const backend = await native();
+    const seen: number[] = [];
+    const pool = new BufferPool(1 << 30, (fresh) => seen.push(fresh.length));
+    const big = pool.take(3 << 20);
+    pool.attach(big);
+    pool.release(big);
+    assert.equal(pool.take(3 << 20), big, 'the released array is reused');
+    assert.deepEqual(seen, [3 << 20], 'only the fresh allocation is announced');
+    const values = Float32Array.from({ length: 3 << 20 }, (_, i) => i % 251);
+    backend.addon.adviseHugePages(values);
+    backend.addon.adviseHugePages(new Float32Array(3));
+    assert.ok(values.every((v, i) => v === i % 251));
   });
 
   test('recycles the arrays of disposed outputs', async () => {
