@@ -3,6 +3,9 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#if defined(__SSE__)
+#include <immintrin.h>
+#endif
 
 namespace df {
 
@@ -25,6 +28,33 @@ inline vfloat vload(const float* p) {
 inline void vstore(float* p, vfloat v) { std::memcpy(p, &v, sizeof v); }
 
 inline vfloat vsplat(float x) { return vfloat{} + x; }
+
+inline float vsqrt(float x) { return __builtin_sqrtf(x); }
+inline vfloat vsqrt(vfloat v) {
+  for (int i = 0; i < kVecWidth; i++) v[i] = __builtin_sqrtf(v[i]);
+  return v;
+}
+
+// Streaming stores write whole cache lines without reading them first: outputs that are not read
+// again soon (an optimizer's new state) then cost one memory write instead of a read and a write.
+inline bool stream_aligned(const float* p) { return reinterpret_cast<uintptr_t>(p) % sizeof(vfloat) == 0; }
+inline void vstream(float* p, vfloat v) {
+#if defined(__AVX512F__)
+  _mm512_stream_ps(p, reinterpret_cast<__m512>(v));
+#elif defined(__AVX__)
+  _mm256_stream_ps(p, reinterpret_cast<__m256>(v));
+#elif defined(__SSE__)
+  _mm_stream_ps(p, reinterpret_cast<__m128>(v));
+#else
+  vstore(p, v);
+#endif
+}
+/** Orders this thread's streaming stores before anything it does next (e.g. finishing a job). */
+inline void stream_fence() {
+#if defined(__SSE__)
+  _mm_sfence();
+#endif
+}
 
 inline const char* simd_name() {
 #if defined(__AVX512F__)
