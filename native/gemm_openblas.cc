@@ -1,9 +1,11 @@
 // The OpenBLAS kernel, compiled only when the build found OpenBLAS (DF_HAVE_OPENBLAS). OpenBLAS
 // runs single-threaded, except for the large single GEMMs that the driver in gemm.cc hands to its
 // own threads; either way the count is ours (DEEPFUSION_THREADS). The two pools never compete:
-// ours waits while OpenBLAS's run, and OpenBLAS's sleep right after (the loader sets
-// OPENBLAS_THREAD_TIMEOUT; by default they would spin for ~0.1 s into our next kernel).
+// ours sleeps while OpenBLAS's run (else its workers would poll on the cores for their spin time),
+// and OpenBLAS's sleep right after (the loader sets OPENBLAS_THREAD_TIMEOUT; by default they
+// would spin for ~0.1 s into our next kernel).
 #include "gemm.h"
+#include "pool.h"
 
 #ifdef DF_HAVE_OPENBLAS
 #include <cblas.h>
@@ -42,6 +44,7 @@ void cblas_in_k_chunks(const Gemm& g) {
 // Only ever called outside the pool's jobs, so no single-threaded call is running meanwhile to
 // see the thread count raised.
 void gemm_openblas_threaded(const Gemm& g, int threads) {
+  pool_sleep();
   openblas_set_num_threads(threads);
   cblas_in_k_chunks(g);
   openblas_set_num_threads(1);

@@ -28,6 +28,8 @@ class Pool {
 
   int threads() const { return static_cast<int>(workers_.size()) + 1; }
 
+  void sleep() { sleep_.store(true, std::memory_order_relaxed); }
+
   void resize(int threads) {
     std::lock_guard<std::mutex> run_lock(run_mutex_);
     stop();
@@ -46,6 +48,7 @@ class Pool {
       in_job = false;
       return;
     }
+    sleep_.store(false, std::memory_order_relaxed);
     fn_ = fn;
     ctx_ = ctx;
     tasks_ = tasks;
@@ -78,7 +81,7 @@ class Pool {
       int polls = 0;
       while (generation_.load(std::memory_order_acquire) == seen && !stopping_.load()) {
         DF_PAUSE();
-        if (++polls % 64 == 0 && std::chrono::steady_clock::now() > spin_until) {
+        if (++polls % 64 == 0 && (sleep_.load(std::memory_order_relaxed) || std::chrono::steady_clock::now() > spin_until)) {
           std::unique_lock<std::mutex> lock(mutex_);
           cv_.wait(lock, [&] { return generation_.load() != seen || stopping_.load(); });
         }
@@ -106,6 +109,7 @@ class Pool {
   std::vector<std::thread> workers_;
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> sleep_{false};  // set by sleep(): stop polling before the spin time is up
   std::atomic<int64_t> next_{0};
   std::atomic<int> busy_{0};
   TaskFn fn_ = nullptr;
@@ -127,6 +131,7 @@ Pool& pool() {
 int pool_threads() { return pool().threads(); }
 void pool_set_threads(int threads) { pool().resize(threads < 1 ? 1 : threads); }
 bool pool_in_job() { return in_job; }
+void pool_sleep() { pool().sleep(); }
 void pool_run(int64_t tasks, TaskFn fn, void* ctx) {
   if (tasks <= 0) return;
   if (in_job) {

@@ -15,6 +15,12 @@ void pool_set_threads(int threads);
 /** True on a pool worker (or the caller while it runs a job): nested jobs then run inline. */
 bool pool_in_job();
 
+/**
+ * Workers stop polling for the next job and sleep now: the caller is about to run threads of
+ * its own (OpenBLAS's) that need the cores. The next job wakes them as usual.
+ */
+void pool_sleep();
+
 using TaskFn = void (*)(void* ctx, int64_t task);
 
 /** Runs fn(ctx, t) for every t in [0, tasks) across the pool; returns when all are done. */
