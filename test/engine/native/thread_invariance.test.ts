@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { initEngine } from '../../../src/engine/backend';
-import { nativeAddon, threadCount } from '../../../src/engine/native';
+import { nativeAddon, threadCount, type NativeAddon } from '../../../src/engine/native';
 import { adafactorUpdate, adamwUpdate } from '../../../src/engine/fused';
 import { scoped } from '../../../src/engine/scope';
 import { tf } from '../../../src/engine/tf';
@@ -16,56 +16,55 @@ import { Rng } from '../../../src/util/rng';
 // run on a different thread count than before: results must not depend on it, bit for bit.
 after(() => nativeAddon()?.setThreads(threadCount()));
 
-test('a T5 training step computes the same bits on 1, 2 and 3 threads', async () => {
+async function loadedAddon(): Promise<NativeAddon> {
   await initEngine(NATIVE);
   const addon = nativeAddon();
   assert.ok(addon, 'the native addon loads');
+  return addon;
+}
+
+/** Runs `compute` on 1, 2 and 3 threads: every result must have the same bits each time. */
+async function assertSameBitsOnAnyThreadCount(compute: (addon: NativeAddon) => Uint32Array[]): Promise<void> {
+  const addon = await loadedAddon();
+  const bits = (threads: number): Uint32Array[] => {
+    addon.setThreads(threads);
+    return compute(addon);
+  };
+  const one = bits(1);
+  for (const threads of [2, 3]) assert.deepEqual(bits(threads), one, `${threads} threads`);
+}
+
+const bitsOf = (t: tf.Tensor): Uint32Array => new Uint32Array((t.dataSync() as Float32Array).slice().buffer);
+
+test('a T5 training step computes the same bits on 1, 2 and 3 threads', async () => {
   // Large enough that every kernel splits its work across threads.
   const config = makeConfig({ vocab_size: 2000, d_model: 128, d_kv: 32, num_heads: 4, d_ff: 512, num_layers: 2 });
   const params = initParams(config, 5);
   const rng = Rng.fromSeed(9);
   const ids = (rows: number, len: number) => Array.from({ length: rows }, () => Array.from({ length: len }, () => 2 + rng.integer(1990)));
   const c = { input_ids: ids(8, 96), attention_mask: Array.from({ length: 8 }, () => new Array(96).fill(1)), labels: ids(8, 24), decoder_input_ids: ids(8, 24) };
-  const bits = (threads: number): Uint32Array[] => {
-    addon.setThreads(threads);
-    return scoped(() => {
-      const { loss, grads } = lossAndGrads(config, params, caseToBatch(c));
-      return [loss, ...Object.values(grads)].map((t) => new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
-    });
-  };
-  const one = bits(1);
-  for (const threads of [2, 3]) assert.deepEqual(bits(threads), one, `${threads} threads`);
+  await assertSameBitsOnAnyThreadCount(() => scoped(() => {
+    const { loss, grads } = lossAndGrads(config, params, caseToBatch(c));
+    return [loss, ...Object.values(grads)].map(bitsOf);
+  }));
 });
 
 test('the fused optimizer updates compute the same bits on 1, 2 and 3 threads', async () => {
-  await initEngine(NATIVE);
-  const addon = nativeAddon();
-  assert.ok(addon, 'the native addon loads');
   const attrs = { learningRate: 1e-2, beta2: 0.9, eps1: 1e-30, eps2: 1e-3, clipThreshold: 1, scaleParameter: true, beta1: 0.9,
     weightDecay: 0.1, gradScale: 0.5 };
   // A factored matrix of many row blocks and an unfactored vector of many chunks.
-  const bits = (threads: number): Uint32Array[] => {
-    addon.setThreads(threads);
-    return scoped(() => {
-      const t = (shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor =>
-        tf.tensor(randomValues(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
-      const outs: tf.Tensor[] = [];
-      const w = adafactorUpdate(t([700, 300], 1), t([700, 300], 2), { vr: t([700], 3, 0, 1), vc: t([300], 4, 0, 1), m: t([700, 300], 5) }, attrs);
-      const b = adafactorUpdate(t([50000], 6), t([50000], 7), { v: t([50000], 8, 0, 1), m: t([50000], 9) }, attrs);
-      const a = adamwUpdate(t([50000], 6), t([50000], 7), t([50000], 9), t([50000], 8, 0, 1),
-        { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.1, step: 3, gradScale: 0.5 });
-      outs.push(w.param, w.vr!, w.vc!, w.m!, b.param, b.v!, b.m!, a.param, a.m, a.v);
-      return outs.map((x) => new Uint32Array((x.dataSync() as Float32Array).slice().buffer));
-    });
-  };
-  const one = bits(1);
-  for (const threads of [2, 3]) assert.deepEqual(bits(threads), one, `${threads} threads`);
+  await assertSameBitsOnAnyThreadCount(() => scoped(() => {
+    const t = (shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor =>
+      tf.tensor(randomValues(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
+    const w = adafactorUpdate(t([700, 300], 1), t([700, 300], 2), { vr: t([700], 3, 0, 1), vc: t([300], 4, 0, 1), m: t([700, 300], 5) }, attrs);
+    const b = adafactorUpdate(t([50000], 6), t([50000], 7), { v: t([50000], 8, 0, 1), m: t([50000], 9) }, attrs);
+    const a = adamwUpdate(t([50000], 6), t([50000], 7), t([50000], 9), t([50000], 8, 0, 1),
+      { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.1, step: 3, gradScale: 0.5 });
+    return [w.param, w.vr!, w.vc!, w.m!, b.param, b.v!, b.m!, a.param, a.m, a.v].map(bitsOf);
+  }));
 });
 
 test('large products, where OpenBLAS runs on its own threads, compute the same bits on 1, 2 and 3 threads', async () => {
-  await initEngine(NATIVE);
-  const addon = nativeAddon();
-  assert.ok(addon, 'the native addon loads');
   // ≥ 2^24 multiply-adds each; k = 300 and 2000 leave remainders between OpenBLAS's k-block (256
   // on SkylakeX) and twice it, which its serial and threaded drivers would split differently.
   const cases: Array<{ m: number; n: number; k: number; transA: boolean; transB: boolean }> = [
@@ -74,24 +73,15 @@ test('large products, where OpenBLAS runs on its own threads, compute the same b
     { m: 200, n: 100, k: 2000, transA: false, transB: true },
     { m: 100, n: 200, k: 2000, transA: true, transB: false },
   ];
-  const bits = (threads: number): Uint32Array[] => {
-    addon.setThreads(threads);
-    return cases.map(({ m, n, k, transA, transB }, i) => {
-      const a = randomValues(m * k, 10 + i);
-      const b = randomValues(k * n, 20 + i);
-      const c = new Float32Array(m * n);
-      addon.matmul(a, b, c, 1, 1, 1, m, n, k, transA, transB);
-      return new Uint32Array(c.buffer);
-    });
-  };
-  const one = bits(1);
-  for (const threads of [2, 3]) assert.deepEqual(bits(threads), one, `${threads} threads`);
+  await assertSameBitsOnAnyThreadCount((addon) => cases.map(({ m, n, k, transA, transB }, i) => {
+    const c = new Float32Array(m * n);
+    addon.matmul(randomValues(m * k, 10 + i), randomValues(k * n, 20 + i), c, 1, 1, 1, m, n, k, transA, transB);
+    return new Uint32Array(c.buffer);
+  }));
 });
 
 test('the AdamW kernel computes the same bits for an element whatever its array offset', async () => {
-  await initEngine(NATIVE);
-  const addon = nativeAddon();
-  assert.ok(addon, 'the native addon loads');
+  const addon = await loadedAddon();
   // Vector-aligned runs use streaming vector stores and the rest a scalar loop; which elements
   // fall in which depends on the arrays' addresses and the thread count, so both must agree.
   const n = 1008;
