@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { initEngine } from '../../../src/engine/backend';
 import { describeBackend } from '../../../src/engine';
@@ -22,13 +23,19 @@ describe('native backend', () => {
     assert.match(describeBackend(), /^native \(C\+\+ addon, (OpenBLAS|portable built-in) sgemm.*\d+ threads/);
   });
 
-  test('loading the addon leaves no OpenBLAS setting behind for child processes', async () => {
-    const before = process.env.OPENBLAS_THREAD_TIMEOUT;
-    await native();
-    assert.equal(process.env.OPENBLAS_THREAD_TIMEOUT, before);
+  test('loading the addon leaves no OpenBLAS setting behind for child processes', () => {
+    // In a fresh process: this one has loaded the addon already, and require() would not again.
+    const env = { ...process.env };
+    delete env.OPENBLAS_THREAD_TIMEOUT;
+    const script = `const { loadAddon } = require(${JSON.stringify(require.resolve('../../../src/engine/native/addon'))});
+      const loaded = loadAddon();
+      console.log(JSON.stringify({ loaded: 'addon' in loaded, timeout: process.env.OPENBLAS_THREAD_TIMEOUT ?? null }));`;
+    const out = spawnSync(process.execPath, ['-e', script], { env, encoding: 'utf8' });
+    assert.equal(out.status, 0, out.stderr);
+    assert.deepEqual(JSON.parse(out.stdout), { loaded: true, timeout: null });
   });
 
-  test('advises huge pages for large fresh arrays only, and the advice leaves their values alone', async () => {
+  test('the pool announces only freshly allocated arrays, and huge-page advice leaves values alone', async () => {
     const backend = await native();
     const seen: number[] = [];
     const pool = new BufferPool(1 << 30, (fresh) => seen.push(fresh.length));
