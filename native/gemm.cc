@@ -18,10 +18,6 @@ GemmKernel& active() {
 
 // Below this many multiply-adds a GEMM runs on the calling thread: waking the pool costs more.
 constexpr double kParallelMacs = 1 << 17;
-// From this many, OpenBLAS's own threads take a whole GEMM: they share each packed panel of B,
-// where our tiles each pack their own; a d512 T5 step spends ~15% less time in GEMMs. Their split
-// is static, though, so a core the OS takes away stalls the whole GEMM (README, native backend).
-constexpr double kLibraryMacs = 1 << 24;
 
 // C = beta·C when there is nothing to multiply (k = 0): BLAS rejects lda = 0.
 void scale_c(const Gemm& g) {

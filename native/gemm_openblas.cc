@@ -10,7 +10,9 @@
 #ifdef DF_HAVE_OPENBLAS
 #include <cblas.h>
 
+#include <cstring>
 #include <string>
+#include <vector>
 
 namespace df {
 namespace {
@@ -21,22 +23,82 @@ void cblas(const Gemm& g) {
               static_cast<int>(g.lda), g.b, static_cast<int>(g.ldb), g.beta, g.c, static_cast<int>(g.ldc));
 }
 
-// OpenBLAS's serial and threaded drivers split a long k into blocks of its GEMM_Q but halve a
-// remainder between Q and 2Q differently ((r+1)/2 vs r/2 rounded up to the unroll), and each
-// block's sum is added to C in turn: the same GEMM on 1 and 2 threads could round differently.
-// Handing it k in chunks of 256, then 128, then the rest, each accumulated into C in order, fixes
-// the summation for every thread count on every core whose Q is at least 128 (all x86 kernels;
-// SkylakeX's Q is 256, so there this is exactly its own blocking and costs nothing).
-void cblas_in_k_chunks(const Gemm& g) {
+// OpenBLAS cuts a long k into blocks and adds each block's product to C in turn, so where the
+// blocks end decides the rounding. Its serial and threaded drivers cut alike, blocks of GEMM_Q,
+// except a last stretch r between Q and 2Q: the serial driver halves it rounded up to the unroll,
+// the threaded one takes (r+1)/2. The same GEMM on 1 and 2 threads could then round differently.
+struct KBlocking {
+  int64_t q, unroll;
+};
+
+// The next block of `left` remaining k as OpenBLAS's serial or threaded driver cuts it.
+int64_t next_block(int64_t left, const KBlocking& b, bool threaded) {
+  if (left >= 2 * b.q) return b.q;
+  if (left <= b.q) return left;
+  return threaded ? (left + 1) / 2 : (left / 2 + b.unroll - 1) / b.unroll * b.unroll;
+}
+
+bool drivers_agree(int64_t k, const KBlocking& b) {
+  for (int64_t done = 0; done < k;) {
+    const int64_t serial = next_block(k - done, b, false);
+    if (serial != next_block(k - done, b, true)) return false;
+    done += serial;
+  }
+  return true;
+}
+
+// Without a known blocking: chunks of 256, then 128, then the rest. Each is one block on every
+// core whose Q is at least 256 (all x86 kernels), whatever the driver.
+int64_t fixed_chunk(int64_t left, const KBlocking*) { return left >= 256 ? 256 : left > 128 ? 128 : left; }
+int64_t serial_block(int64_t left, const KBlocking* b) { return next_block(left, *b, false); }
+
+// Hands OpenBLAS k in the chunks `next` cuts, each accumulated into C in order.
+void cblas_in_chunks(const Gemm& g, int64_t (*next)(int64_t, const KBlocking*), const KBlocking* b) {
   Gemm chunk = g;
   for (int64_t k0 = 0; k0 < g.k; k0 += chunk.k) {
-    const int64_t left = g.k - k0;
-    chunk.k = left >= 256 ? 256 : left > 128 ? 128 : left;
+    chunk.k = next(g.k - k0, b);
     chunk.a = g.trans_a ? g.a + k0 * g.lda : g.a + k0;
     chunk.b = g.trans_b ? g.b + k0 : g.b + k0 * g.ldb;
     chunk.beta = k0 == 0 ? g.beta : 1.f;
     cblas(chunk);
   }
+}
+
+// Q and the unroll are build parameters of OpenBLAS per core, not in its API. The addon knows
+// SkylakeX's sgemm blocking (Q 448, unroll 16 in OpenBLAS 0.3.21) and checks it once: a probe
+// product cut as assumed must give the bits of one call. Elsewhere, or if the check fails, it
+// falls back to fixed chunks.
+const KBlocking* known_blocking() {
+  static const KBlocking skylakex{448, 16};
+  static const KBlocking* known = []() -> const KBlocking* {
+    if (std::strcmp(openblas_get_corename(), "SkylakeX") != 0) return nullptr;
+    const int64_t n = 64, k = 1000;  // 1000 = 448 + 288 + 264: a split the serial driver rounds
+    std::vector<float> a(n * k), b(k * n), whole(n * n), cut(n * n);
+    for (int64_t i = 0; i < n * k; i++) {
+      a[i] = static_cast<float>((i * 7919) % 1013) / 1013.f - 0.5f;
+      b[i] = static_cast<float>((i * 104729) % 1019) / 1019.f - 0.5f;
+    }
+    const Gemm g{false, false, n, n, k, a.data(), k, b.data(), n, whole.data(), n, 0.f};
+    cblas(g);
+    Gemm h = g;
+    h.c = cut.data();
+    cblas_in_chunks(h, serial_block, &skylakex);
+    return std::memcmp(whole.data(), cut.data(), whole.size() * sizeof(float)) == 0 ? &skylakex : nullptr;
+  }();
+  return known;
+}
+
+// Every GEMM gets the same k blocks on any thread count. With the blocking known, OpenBLAS takes
+// k whole when that is one block, or when both drivers cut it alike and the product is too large
+// for OpenBLAS's small-matrix kernels (they sum k unblocked); else it gets the serial driver's
+// blocks one call each. Whole calls save the thread wake-ups and C passes of extra calls: on a
+// d512 T5 step's GEMMs, 3-10% per product (C microbench, 2 threads).
+void cblas_fixed_k_order(const Gemm& g) {
+  const KBlocking* b = known_blocking();
+  if (!b) return cblas_in_chunks(g, fixed_chunk, nullptr);
+  const double macs = static_cast<double>(g.m) * g.n * g.k;
+  if (g.k <= b->q || (macs >= kLibraryMacs && drivers_agree(g.k, *b))) return cblas(g);
+  cblas_in_chunks(g, serial_block, b);
 }
 
 }  // namespace
@@ -46,20 +108,22 @@ void cblas_in_k_chunks(const Gemm& g) {
 void gemm_openblas_threaded(const Gemm& g, int threads) {
   pool_sleep();
   openblas_set_num_threads(threads);
-  cblas_in_k_chunks(g);
+  cblas_fixed_k_order(g);
   openblas_set_num_threads(1);
 }
 
 GemmKernel gemm_openblas() {
   static const GemmKernel kernel = [] {
     openblas_set_num_threads(1);
-    return cblas_in_k_chunks;
+    known_blocking();  // probed here, on one thread, before any GEMM can raise the count
+    return cblas_fixed_k_order;
   }();
   return kernel;
 }
 
 const char* openblas_info() {
-  static const std::string info = std::string(openblas_get_config()) + " core=" + openblas_get_corename();
+  static const std::string info = std::string(openblas_get_config()) + " core=" + openblas_get_corename() +
+                                  (known_blocking() ? " k-blocks=own(Q448)" : " k-blocks=fixed(256)");
   return info.c_str();
 }
 

@@ -64,14 +64,22 @@ test('the fused optimizer updates compute the same bits on 1, 2 and 3 threads', 
   }));
 });
 
-test('large products, where OpenBLAS runs on its own threads, compute the same bits on 1, 2 and 3 threads', async () => {
-  // ≥ 2^24 multiply-adds each; k = 300 and 2000 leave remainders between OpenBLAS's k-block (256
-  // on SkylakeX) and twice it, which its serial and threaded drivers would split differently.
+test('products of any size and k compute the same bits on 1, 2 and 3 threads', async () => {
+  // OpenBLAS takes the large ones (≥ 2^24 multiply-adds) on its own threads, whole when its serial
+  // and threaded drivers cut k alike (k = 300, 512, 2048 on SkylakeX, whose k-block is 448) and
+  // block by block when they would not (700, 1000, 2000). Products below that size are tiled
+  // across the pool; the smallest tiles go to OpenBLAS's small-matrix kernel.
   const cases: Array<{ m: number; n: number; k: number; transA: boolean; transB: boolean }> = [
     { m: 64, n: 1024, k: 300, transA: false, transB: false },
     { m: 96, n: 768, k: 300, transA: true, transB: true },
     { m: 200, n: 100, k: 2000, transA: false, transB: true },
     { m: 100, n: 200, k: 2000, transA: true, transB: false },
+    { m: 128, n: 256, k: 512, transA: false, transB: true },
+    { m: 64, n: 160, k: 2048, transA: true, transB: false },
+    { m: 160, n: 160, k: 700, transA: false, transB: false },
+    { m: 130, n: 140, k: 1000, transA: true, transB: true },
+    { m: 128, n: 128, k: 900, transA: false, transB: false },
+    { m: 32, n: 32, k: 1000, transA: false, transB: true },
   ];
   await assertSameBitsOnAnyThreadCount((addon) => cases.map(({ m, n, k, transA, transB }, i) => {
     const c = new Float32Array(m * n);
