@@ -47,8 +47,8 @@ bool drivers_agree(int64_t k, const KBlocking& b) {
   return true;
 }
 
-// Without a known blocking: chunks of 256, then 128, then the rest. Each is one block on every
-// core whose Q is at least 256 (all x86 kernels), whatever the driver.
+// Without a known blocking: chunks of 256, then 128, then the rest. On every core whose Q is at
+// least 128, both drivers cut each chunk alike.
 int64_t fixed_chunk(int64_t left, const KBlocking*) { return left >= 256 ? 256 : left > 128 ? 128 : left; }
 int64_t serial_block(int64_t left, const KBlocking* b) { return next_block(left, *b, false); }
 
@@ -92,7 +92,7 @@ const KBlocking* known_blocking() {
 // k whole when that is one block, or when both drivers cut it alike and the product is too large
 // for OpenBLAS's small-matrix kernels (they sum k unblocked); else it gets the serial driver's
 // blocks one call each. Whole calls save the thread wake-ups and C passes of extra calls: on a
-// d512 T5 step's GEMMs, 3-10% per product (C microbench, 2 threads).
+// d512 T5 step's GEMMs, 3-17% per product (C microbench, 2 threads).
 void cblas_fixed_k_order(const Gemm& g) {
   const KBlocking* b = known_blocking();
   if (!b) return cblas_in_chunks(g, fixed_chunk, nullptr);
