@@ -2,8 +2,8 @@
 // runs single-threaded, except for the large single GEMMs that the driver in gemm.cc hands to its
 // own threads; either way the count is ours (DEEPFUSION_THREADS). The two pools never compete:
 // ours sleeps while OpenBLAS's run (else its workers would poll on the cores for their spin time),
-// and OpenBLAS's sleep right after (the loader sets OPENBLAS_THREAD_TIMEOUT; by default they
-// would spin for ~0.1 s into our next kernel).
+// and OpenBLAS's sleep ~0.4 ms after (the loader sets OPENBLAS_THREAD_TIMEOUT; by default they
+// would spin for ~0.1 s into our next kernels).
 #include "gemm.h"
 #include "pool.h"
 
