@@ -47,16 +47,18 @@ bool drivers_agree(int64_t k, const KBlocking& b) {
   return true;
 }
 
-// Without a known blocking: chunks of 256, then 128, then the rest. On every core whose Q is at
-// least 128, both drivers cut each chunk alike.
-int64_t fixed_chunk(int64_t left, const KBlocking*) { return left >= 256 ? 256 : left > 128 ? 128 : left; }
-int64_t serial_block(int64_t left, const KBlocking* b) { return next_block(left, *b, false); }
+// The next chunk of `left` remaining k: the serial driver's block when the blocking is known;
+// else 256, then 128, then the rest, which both drivers cut alike on every core whose Q is ≥ 128.
+int64_t next_chunk(int64_t left, const KBlocking* b) {
+  if (b) return next_block(left, *b, false);
+  return left >= 256 ? 256 : left > 128 ? 128 : left;
+}
 
-// Hands OpenBLAS k in the chunks `next` cuts, each accumulated into C in order.
-void cblas_in_chunks(const Gemm& g, int64_t (*next)(int64_t, const KBlocking*), const KBlocking* b) {
+// Hands OpenBLAS k one chunk per call, each accumulated into C in order.
+void cblas_in_chunks(const Gemm& g, const KBlocking* b) {
   Gemm chunk = g;
   for (int64_t k0 = 0; k0 < g.k; k0 += chunk.k) {
-    chunk.k = next(g.k - k0, b);
+    chunk.k = next_chunk(g.k - k0, b);
     chunk.a = g.trans_a ? g.a + k0 * g.lda : g.a + k0;
     chunk.b = g.trans_b ? g.b + k0 : g.b + k0 * g.ldb;
     chunk.beta = k0 == 0 ? g.beta : 1.f;
@@ -82,7 +84,7 @@ const KBlocking* known_blocking() {
     cblas(g);
     Gemm h = g;
     h.c = cut.data();
-    cblas_in_chunks(h, serial_block, &skylakex);
+    cblas_in_chunks(h, &skylakex);
     return std::memcmp(whole.data(), cut.data(), whole.size() * sizeof(float)) == 0 ? &skylakex : nullptr;
   }();
   return known;
@@ -95,10 +97,10 @@ const KBlocking* known_blocking() {
 // d512 T5 step's GEMMs, 3-17% per product (C microbench, 2 threads).
 void cblas_fixed_k_order(const Gemm& g) {
   const KBlocking* b = known_blocking();
-  if (!b) return cblas_in_chunks(g, fixed_chunk, nullptr);
+  if (!b) return cblas_in_chunks(g, nullptr);
   const double macs = static_cast<double>(g.m) * g.n * g.k;
   if (g.k <= b->q || (macs >= kLibraryMacs && drivers_agree(g.k, *b))) return cblas(g);
-  cblas_in_chunks(g, serial_block, b);
+  cblas_in_chunks(g, b);
 }
 
 }  // namespace
@@ -122,8 +124,9 @@ GemmKernel gemm_openblas() {
 }
 
 const char* openblas_info() {
+  const KBlocking* b = known_blocking();
   static const std::string info = std::string(openblas_get_config()) + " core=" + openblas_get_corename() +
-                                  (known_blocking() ? " k-blocks=own(Q448)" : " k-blocks=fixed(256)");
+                                  (b ? " k-blocks=own(Q" + std::to_string(b->q) + ")" : " k-blocks=fixed(256)");
   return info.c_str();
 }
 
