@@ -11,7 +11,7 @@ import type { NormMode } from '../fusion/plan';
 import { caseFromTokens, probeCase, TEXT_BATCH, verificationLines, type LogitsChange } from '../fusion/verify';
 import { parseCase, type ForwardCase } from '../model/case';
 import type { T5Config } from '../model/config';
-import { loadTokenizer } from '../training/data';
+import { loadTokenizer } from '../data';
 import { formatCount } from './format';
 
 export const VERIFY_HELP = `--verify <file>   run the sources and the result on one batch and print the maximum and the

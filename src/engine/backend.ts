@@ -3,15 +3,8 @@
 import './cpu';
 import './fused';
 import { nativeCandidate } from './native';
+import type { BackendCandidate } from './backend_candidate';
 import { tf } from './tf';
-
-export interface BackendCandidate {
-  name: string;
-  /** Registers the backend with tfjs; returns false when it cannot run here. */
-  register: () => boolean;
-  /** One line on what the backend runs on (for `info` and `--version`). */
-  describe: () => string;
-}
 
 const candidates: BackendCandidate[] = [];
 

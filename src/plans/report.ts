@@ -197,7 +197,7 @@ export function writeReport(run: PlanRun, ctx: ReportContext): ArmSummary[] {
     'Training FLOPs of a job = steps × FLOPs of one step. One step\'s FLOPs count every matrix multiplication ' +
       '(a [m, k]·[k, n] product is 2·m·n·k) of the forward pass over batch × accumulation sequences of the plan\'s ' +
       'input length and the span-corruption target length — attention projections, attention scores and context, ' +
-      'feed-forward, cross-attention and the output layer — times 3 for forward plus backward (`src/engine/flops.ts`). ' +
+      'feed-forward, cross-attention and the output layer — times 3 for forward plus backward (`src/model/flops.ts`). ' +
       'Fusion and evaluation cost no training FLOPs (their wall time is listed). Peak RSS is that of the worker process.',
     '',
   ].join('\n');

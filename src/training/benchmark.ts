@@ -3,7 +3,7 @@
 // PyTorch peer (bench/torch_t5.py) runs the same model from what `saveBenchInputs` writes.
 import * as path from 'node:path';
 import { tf, type Tensor } from '../engine/tf';
-import { t5TrainingStepFlops, type StepShape } from '../engine/flops';
+import { t5TrainingStepFlops, type StepShape } from '../model/flops';
 import { NativeBackend } from '../engine/native';
 import { startKernelProfile, type KernelProfile, type KernelTime } from '../engine/profile';
 import { writeFileAtomic } from '../io/atomic';

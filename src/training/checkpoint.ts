@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { FileError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
 import { readJsonFile, saveModel, type Model } from '../io/checkpoint';
-import type { DataPosition } from './data/types';
+import type { DataPosition } from '../data/types';
 import type { EvalRecord, TrainRecord } from './metrics';
 import { saveOptimizerState } from './optimizers/state_io';
 import type { Optimizer, OptimizerState } from './optimizers/types';

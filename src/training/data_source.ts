@@ -1,7 +1,7 @@
 // The data a training run reads, opened from its JSON-able spec: the corpus, the tokenizer
 // (a file, or one trained on the corpus and cached), the resumable training stream and the
 // fixed validation batches.
-import { cachedTokenizer, loadTokenizer, openCorpus, openTrainStream, validationBatches, type ExampleBatch, type T5Tokenizer } from './data';
+import { cachedTokenizer, loadTokenizer, openCorpus, openTrainStream, validationBatches, type ExampleBatch, type T5Tokenizer } from '../data';
 import type { TrainData } from './loop';
 import type { DataSpec } from './pretrain_settings';
 

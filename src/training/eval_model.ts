@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadModel, TOKENIZER_FILE } from '../io/checkpoint';
 import { disposeParams } from '../model/params';
-import { loadTokenizer } from './data';
+import { loadTokenizer } from '../data';
 import { openTokenizer, openValidation, type DataProgress, type EvalDataSpec } from './data_source';
 import { evaluate, type EvalResult } from './evaluate';
 import { modelConfig } from './pretrain';

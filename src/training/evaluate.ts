@@ -6,9 +6,9 @@ import type { Tensor } from '../engine/tf';
 import type { T5Config } from '../model/config';
 import type { Params } from '../model/params';
 import { forward } from '../model/t5';
-import type { ExampleBatch } from './data/types';
+import type { ExampleBatch } from '../data/types';
 import { targetTokens } from './step';
-import { toSeq2SeqBatch } from './data';
+import { toSeq2SeqBatch } from '../data';
 
 export interface EvalResult {
   loss: number;

@@ -12,7 +12,7 @@ import type { T5Config } from '../model/config';
 import { countParams, disposeParams, initParams, type Params } from '../model/params';
 import { lineChart } from '../report/plot';
 import { readTrainerState, writeCheckpoint, type TrainerState } from './checkpoint';
-import type { BatchStream, DataPosition, ExampleBatch } from './data/types';
+import type { BatchStream, DataPosition, ExampleBatch } from '../data/types';
 import { evaluate } from './evaluate';
 import { METRICS_FILE, MetricsLog, type EvalRecord, type TrainRecord } from './metrics';
 import { clipScale, globalNorm } from './optimizers/clip';

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { ConfigError } from '../errors';
 import { readConfig, TOKENIZER_FILE } from '../io/checkpoint';
 import { parseConfig, type T5Config } from '../model/config';
-import type { T5Tokenizer } from './data';
+import type { T5Tokenizer } from '../data';
 import { openTrainingData, type DataProgress } from './data_source';
 import { train, type InitFromModel, type InitFromScratch, type TrainEvent, type TrainResult } from './loop';
 import { presetConfig } from './presets';

@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { ConfigError } from '../errors';
 import { readJsonFile } from '../io/checkpoint';
-import { DEFAULT_CORPUS, DEFAULT_VOCAB_SIZE } from './data';
+import { DEFAULT_CORPUS, DEFAULT_VOCAB_SIZE } from '../data';
 import { parseOptimizerSpec, type OptimizerSpec } from './optimizers/spec';
 import { isPresetName, PRESET_NAMES, type PresetName } from './presets';
 import { parseScheduleSpec, SCHEDULE_KINDS, type ScheduleKind, type ScheduleSpec } from './schedules';

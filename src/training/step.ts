@@ -6,8 +6,8 @@ import { tf } from '../engine/tf';
 import type { T5Config } from '../model/config';
 import type { Params } from '../model/params';
 import { lossAndGrads } from '../model/t5';
-import type { ExampleBatch } from './data/types';
-import { toSeq2SeqBatch } from './data';
+import type { ExampleBatch } from '../data/types';
+import { toSeq2SeqBatch } from '../data';
 
 export interface StepGradients {
   /** Mean loss over every target token of the step. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { loadTokenizer } from '../../src/training/data/tokenizer';
+import { loadTokenizer } from '../../src/data/tokenizer';
 import { runCli } from '../helpers/cli';
 import { temporaryDir, writeChapterDir } from '../helpers/corpus';
 

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { initEngine } from '../../src/engine/backend';
 import { readJsonFile, saveModel } from '../../src/io/checkpoint';
 import { makeConfig, parseConfig } from '../../src/model/config';
-import { t5TokenizerJson } from '../../src/training/data/tokenizer';
+import { t5TokenizerJson } from '../../src/data/tokenizer';
 import { runCli } from '../helpers/cli';
 import { fixtureCase, fixtureModelDir } from '../helpers/fixtures';
 import { randomModel } from '../fusion/helpers';

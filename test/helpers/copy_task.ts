@@ -3,7 +3,7 @@
 // copying arbitrary sequences is slow to learn; runs make most target tokens predictable from
 // the previous one, and a tiny T5 learns the task in a few dozen steps. Deterministic from
 // (seed, index).
-import type { BatchStream, DataPosition, ExampleBatch } from '../../src/training/data/types';
+import type { BatchStream, DataPosition, ExampleBatch } from '../../src/data/types';
 import type { TrainData } from '../../src/training/loop';
 
 export interface CopyTask {

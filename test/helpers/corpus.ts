@@ -3,9 +3,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileCorpus } from '../../src/training/data/corpus_files';
-import type { Corpus } from '../../src/training/data/corpus';
-import { trainTokenizer, type T5Tokenizer } from '../../src/training/data/tokenizer';
+import { fileCorpus } from '../../src/data/corpus_files';
+import type { Corpus } from '../../src/data/corpus';
+import { trainTokenizer, type T5Tokenizer } from '../../src/data/tokenizer';
 
 interface Chapter { chapter: string; title: string; text: string }
 

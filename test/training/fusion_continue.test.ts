@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { optimizerTransfer } from '../../src/training/optimizers/fusion_transfer';
+import { optimizerTransfer } from '../../src/fusion/optimizer_transfer';
 import { initEngine } from '../../src/engine/backend';
 import { fuseCheckpoints, selfFuseCheckpoint } from '../../src/fusion/checkpoints';
 import { readJsonFile } from '../../src/io/checkpoint';

@@ -16,7 +16,7 @@ export const benchCommand: Command = {
 Trains a freshly initialised T5 of the given shape on a fixed synthetic batch (token ids drawn
 from a seeded generator, no padding) and prints one line per step, then one JSON line with
 step_seconds_median, tokens_per_second, gflops (matmul FLOPs per step / median step time; see
-src/engine/flops.ts), mfu (gflops over the machine's sgemm peak, measured with the addon's GEMM
+src/model/flops.ts), mfu (gflops over the machine's sgemm peak, measured with the addon's GEMM
 on large square products after the steps), peak_rss_mb and the backend.
 
 Shape (defaults in brackets):

@@ -1,5 +1,5 @@
-import { corpusStats, splitDocuments, VALIDATION_FRACTION, type Corpus, type CorpusStats } from '../../training/data/corpus';
-import { openCorpus } from '../../training/data/corpus_open';
+import { corpusStats, splitDocuments, VALIDATION_FRACTION, type Corpus, type CorpusStats } from '../../data/corpus';
+import { openCorpus } from '../../data/corpus_open';
 import { UserError } from '../../errors';
 import { parseCommandArgs, type Command } from '../command';
 import { formatCount } from '../format';

@@ -8,7 +8,7 @@ import {
   describeFusion, formatChange, normOption, optimizerStateOption, probeBatch, VERIFY_HELP,
   verifyFileBatch, weightsOption,
 } from '../fusion_args';
-import { optimizerTransfer } from '../../training/optimizers/fusion_transfer';
+import { optimizerTransfer } from '../../fusion/optimizer_transfer';
 
 export const fuseCommand: Command = {
   name: 'fuse',

@@ -7,7 +7,7 @@ import {
   describeFusion, formatChange, noiseOption, normOption, optimizerStateOption, probeBatch, VERIFY_HELP,
   verifyFileBatch,
 } from '../fusion_args';
-import { optimizerTransfer } from '../../training/optimizers/fusion_transfer';
+import { optimizerTransfer } from '../../fusion/optimizer_transfer';
 
 export const selfFuseCommand: Command = {
   name: 'self-fuse',

@@ -1,9 +1,9 @@
 import * as path from 'node:path';
 import { UserError } from '../../errors';
-import { openCorpus } from '../../training/data/corpus_open';
-import { cachedTokenizer, defaultTokenizer } from '../../training/data/default_tokenizer';
-import type { UnigramProgress } from '../../training/data/unigram_trainer';
-import { DEFAULT_SENTINELS, DEFAULT_VOCAB_SIZE, loadTokenizer, tokensPerWord, type T5Tokenizer } from '../../training/data/tokenizer';
+import { openCorpus } from '../../data/corpus_open';
+import { cachedTokenizer, defaultTokenizer } from '../../data/default_tokenizer';
+import type { UnigramProgress } from '../../data/unigram_trainer';
+import { DEFAULT_SENTINELS, DEFAULT_VOCAB_SIZE, loadTokenizer, tokensPerWord, type T5Tokenizer } from '../../data/tokenizer';
 import { numberOption, parseCommandArgs, requireOption, type Command } from '../command';
 import { formatDuration } from '../format';
 import { corpusSummary } from './corpus';

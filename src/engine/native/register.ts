@@ -2,7 +2,7 @@
 // the fused ops' reference kernels included), then the native kernels over them.
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { tf } from '../tf';
-import type { BackendCandidate } from '../backend';
+import type { BackendCandidate } from '../backend_candidate';
 import { loadAddon, type AddonLoad, type NativeAddon } from './addon';
 import { NativeBackend } from './backend';
 import { elementwiseKernels } from './kernels/elementwise';

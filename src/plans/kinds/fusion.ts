@@ -6,7 +6,7 @@ import { fuseCheckpoints, selfFuseCheckpoint, verifyCheckpoint, type FusionResul
 import { outputWeights } from '../../fusion/compatibility';
 import { parseSymmetryNoise } from '../../fusion/noise';
 import { probeCase } from '../../fusion/verify';
-import { optimizerTransfer } from '../../training/optimizers/fusion_transfer';
+import { optimizerTransfer } from '../../fusion/optimizer_transfer';
 import type { JobResult, JobSpec, NodeKind } from '../job';
 import { Fields } from '../plan';
 import { inputModel, peakRssMb } from './common';

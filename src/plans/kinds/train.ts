@@ -2,9 +2,9 @@
 // model (a fused one, typically), with any training setting; data settings come from the plan.
 import * as path from 'node:path';
 import { initEngine } from '../../engine';
-import { t5TrainingStepFlops } from '../../engine/flops';
+import { t5TrainingStepFlops } from '../../model/flops';
 import { readConfig } from '../../io/checkpoint';
-import { spanCorruptionLengths } from '../../training/data/span_corruption';
+import { spanCorruptionLengths } from '../../data/span_corruption';
 import { hasOptimizerState } from '../../training/optimizers/state_io';
 import { pretrain } from '../../training/pretrain';
 import { resolvePretrainSettings, type PretrainFields, type PretrainSettings } from '../../training/pretrain_settings';

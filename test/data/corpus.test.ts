@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, FileError } from '../../../src/errors';
-import { corpusStats, splitDocuments, VALIDATION_FRACTION, type CorpusDocument } from '../../../src/training/data/corpus';
-import { defaultCorpus } from '../../../src/training/data/corpus_default';
-import { fileCorpus } from '../../../src/training/data/corpus_files';
-import { openCorpus } from '../../../src/training/data/corpus_open';
-import { normalizeText } from '../../../src/training/data/normalize';
-import { mobyDickChapters, temporaryDir, writeChapterDir } from '../../helpers/corpus';
+import { ConfigError, FileError } from '../../src/errors';
+import { corpusStats, splitDocuments, VALIDATION_FRACTION, type CorpusDocument } from '../../src/data/corpus';
+import { defaultCorpus } from '../../src/data/corpus_default';
+import { fileCorpus } from '../../src/data/corpus_files';
+import { openCorpus } from '../../src/data/corpus_open';
+import { normalizeText } from '../../src/data/normalize';
+import { mobyDickChapters, temporaryDir, writeChapterDir } from '../helpers/corpus';
 
 const docs = (n: number, prefix = 'doc'): CorpusDocument[] => Array.from({ length: n }, (_, i) => ({ id: `${prefix}/${i}`, text: `text ${i}` }));
 

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { FileError, UserError } from '../../../src/errors';
-import { splitDocuments } from '../../../src/training/data/corpus';
-import { fileCorpus } from '../../../src/training/data/corpus_files';
-import { cachedTokenizer } from '../../../src/training/data/default_tokenizer';
-import { normalizeText } from '../../../src/training/data/normalize';
-import { loadTokenizer, metaspaceWords, tokenizerFromJson, tokensPerWord, trainTokenizer } from '../../../src/training/data/tokenizer';
-import { mobyDickChapters, smallCorpusAndTokenizer, SMALL_VOCAB, temporaryDir, writeChapterDir } from '../../helpers/corpus';
+import { FileError, UserError } from '../../src/errors';
+import { splitDocuments } from '../../src/data/corpus';
+import { fileCorpus } from '../../src/data/corpus_files';
+import { cachedTokenizer } from '../../src/data/default_tokenizer';
+import { normalizeText } from '../../src/data/normalize';
+import { loadTokenizer, metaspaceWords, tokenizerFromJson, tokensPerWord, trainTokenizer } from '../../src/data/tokenizer';
+import { mobyDickChapters, smallCorpusAndTokenizer, SMALL_VOCAB, temporaryDir, writeChapterDir } from '../helpers/corpus';
 import { Tokenizer } from 'tokenizers';
 
 describe('trained T5 tokenizer', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { matmulFlops, t5ForwardFlops, t5TrainingStepFlops } from '../../src/engine/flops';
+import { matmulFlops, t5ForwardFlops, t5TrainingStepFlops } from '../../src/model/flops';
 import { makeConfig } from '../../src/model/config';
 
 describe('FLOP accounting', () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Tokenizer } from 'tokenizers';
-import { HF_NORMALIZER, normalizeText } from '../../../src/training/data/normalize';
-import { mobyDickChapters } from '../../helpers/corpus';
+import { HF_NORMALIZER, normalizeText } from '../../src/data/normalize';
+import { mobyDickChapters } from '../helpers/corpus';
 
 describe('normalizeText', () => {
   test('folds compatibility forms, drops control characters, collapses whitespace, trims', () => {

@@ -1,6 +1,6 @@
 // Examples → fixed-shape batches (the ExampleBatch contract) → model tensors.
-import { tf } from '../../engine/tf';
-import { shiftRight, type Seq2SeqBatch } from '../../model/t5';
+import { tf } from '../engine/tf';
+import { shiftRight, type Seq2SeqBatch } from '../model/t5';
 import type { CorruptedExample } from './span_corruption';
 import type { ExampleBatch } from './types';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Rng } from '../../../src/util/rng';
+import { Rng } from '../../src/util/rng';
 import { corruptSpans, noiseCounts, randomSpansNoiseMask, roundHalfEven, spanCorruptionLengths, T5_SPAN_CORRUPTION }
-  from '../../../src/training/data/span_corruption';
+  from '../../src/data/span_corruption';
 
 const V = 32100;
 const sentinel = (i: number) => V - 1 - i;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { metaspaceWords } from '../../../src/training/data/tokenizer';
-import { trainUnigram } from '../../../src/training/data/unigram_trainer';
-import { normalizeText } from '../../../src/training/data/normalize';
-import { mobyDickChapters } from '../../helpers/corpus';
+import { metaspaceWords } from '../../src/data/tokenizer';
+import { trainUnigram } from '../../src/data/unigram_trainer';
+import { normalizeText } from '../../src/data/normalize';
+import { mobyDickChapters } from '../helpers/corpus';
 
 function wordCounts(texts: string[]): Map<string, number> {
   const counts = new Map<string, number>();

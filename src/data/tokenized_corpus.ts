@@ -3,9 +3,9 @@
 // under a key made of the corpus and tokenizer fingerprints; a cache hit reads one file and never
 // parses the corpus text.
 import * as fs from 'node:fs';
-import { cacheFile } from '../../io/cache';
-import { writeFileAtomic } from '../../io/atomic';
-import { sha256Hex } from '../../util/hash';
+import { cacheFile } from '../io/cache';
+import { writeFileAtomic } from '../io/atomic';
+import { sha256Hex } from '../util/hash';
 import { splitDocuments, type Corpus, type CorpusDocument, type Split } from './corpus';
 import type { T5Tokenizer } from './tokenizer';
 

@@ -1,7 +1,7 @@
 // FLOP accounting for T5 training, shared by the benchmark (achieved GFLOP/s, MFU) and by cost
 // accounting. Only matrix multiplications count (the convention of MFU): a matmul of
 // [m, k]·[k, n] is 2·m·n·k FLOPs forward, and its backward (input and weight gradients) twice that.
-import type { T5Config } from '../model/config';
+import type { T5Config } from './config';
 
 export interface StepShape {
   batch: number;

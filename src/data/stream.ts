@@ -9,9 +9,9 @@
 // position of a stream is just k: reopening at k continues exactly where it stopped.
 // Validation: the held-out documents in corpus order, cut the same way, with noise from a fixed
 // seed — the same examples for every run and every model.
-import { ConfigError, UserError } from '../../errors';
-import { sha256Hex } from '../../util/hash';
-import { Rng } from '../../util/rng';
+import { ConfigError, UserError } from '../errors';
+import { sha256Hex } from '../util/hash';
+import { Rng } from '../util/rng';
 import { buildBatch } from './batch';
 import type { Corpus } from './corpus';
 import { corruptSpans, randomSpansNoiseMask, spanCorruptionLengths, T5_SPAN_CORRUPTION, type CorruptedExample,

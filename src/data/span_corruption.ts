@@ -10,7 +10,7 @@
 // length helper computes the same counts in Python float64; the two differ only when n · density
 // lands within float32 rounding of a half, and using one function for both here guarantees that a
 // raw segment of the derived length always corrupts to exactly the derived input and target lengths.
-import type { Rng } from '../../util/rng';
+import type { Rng } from '../util/rng';
 
 export interface SpanCorruptionOptions {
   /** Share of the raw tokens that become noise (T5: 0.15). */

@@ -2,7 +2,7 @@
 // 100 sentinels) is a single call. Training is deterministic, so the cache only saves time — a
 // machine with an empty cache trains the identical tokenizer.json (about 30 s and 1.5 GB for the default).
 import * as fs from 'node:fs';
-import { cacheFile } from '../../io/cache';
+import { cacheFile } from '../io/cache';
 import { defaultCorpus } from './corpus_default';
 import { loadTokenizer, trainingKey, trainTokenizer, type T5Tokenizer, type TokenizerTrainingOptions } from './tokenizer';
 

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isUtf8 } from 'node:buffer';
-import { ConfigError, errnoCode, FileError } from '../../errors';
+import { ConfigError, errnoCode, FileError } from '../errors';
 import { corpusFingerprint, DOCUMENT_TARGET_CHARS, groupIntoDocuments, lazyCorpus, type Corpus, type CorpusDocument } from './corpus';
 import { normalizeText } from './normalize';
 

@@ -2,7 +2,7 @@
 // training and held-out validation documents. The split depends on the document id alone (not on
 // a seed, nor on the other documents), so every model trained on a corpus is evaluated on the
 // same text, and adding documents never moves old ones between splits.
-import { sha256Hex, unitHash } from '../../util/hash';
+import { sha256Hex, unitHash } from '../util/hash';
 import { HF_NORMALIZER, normalizeText } from './normalize';
 
 export interface CorpusDocument {

@@ -2,17 +2,17 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { initEngine } from '../../../src/engine/backend';
-import { ConfigError, UserError } from '../../../src/errors';
-import { buildBatch, IGNORED_LABEL, toSeq2SeqBatch } from '../../../src/training/data/batch';
-import { tf } from '../../../src/engine/tf';
-import { makeConfig } from '../../../src/model/config';
-import { disposeParams, initParams } from '../../../src/model/params';
-import { loss } from '../../../src/model/t5';
-import type { Corpus } from '../../../src/training/data/corpus';
-import { openTrainStream, validationBatches, type StreamOptions } from '../../../src/training/data/stream';
-import type { ExampleBatch } from '../../../src/training/data/types';
-import { smallCorpusAndTokenizer, SMALL_VOCAB, temporaryDir } from '../../helpers/corpus';
+import { initEngine } from '../../src/engine/backend';
+import { ConfigError, UserError } from '../../src/errors';
+import { buildBatch, IGNORED_LABEL, toSeq2SeqBatch } from '../../src/data/batch';
+import { tf } from '../../src/engine/tf';
+import { makeConfig } from '../../src/model/config';
+import { disposeParams, initParams } from '../../src/model/params';
+import { loss } from '../../src/model/t5';
+import type { Corpus } from '../../src/data/corpus';
+import { openTrainStream, validationBatches, type StreamOptions } from '../../src/data/stream';
+import type { ExampleBatch } from '../../src/data/types';
+import { smallCorpusAndTokenizer, SMALL_VOCAB, temporaryDir } from '../helpers/corpus';
 
 const take = (stream: { next(): ExampleBatch }, n: number) => Array.from({ length: n }, () => stream.next());
 

@@ -5,10 +5,10 @@
 // unigram_trainer.ts. A real T5's tokenizer.json loads unchanged: its post-processor appends </s>,
 // but `encode` never adds special tokens — callers that want EOS append `eosId` themselves.
 import { Tokenizer } from 'tokenizers';
-import { FileError, UserError } from '../../errors';
-import { writeFileAtomic } from '../../io/atomic';
-import { readTextFile } from '../../io/read_text';
-import { sha256Hex } from '../../util/hash';
+import { FileError, UserError } from '../errors';
+import { writeFileAtomic } from '../io/atomic';
+import { readTextFile } from '../io/read_text';
+import { sha256Hex } from '../util/hash';
 import { countWords, splitDocuments, type Corpus } from './corpus';
 import { HF_NORMALIZER } from './normalize';
 import { trainUnigram, UNIGRAM_TRAINER_VERSION, type UnigramProgress } from './unigram_trainer';
