@@ -5,9 +5,6 @@ import * as path from 'node:path';
 import { FileError, UserError } from '../errors';
 import { readJsonFile, TOKENIZER_FILE } from '../io/checkpoint';
 import type { FusionResult } from '../fusion/checkpoints';
-import { parseSymmetryNoise, type SymmetryNoise } from '../fusion/noise';
-import type { OptimizerStateMode } from '../fusion/optimizer_state';
-import type { NormMode } from '../fusion/plan';
 import { caseFromTokens, probeCase, TEXT_BATCH, verificationLines, type LogitsChange } from '../fusion/verify';
 import { parseCase, type ForwardCase } from '../model/case';
 import type { T5Config } from '../model/config';
@@ -22,38 +19,6 @@ export const VERIFY_HELP = `--verify <file>   run the sources and the result on 
                     Operations that change the function (joint norms for different sources, plain
                     noise, collapse-norms) are always measured, on a random probe batch if no file
                     is given. Verification loads the models one at a time (memory: the largest).`;
-
-function choice<T extends string>(command: string, option: string, value: string | undefined, allowed: readonly T[],
-  fallback: T | undefined): T | undefined {
-  if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) {
-    throw new UserError(`deepfusion ${command}: --${option} must be ${allowed.join(' or ')}, got "${value}"`);
-  }
-  return value as T;
-}
-
-export const normOption = (command: string, value: string | undefined): NormMode | undefined =>
-  choice(command, 'norm', value, ['grouped', 'joint'] as const, undefined);
-
-export const optimizerStateOption = (command: string, value: string | undefined): OptimizerStateMode =>
-  choice(command, 'optimizer-state', value, ['reset', 'carry'] as const, 'reset') as OptimizerStateMode;
-
-/** `0.3,0.7` → [0.3, 0.7]; range checks are the library's (outputWeights). */
-export function weightsOption(command: string, value: string | undefined): number[] | undefined {
-  if (value === undefined) return undefined;
-  const weights = value.split(',').map((s) => Number(s.trim()));
-  if (weights.some((w) => Number.isNaN(w)) || value.trim() === '') {
-    throw new UserError(`deepfusion ${command}: --weights must be numbers separated by commas, e.g. 0.5,0.5; got "${value}"`);
-  }
-  return weights;
-}
-
-/** `paired:0.01`, `plain:0.01` or `none`. */
-export function noiseOption(command: string, value: string | undefined): SymmetryNoise {
-  const noise = parseSymmetryNoise(value ?? 'none');
-  if (!noise) throw new UserError(`deepfusion ${command}: --noise must be paired:<std>, plain:<std> or none (std ≥ 0), got "${value}"`);
-  return noise;
-}
 
 export interface VerifyBatch {
   case: ForwardCase;

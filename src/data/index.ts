@@ -9,3 +9,5 @@ export { cachedTokenizer, defaultTokenizer } from './default_tokenizer';
 export { spanCorruptionLengths, T5_SPAN_CORRUPTION, type SpanCorruptionOptions } from './span_corruption';
 export { openTrainStream, validationBatches, type StreamOptions, type TrainStreamOptions, type ValidationOptions } from './stream';
 export { IGNORED_LABEL, toSeq2SeqBatch } from './batch';
+export { openTokenizer, openTrainingData, openValidation, type DataProgress, type EvalDataSettings, type StreamSettings, type TrainingData } from './open';
+export { DATA_SETTINGS, type DataSettings } from './settings';

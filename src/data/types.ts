@@ -26,3 +26,11 @@ export interface BatchStream {
   /** The position after the last batch returned; `openTrainStream({..., position})` continues from it. */
   position(): DataPosition;
 }
+
+/** A training run's data: the stream from any position, and what identifies it. */
+export interface TrainData {
+  /** The training stream from `position` (absent: its beginning). */
+  open(position?: DataPosition): BatchStream | Promise<BatchStream>;
+  /** JSON describing the data (corpus, tokenizer, lengths, batch size, seed); part of the run's identity. */
+  describe: unknown;
+}

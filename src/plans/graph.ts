@@ -1,17 +1,20 @@
 // From a plan to the concrete jobs it runs: one instance of every node per repeat (seeds
 // shifted), plus clones of swept nodes, each with a content key that names its cached output.
 import { createHash } from 'node:crypto';
-import { ancestorsOf, type Arm, type Plan, type PlanNode } from './plan';
+import { ancestorsOf, type Arm, type Plan, type PlanNode, type Sweep } from './plan';
 
-/** Bump when what a node computes for the same settings changes, so old caches are not reused. */
-export const CACHE_VERSION = 1;
+/**
+ * Bump when what a node computes for the same settings changes, so old caches are not reused.
+ * 2: settings are hashed with their defaults filled in (a value equal to the default is the same job).
+ */
+export const CACHE_VERSION = 2;
 
 export interface JobInstance {
   /** Unique within the plan run, e.g. `small_a`, `small_a@1`, `tuned[lr_offset=-500]@2`. */
   id: string;
   node: string;
   kind: string;
-  settings: Record<string, unknown>;
+  settings: unknown;
   /** Job ids of the inputs, in the node's input order. */
   inputs: string[];
   repeat: number;
@@ -35,9 +38,6 @@ export interface Expansion {
   arms: ArmInstance[];
 }
 
-/** Seeds of repeat r are shifted by this much, far apart from seeds a plan writes by hand. */
-export const REPEAT_SEED_STRIDE = 1000;
-
 export function expandPlan(plan: Plan): Expansion {
   const jobs = new Map<string, JobInstance>();
   const arms: ArmInstance[] = [];
@@ -45,13 +45,13 @@ export function expandPlan(plan: Plan): Expansion {
   const suffix = (r: number): string => (plan.repeats > 1 ? `@${r}` : '');
 
   // Variant of a node: `tag` marks clones made for a sweep value (empty for the plain node).
-  const instantiate = (node: PlanNode, r: number, tag: string, override: (n: PlanNode) => Record<string, unknown>,
+  const instantiate = (node: PlanNode, r: number, tag: string, sweep: Sweep | undefined, value: number | undefined,
     cloned: Set<string>): string => {
     const id = `${node.name}${cloned.has(node.name) ? tag : ''}${suffix(r)}`;
     if (jobs.has(id)) return id;
-    const inputs = node.inputs.map((i) => instantiate(byName.get(i) as PlanNode, r, tag, override, cloned));
-    const settings = override(node);
-    if (typeof settings.seed === 'number') settings.seed = settings.seed + REPEAT_SEED_STRIDE * r;
+    const inputs = node.inputs.map((i) => instantiate(byName.get(i) as PlanNode, r, tag, sweep, value, cloned));
+    const swept = sweep && value !== undefined && node.name === sweep.node ? { field: sweep.field, value } : undefined;
+    const settings = node.settingsFor(r, swept);
     const key = contentKey({ kind: node.kind, settings, data: plan.data, inputs: inputs.map((i) => (jobs.get(i) as JobInstance).key) });
     jobs.set(id, { id, node: node.name, kind: node.kind, settings, inputs, repeat: r, key });
     return id;
@@ -64,15 +64,10 @@ export function expandPlan(plan: Plan): Expansion {
       const between = ancestorsOf(arm.final, plan.nodes);
       for (const n of between) if (ancestorsOf(n, plan.nodes).has(arm.sweep.node)) cloned.add(n);
     }
-    const override = (n: PlanNode): Record<string, unknown> => {
-      const s = structuredClone(n.settings);
-      if (arm.sweep && n.name === arm.sweep.node) s[arm.sweep.field] = value;
-      return s;
-    };
     const finals: string[] = [];
     const members: string[][] = [];
     for (let r = 0; r < plan.repeats; r++) {
-      const final = instantiate(byName.get(arm.final) as PlanNode, r, tag, override, cloned);
+      const final = instantiate(byName.get(arm.final) as PlanNode, r, tag, arm.sweep, value, cloned);
       finals.push(final);
       members.push(jobAncestors(final, jobs));
     }
@@ -88,7 +83,7 @@ export function expandPlan(plan: Plan): Expansion {
   }
   // Nodes no arm reaches still run (a plan may hold them for inspection).
   for (const node of plan.nodes) {
-    for (let r = 0; r < plan.repeats; r++) instantiate(node, r, '', (n) => structuredClone(n.settings), new Set());
+    for (let r = 0; r < plan.repeats; r++) instantiate(node, r, '', undefined, undefined, new Set());
   }
   return { jobs: topological([...jobs.values()]), arms };
 }

@@ -1,7 +1,7 @@
 // What moves between the runner, an executor and the process that runs a job. Everything here
 // is plain JSON so that a job can run in another process, or (later) on another machine.
+import type { DataSettings } from '../data/settings';
 import type { FieldPath, PlanSource } from './plan_source';
-import type { DataSettings } from './plan';
 
 export interface JobInput {
   id: string;
@@ -10,13 +10,14 @@ export interface JobInput {
   result: JobResult;
 }
 
-export interface JobSpec {
+export interface JobSpec<S = unknown> {
   id: string;
   kind: string;
   key: string;
   /** Output directory of this job; it may hold partial work (e.g. checkpoints) from an interrupted run. */
   dir: string;
-  settings: Record<string, unknown>;
+  /** The node's settings as its kind parsed them (defaults filled in). */
+  settings: S;
   inputs: JobInput[];
   data: DataSettings;
   /** Compute threads the job may use. */
@@ -53,11 +54,21 @@ export type JobEvent =
   | { type: 'note'; text: string };
 
 /** A node kind: how its settings are parsed, what it reads, and how it runs. */
-export interface NodeKind {
+export interface NodeKind<S> {
   name: string;
-  parse(raw: unknown, at: FieldPath, src: PlanSource, defaults: Record<string, unknown>): Record<string, unknown>;
-  inputs(settings: Record<string, unknown>): string[];
+  /** The node's typed settings, defaults filled in; errors point at the plan position (src.fail). */
+  parse(raw: unknown, at: FieldPath, src: PlanSource, defaults: Record<string, unknown>): S;
+  inputs(settings: S): string[];
   /** Short description for progress lines and the graph figure, e.g. "train s 2000 steps". */
-  label(settings: Record<string, unknown>): string;
-  run(job: JobSpec, emit: (e: JobEvent) => void): Promise<JobResult>;
+  label(settings: S): string;
+  /** The settings of another repeat: seeds moved by `offset`. Absent: every repeat is the same job. */
+  reseed?(settings: S, offset: number): S;
+  run(job: JobSpec<S>, emit: (e: JobEvent) => void): Promise<JobResult>;
 }
+
+/**
+ * Kinds by name. Their settings travel as JSON between the runner and a worker, so the registry
+ * cannot name each kind's type; each kind's own functions see only the settings its parse made.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type NodeKinds = Record<string, NodeKind<any>>;

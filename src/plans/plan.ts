@@ -1,21 +1,23 @@
 // A fusion plan: named nodes (train, fuse, selfFuse, eval) forming a graph, arms that name the
 // node whose result an arm reports, repeats with seeds, and optional sweeps. Validation
 // points at file:line:col and the field; node kinds validate their own settings.
+import { DATA_SETTINGS, type DataSettings } from '../data/settings';
+import { TRAINING_SETTINGS } from '../training/settings';
+import type { NodeKind, NodeKinds } from './job';
+import { withPlanPositions } from './plan_positions';
 import { fieldName, PlanError, type FieldPath, type PlanSource } from './plan_source';
 
-/** What a node kind contributes to parsing; the kinds live in ./kinds. */
-export interface NodeKindParser<S> {
-  /** Validates the node's settings (already merged with the plan's defaults where the kind wants them). */
-  parse(raw: unknown, at: FieldPath, src: PlanSource, defaults: Record<string, unknown>): S;
-  /** Names of the nodes this node reads. */
-  inputs(settings: S): string[];
-}
+/** Seeds of repeat r are shifted by this much, far apart from seeds a plan writes by hand. */
+export const REPEAT_SEED_STRIDE = 1000;
 
 export interface PlanNode {
   name: string;
   kind: string;
-  settings: Record<string, unknown>;
+  /** The settings its kind parsed (defaults filled in). */
+  settings: unknown;
   inputs: string[];
+  /** The settings of repeat `r`, with a swept field set to a value (checked when the plan was parsed). */
+  settingsFor(r: number, sweep?: { field: string; value: number }): unknown;
 }
 
 export interface Sweep {
@@ -32,18 +34,6 @@ export interface Arm {
   sweep?: Sweep;
 }
 
-export interface DataSettings {
-  /** 'default' (the bundled corpus) or a path. */
-  corpus: string;
-  /** 'default' (trained on the corpus, cached) or a tokenizer.json path. */
-  tokenizer: string;
-  vocab_size: number;
-  input_length: number;
-  /** Validation batches every evaluation uses (the same for every node). */
-  eval_batches: number;
-  eval_batch_size: number;
-}
-
 export interface Plan {
   name: string;
   description: string;
@@ -56,11 +46,10 @@ export interface Plan {
   baseline?: string;
 }
 
-const DATA_DEFAULTS: DataSettings = {
-  corpus: 'default', tokenizer: 'default', vocab_size: 8192, input_length: 128, eval_batches: 8, eval_batch_size: 16,
-};
-
 type Obj = Record<string, unknown>;
+
+const isNumberList = (v: unknown): v is number[] =>
+  Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number' && Number.isFinite(x));
 
 function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -81,6 +70,10 @@ export class Fields {
 
   raw(key: string): unknown {
     return this.obj[key];
+  }
+
+  rawObject(): Obj {
+    return this.obj;
   }
 
   path(key: string): FieldPath {
@@ -133,19 +126,13 @@ export class Fields {
 }
 
 /** Validates a parsed plan file; `kinds` maps each node kind to its parser. */
-export function parsePlan(src: PlanSource, kinds: Record<string, NodeKindParser<Record<string, unknown>>>): Plan {
+export function parsePlan(src: PlanSource, kinds: NodeKinds): Plan {
   const top = Fields.of(src, [], src.data, 'the plan');
   top.onlyKnown(['name', 'description', 'data', 'defaults', 'repeats', 'nodes', 'arms', 'baseline']);
-  const dataF = Fields.of(src, ['data'], top.raw('data') ?? {}, 'data settings');
-  dataF.onlyKnown(Object.keys(DATA_DEFAULTS));
-  const data: DataSettings = {
-    corpus: dataF.string('corpus', DATA_DEFAULTS.corpus),
-    tokenizer: dataF.string('tokenizer', DATA_DEFAULTS.tokenizer),
-    vocab_size: dataF.int('vocab_size', 128, DATA_DEFAULTS.vocab_size),
-    input_length: dataF.int('input_length', 8, DATA_DEFAULTS.input_length),
-    eval_batches: dataF.int('eval_batches', 1, DATA_DEFAULTS.eval_batches),
-    eval_batch_size: dataF.int('eval_batch_size', 1, DATA_DEFAULTS.eval_batch_size),
-  };
+  const dataRaw = Fields.of(src, ['data'], top.raw('data') ?? {}, 'data settings').rawObject();
+  const declared = withPlanPositions(src, ['data'], dataRaw, {}, () => DATA_SETTINGS.resolve([{ values: dataRaw, source: src.file }]));
+  // Every node is evaluated on the same batches, so their size cannot follow one node's batch size.
+  const data: DataSettings = { ...declared, eval_batch_size: declared.eval_batch_size ?? TRAINING_SETTINGS.defaults().batch_size };
   if (top.has('defaults')) Fields.of(src, ['defaults'], top.raw('defaults'), 'defaults for train nodes');
   const defaults = (top.raw('defaults') ?? {}) as Obj;
 
@@ -162,14 +149,12 @@ export function parsePlan(src: PlanSource, kinds: Record<string, NodeKindParser<
         `write ${name}: {<kind>: {...}} with kind one of ${Object.keys(kinds).join(', ')}`);
     }
     const kind = kindKeys[0];
-    const parser = kinds[kind];
-    const settings = parser.parse(nodeF.raw(kind), ['nodes', name, kind], src, defaults);
-    const inputs = parser.inputs(settings);
-    for (const input of inputs) {
+    const node = planNode(name, kinds[kind], nodeF.raw(kind), ['nodes', name, kind], src, defaults);
+    for (const input of node.inputs) {
       if (!nameSet.has(input)) nodeF.fail(kind, `reads node "${input}", which the plan does not define`, `define ${input} or use one of ${names.join(', ')}`);
       if (input === name) nodeF.fail(kind, 'reads itself', 'name another node');
     }
-    return { name, kind, settings, inputs };
+    return node;
   });
   checkAcyclic(nodes, src);
 
@@ -181,7 +166,7 @@ export function parsePlan(src: PlanSource, kinds: Record<string, NodeKindParser<
     const armF = Fields.of(src, ['arms', armName], v, `arm ${armName}: {final: <node>, sweep: {...}}`);
     armF.onlyKnown(['final', 'sweep']);
     const arm: Arm = { name: armName, final: armF.nodeRef('final', nameSet) };
-    if (armF.has('sweep')) arm.sweep = parseSweep(src, ['arms', armName, 'sweep'], armF.raw('sweep'), nodes, arm.final, kinds);
+    if (armF.has('sweep')) arm.sweep = parseSweep(src, ['arms', armName, 'sweep'], armF.raw('sweep'), nodes, arm.final);
     return arm;
   });
   if (arms.length === 0) {
@@ -205,31 +190,35 @@ export function parsePlan(src: PlanSource, kinds: Record<string, NodeKindParser<
   };
 }
 
-function parseSweep(src: PlanSource, at: FieldPath, v: unknown, nodes: PlanNode[], final: string,
-  kinds: Record<string, NodeKindParser<Record<string, unknown>>>): Sweep {
+/** A node of kind S: its settings, and its variants for repeats and sweeps from its raw fields. */
+function planNode<S>(name: string, kind: NodeKind<S>, raw: unknown, at: FieldPath, src: PlanSource, defaults: Obj): PlanNode {
+  const settings = kind.parse(raw, at, src, defaults);
+  const reseed = (s: S, r: number): S => (kind.reseed ? kind.reseed(s, REPEAT_SEED_STRIDE * r) : s);
+  return {
+    name, kind: kind.name, settings, inputs: kind.inputs(settings),
+    settingsFor: (r, sweep) => reseed(sweep ? kind.parse({ ...(isObj(raw) ? raw : {}), [sweep.field]: sweep.value }, at, src, defaults) : settings, r),
+  };
+}
+
+function parseSweep(src: PlanSource, at: FieldPath, v: unknown, nodes: PlanNode[], final: string): Sweep {
   const f = Fields.of(src, at, v, 'sweep: {node: <node>, field: lr_offset, values: [...]}');
   f.onlyKnown(['node', 'field', 'values']);
   const node = f.nodeRef('node', new Set(nodes.map((n) => n.name)));
   if (!ancestorsOf(final, nodes).has(node)) f.fail('node', `"${node}" is not "${final}" or one of its ancestors`, 'sweep a node of this arm');
-  const target = nodes.find((n) => n.name === node) as PlanNode;
+  const target = nodes.find((n) => n.name === node);
   const field = f.string('field');
   const values = f.raw('values');
-  if (!Array.isArray(values) || values.length === 0 || values.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
-    f.fail('values', 'expected a non-empty list of numbers', 'write values: [-1000, 0, 1000]');
-  }
-  if (target.settings[field] !== undefined && typeof target.settings[field] !== 'number') {
-    f.fail('field', `"${field}" of node ${node} is not a number`, 'sweep a numeric setting, e.g. lr_offset or steps');
-  }
+  if (!isNumberList(values)) return f.fail('values', 'expected a non-empty list of numbers', 'write values: [-1000, 0, 1000]');
   // Each value must make a valid node: the node's kind checks the field and its range.
-  for (const [i, v] of (values as number[]).entries()) {
+  for (const [i, value] of values.entries()) {
     try {
-      kinds[target.kind].parse({ ...target.settings, [field]: v }, ['nodes', node, target.kind], src, {});
+      target?.settingsFor(0, { field, value });
     } catch (err) {
       const detail = err instanceof PlanError ? err.message.slice(err.where.length + 2) : (err as Error).message;
-      src.fail([...at, 'values', i], `node ${node} with ${field} = ${v} is not valid (${detail})`, 'sweep a setting the node takes, over valid values');
+      src.fail([...at, 'values', i], `node ${node} with ${field} = ${value} is not valid (${detail})`, 'sweep a setting the node takes, over valid values');
     }
   }
-  return { node, field, values: values as number[] };
+  return { node, field, values };
 }
 
 /** The node and every node it (transitively) reads. */

@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../io/atomic';
 import { graphFigure, type GraphLink, type GraphNode } from '../report/graph_figure';
 import { lineChart, type Series } from '../report/plot';
 import { summarizeArms, type ArmSummary, type CurvePoint, type MeanStd } from './arm_results';
-import type { JobResult, NodeKind } from './job';
+import type { JobResult, NodeKinds } from './job';
 import type { PlanRun } from './runner';
 
 export const REPORT_FILE = 'report.md';
@@ -23,7 +23,7 @@ export const FIGURES = {
 
 export interface ReportContext {
   backend: string;
-  kinds: Record<string, NodeKind>;
+  kinds: NodeKinds;
   /** When the run finished (ISO); part of the report's header. */
   finishedAt: string;
 }
@@ -70,7 +70,7 @@ function curveSeries(arms: ArmSummary[], x: (p: CurvePoint) => number, y: (p: Cu
   return arms.map((a) => ({ name: a.name, points: meanCurve(a.curves).map((p) => [x(p), y(p)] as const) }));
 }
 
-function graphOf(run: PlanRun, kinds: Record<string, NodeKind>): string {
+function graphOf(run: PlanRun, kinds: NodeKinds): string {
   const jobs = run.expansion.jobs.filter((j) => j.repeat === 0);
   const widths = [...new Set(jobs.map((j) => Number(run.results.get(j.id)?.facts.d_model ?? 0)))].sort((a, b) => a - b);
   const shades = ['#e8f1fb', '#cfe1f6', '#a9c9ee', '#86b1e3', '#6497d6'];

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeBackend, initEngine } from '../engine';
 import { UserError } from '../errors';
-import { openTrainingData } from '../training/data_source';
+import { openTrainingData } from '../data';
 import { LocalProcessExecutor, type Executor } from './executor';
 import { nodeKinds } from './kinds';
 import { parsePlan, type Plan } from './plan';
@@ -39,7 +39,7 @@ export function loadPlan(nameOrPath: string): Plan {
  * workers find both in the cache instead of each doing the work.
  */
 export async function prepareData(plan: Plan, progress: (line: string) => void): Promise<void> {
-  const data = await openTrainingData({ ...plan.data, batch_size: 1, seed: 0 }, progress);
+  const data = await openTrainingData(plan.data, { batch_size: 1, seed: 0 }, progress);
   await data.train.open();
 }
 

@@ -64,7 +64,13 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<PlanRun> {
   // Jobs that more jobs wait for start first: the critical path (small models → fusion → …)
   // should not queue behind a long independent job.
   const waiting = descendantCounts(expansion.jobs);
-  const pending = expansion.jobs.filter((j) => !results.has(j.id))
+  // Jobs with the same key compute the same thing (e.g. a swept value equal to the node's own):
+  // one of them runs, the others share its result.
+  const twins = new Map<string, JobInstance[]>();
+  for (const job of expansion.jobs) {
+    if (!results.has(job.id)) twins.set(job.key, [...(twins.get(job.key) ?? []), job]);
+  }
+  const pending = [...twins.values()].map((same) => same[0])
     .sort((a, b) => (waiting.get(b.id) as number) - (waiting.get(a.id) as number));
   const running = new Map<string, Promise<void>>();
   let failure: unknown;
@@ -83,6 +89,10 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<PlanRun> {
       writeFileAtomic(path.join(dir, RESULT_FILE), `${JSON.stringify(result, null, 2)}\n`);
       results.set(job.id, result);
       opts.events?.finished?.(job, result);
+      for (const twin of (twins.get(job.key) ?? []).slice(1)) {
+        results.set(twin.id, result);
+        opts.events?.cached?.(twin, result);
+      }
     }, (err: unknown) => {
       failure ??= err;
     }).finally(() => running.delete(job.id));

@@ -1,7 +1,7 @@
 // A worker process: receives one job from its parent, runs it, reports the result, exits.
 import * as path from 'node:path';
 import type { WorkerMessage } from './executor';
-import type { JobSpec, NodeKind } from './job';
+import type { JobSpec, NodeKinds } from './job';
 import { UserError } from '../errors';
 
 function send(m: WorkerMessage): Promise<void> {
@@ -13,7 +13,7 @@ process.once('message', (job: JobSpec) => {
     try {
       // require, not import(): the project compiles to CommonJS and the default names a directory.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { nodeKinds } = require(process.env.DEEPFUSION_KINDS_MODULE ?? path.join(__dirname, 'kinds')) as { nodeKinds: Record<string, NodeKind> };
+      const { nodeKinds } = require(process.env.DEEPFUSION_KINDS_MODULE ?? path.join(__dirname, 'kinds')) as { nodeKinds: NodeKinds };
       const kind = nodeKinds[job.kind];
       if (!kind) throw new Error(`unknown node kind "${job.kind}"`);
       const result = await kind.run(job, (event) => { void send({ type: 'event', event }); });

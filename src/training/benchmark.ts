@@ -13,6 +13,7 @@ import { configToJson, type T5Config } from '../model/config';
 import { countParams, disposeParams, initParams, type Params } from '../model/params';
 import { lossAndGrads, shiftRight, type Seq2SeqBatch } from '../model/t5';
 import { Rng } from '../util/rng';
+import { bool, defineSettings, int, num, oneOf } from '../util/settings';
 import { ADAFACTOR_DEFAULTS } from './optimizers/adafactor';
 import { shapesOf, stateLayout } from './optimizers/slots';
 import { makeOptimizer, type OptimizerSpec } from './optimizers/spec';
@@ -23,8 +24,33 @@ import type { Optimizer } from './optimizers/types';
  * AdamW with weight decay 0, Adafactor has T5's defaults); `tf-adam` / `sgd`: tf.train.adam /
  * tf.train.sgd, op by op, for comparison.
  */
-export type BenchOptimizer = 'adam' | 'adafactor' | 'tf-adam' | 'sgd';
-export const BENCH_OPTIMIZERS: readonly BenchOptimizer[] = ['adam', 'adafactor', 'tf-adam', 'sgd'];
+export const BENCH_OPTIMIZERS = ['adam', 'adafactor', 'tf-adam', 'sgd'] as const;
+export type BenchOptimizer = (typeof BENCH_OPTIMIZERS)[number];
+
+/** What `deepfusion bench` takes: a model shape, a batch shape, the optimizer and how long to measure. */
+export const BENCH_SETTINGS = defineSettings('bench setting', {
+  d_model: int({ default: 512, min: 1, max: 65_536, group: 'Shape', help: 'model width' }),
+  heads: int({ default: 8, min: 1, max: 1024, group: 'Shape', help: 'attention heads' }),
+  d_kv: int({ min: 1, max: 65_536, group: 'Shape', defaultText: 'd-model / heads', help: 'width of one head' }),
+  d_ff: int({ default: 2048, min: 1, max: 1 << 20, group: 'Shape', help: 'feed-forward width' }),
+  layers: int({ default: 4, min: 1, max: 1024, group: 'Shape', help: 'encoder layers' }),
+  decoder_layers: int({ min: 1, max: 1024, group: 'Shape', defaultText: 'layers', help: 'decoder layers' }),
+  vocab: int({ default: 8192, min: 3, max: 1 << 22, group: 'Shape', help: 'vocabulary' }),
+  ff: oneOf(['gated-gelu', 'relu'] as const, { default: 'gated-gelu', group: 'Shape', help: 'feed-forward kind (T5 v1.1 or v1.0)' }),
+  tied: bool({ default: false, group: 'Shape', help: 'tie the output layer to the embedding' }),
+  batch: int({ default: 16, min: 1, max: 65_536, group: 'Shape', help: 'sequences per step' }),
+  input_len: int({ default: 128, min: 1, max: 65_536, group: 'Shape', help: 'encoder tokens per sequence' }),
+  target_len: int({ default: 32, min: 1, max: 65_536, group: 'Shape', help: 'decoder tokens per sequence' }),
+  optimizer: oneOf(BENCH_OPTIMIZERS, {
+    default: 'adam', group: 'Training',
+    help: "adam / adafactor: the project's optimizers as pretrain runs them (Adam is AdamW with weight decay 0, Adafactor has " +
+      "T5's settings), one fused kernel per parameter; tf-adam / sgd: tf.train.adam / tf.train.sgd, op by op",
+  }),
+  lr: num({ default: 1e-3, min: 0, group: 'Training', help: 'learning rate' }),
+  steps: int({ default: 6, min: 1, max: 100_000, group: 'Training', help: 'measured steps' }),
+  warmup: int({ default: 1, min: 0, max: 100_000, group: 'Training', help: 'unmeasured steps first' }),
+  seed: int({ default: 0, min: 0, max: 2 ** 31 - 1, group: 'Training', help: 'initialisation and batch' }),
+});
 
 export interface OptimizerSettings {
   name: BenchOptimizer;

@@ -12,18 +12,19 @@ import type { T5Config } from '../model/config';
 import { countParams, disposeParams, initParams, type Params } from '../model/params';
 import { lineChart } from '../report/plot';
 import { readTrainerState, writeCheckpoint, type TrainerState } from './checkpoint';
-import type { BatchStream, DataPosition, ExampleBatch } from '../data/types';
+import type { ExampleBatch, TrainData } from '../data/types';
 import { evaluate } from './evaluate';
 import { METRICS_FILE, MetricsLog, type EvalRecord, type TrainRecord } from './metrics';
 import { clipScale, globalNorm } from './optimizers/clip';
-import { makeOptimizer, type OptimizerSpec } from './optimizers/spec';
+import { makeOptimizer } from './optimizers/spec';
 import { hasOptimizerState, loadOptimizerState } from './optimizers/state_io';
 import type { Optimizer, OptimizerState } from './optimizers/types';
 import {
   checkpointDir, checkRunIdentity, FINAL_DIR, latestCheckpoint, lockRun, pruneCheckpoints, removeLeftovers,
   VAL_LOSS_PLOT, writeRunIdentity, type SavedState,
 } from './run_dir';
-import { learningRate, type ScheduleSpec } from './schedules';
+import { learningRate } from './schedules';
+import { RESUME_IDENTITY, type TrainSettings } from './settings';
 import { batchTokens, stepGradients } from './step';
 
 /** A model initialised from scratch. */
@@ -31,12 +32,6 @@ export interface InitFromScratch { config: T5Config; seed: number }
 /** A model directory (e.g. a fused model) to continue training, with its optimizer state or fresh state. */
 export interface InitFromModel { from: string; optimizerState: 'carry' | 'reset' }
 
-export interface TrainData {
-  /** The training stream from `position` (absent: its beginning). */
-  open(position?: DataPosition): BatchStream | Promise<BatchStream>;
-  /** JSON describing the data (corpus, tokenizer, lengths, batch size, seed); part of the run's identity. */
-  describe: unknown;
-}
 
 export interface TrainOptions {
   runDir: string;
@@ -44,26 +39,8 @@ export interface TrainOptions {
   data: TrainData;
   /** Fixed validation batches. */
   validation: readonly ExampleBatch[];
-  optimizer: OptimizerSpec;
-  schedule: ScheduleSpec;
-  /** The schedule is evaluated at step + lrOffset (fusion.md). Default 0. */
-  lrOffset?: number;
-  /** Updates in all (a resumed or extended run counts the steps already done). */
-  steps: number;
-  /** Micro-batches per update. Default 1. */
-  gradAccumulation?: number;
-  /** Global gradient-norm limit; null (default): no clipping. */
-  clipNorm?: number | null;
-  /** Evaluate every N steps (and always before the first and after the last). 0: only then. */
-  evalEvery?: number;
-  /** Checkpoint every N steps; 0 (default): only the final model. */
-  checkpointEvery?: number;
-  /** Checkpoints kept besides the final model. Default 2. */
-  keepCheckpoints?: number;
-  /** Dropout rate; default the model config's dropout_rate. */
-  dropout?: number;
-  /** Seeds the dropout masks. Default 0. */
-  seed?: number;
+  /** Steps, optimizer, schedule, evaluation and checkpoint cadence, seed (src/training/settings.ts). */
+  settings: TrainSettings;
   /** Copied into every checkpoint and the final model (e.g. {"tokenizer.json": path}). */
   extraFiles?: Record<string, string>;
   onEvent?: (event: TrainEvent) => void;
@@ -105,8 +82,11 @@ interface Session {
   trainer: TrainerState | null;
 }
 
-export async function train(options: TrainOptions): Promise<TrainResult> {
-  const o = withDefaults(options);
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  if (o.validation.length === 0) {
+    throw new ConfigError('(train options)', 'validation', 'no validation batches', 'pass at least one validation batch');
+  }
+  const s = o.settings;
   const runDir = path.resolve(o.runDir);
   fs.mkdirSync(runDir, { recursive: true });
   const unlock = lockRun(runDir);
@@ -116,12 +96,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const identity = runIdentity(o);
     if (latest) checkRunIdentity(runDir, identity);
     else writeRunIdentity(runDir, identity);
-    if (latest && latest.step > o.steps) {
-      throw new UserError(`${runDir}: this run has already trained ${latest.step} steps, more than the ${o.steps} asked for. ` +
+    if (latest && latest.step > s.steps) {
+      throw new UserError(`${runDir}: this run has already trained ${latest.step} steps, more than the ${s.steps} asked for. ` +
         `Fix: ask for at least ${latest.step} steps, or train in another run directory`);
     }
-    if (latest?.final && latest.step === o.steps) return finished(o, runDir, latest);
-    const optimizer = makeOptimizer(o.optimizer);
+    if (latest?.final && latest.step === s.steps) return finished(o, runDir, latest);
+    const optimizer = makeOptimizer(s.optimizer);
     const session = latest ? resume(latest, optimizer) : begin(o.init, optimizer);
     try {
       return await run(o, runDir, optimizer, session, latest?.dir ?? null);
@@ -134,37 +114,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 }
 
-type Resolved = Required<Omit<TrainOptions, 'dropout' | 'onEvent'>> & Pick<TrainOptions, 'dropout' | 'onEvent'>;
-
-function withDefaults(o: TrainOptions): Resolved {
-  const resolved: Resolved = {
-    lrOffset: 0, gradAccumulation: 1, clipNorm: null, evalEvery: 0, checkpointEvery: 0, keepCheckpoints: 2, seed: 0,
-    extraFiles: {}, ...o,
-  };
-  const int = (field: keyof TrainOptions, v: number, min: number): void => {
-    if (!Number.isInteger(v) || v < min) {
-      throw new ConfigError('(train options)', field, `expected an integer ≥ ${min}, got ${v}`, `pass an integer ≥ ${min}`);
-    }
-  };
-  int('steps', resolved.steps, 0);
-  int('gradAccumulation', resolved.gradAccumulation, 1);
-  int('evalEvery', resolved.evalEvery, 0);
-  int('checkpointEvery', resolved.checkpointEvery, 0);
-  int('keepCheckpoints', resolved.keepCheckpoints, 0);
-  int('lrOffset', resolved.lrOffset, -Number.MAX_SAFE_INTEGER);
-  if (resolved.validation.length === 0) {
-    throw new ConfigError('(train options)', 'validation', 'no validation batches', 'pass at least one validation batch');
-  }
-  return resolved;
-}
-
 /** What must be the same for a resumed run to continue the original one. */
-function runIdentity(o: Resolved): Record<string, unknown> {
+function runIdentity(o: TrainOptions): Record<string, unknown> {
   const init = 'from' in o.init ? { from: path.resolve(o.init.from), optimizer_state: o.init.optimizerState } : o.init;
-  return {
-    init, data: o.data.describe, optimizer: o.optimizer, schedule: o.schedule, lr_offset: o.lrOffset,
-    grad_accumulation: o.gradAccumulation, clip_norm: o.clipNorm, dropout: o.dropout ?? null, seed: o.seed,
-  };
+  return { init, data: o.data.describe, ...Object.fromEntries(RESUME_IDENTITY.map((k) => [k, o.settings[k]])) };
 }
 
 function begin(init: InitFromScratch | InitFromModel, optimizer: Optimizer): Session {
@@ -198,15 +151,17 @@ function resume(saved: SavedState, optimizer: Optimizer): Session {
   }
 }
 
-async function run(o: Resolved, runDir: string, optimizer: Optimizer, s: Session, resumedFrom: string | null): Promise<TrainResult> {
+async function run(o: TrainOptions, runDir: string, optimizer: Optimizer, s: Session, resumedFrom: string | null): Promise<TrainResult> {
   const emit = o.onEvent ?? (() => undefined);
+  const t = o.settings;
+  const extraFiles = o.extraFiles ?? {};
   const clock = (): number => performance.now() / 1000;
   const startedAt = clock();
   const elapsedBefore = s.trainer?.elapsed ?? 0;
   const elapsed = (): number => elapsedBefore + clock() - startedAt;
   const metrics = new MetricsLog(path.join(runDir, METRICS_FILE), s.trainer?.metrics_bytes ?? 0);
   const evals = [...(s.trainer?.evals ?? [])];
-  const rate = o.dropout ?? s.config.dropout_rate;
+  const rate = t.dropout ?? s.config.dropout_rate;
   const stream = await o.data.open(s.trainer?.data_position);
   let step = s.trainer?.step ?? 0;
   let tokens = s.trainer?.tokens ?? 0;
@@ -225,27 +180,27 @@ async function run(o: Resolved, runDir: string, optimizer: Optimizer, s: Session
   const save = async (dir: string): Promise<void> => {
     const trainer: TrainerState = {
       step, tokens, elapsed: elapsed(), data_position: stream.position(),
-      rng: { seed: o.seed, dropout: 'derived from (seed, step, micro-batch)' },
-      schedule: o.schedule, lr_offset: o.lrOffset, metrics_bytes: metrics.size, evals, last_train: lastTrain,
+      rng: { seed: t.seed, dropout: 'derived from (seed, step, micro-batch)' },
+      schedule: t.schedule, lr_offset: t.lr_offset, metrics_bytes: metrics.size, evals, last_train: lastTrain,
     };
     await writeCheckpoint(dir, { model: { config: s.config, params: s.params }, optimizer, optimizerState: s.optimizerState,
-      trainer, extraFiles: o.extraFiles });
+      trainer, extraFiles });
   };
 
-  emit({ type: 'start', step, steps: o.steps, resumedFrom, config: s.config, parameters: countParams(s.params) });
+  emit({ type: 'start', step, steps: t.steps, resumedFrom, config: s.config, parameters: countParams(s.params) });
   if (!s.trainer) runEval();
-  while (step < o.steps) {
+  while (step < t.steps) {
     const stepStart = clock();
-    const micro = Array.from({ length: o.gradAccumulation }, () => stream.next());
+    const micro = Array.from({ length: t.grad_accumulation }, () => stream.next());
     const next = step + 1;
-    const { loss, grads } = stepGradients(s.config, s.params, micro, { rate, seed: (i) => dropoutSeed(o.seed, next, i) });
+    const { loss, grads } = stepGradients(s.config, s.params, micro, { rate, seed: (i) => dropoutSeed(t.seed, next, i) });
     let norm: number;
     try {
       norm = globalNorm(grads);
       if (!Number.isFinite(loss) || !Number.isFinite(norm)) throw new TrainingDiverged(next, Number.isFinite(loss) ? norm : loss, lastCheckpoint);
-      const lr = learningRate(o.schedule, next, o.lrOffset);
+      const lr = learningRate(t.schedule, next, t.lr_offset);
       ({ params: s.params, state: s.optimizerState } = optimizer.apply(s.params, grads, s.optimizerState,
-        { lr, gradScale: clipScale(norm, o.clipNorm) }));
+        { lr, gradScale: clipScale(norm, t.clip_norm) }));
       step = next;
       const stepTokens = micro.reduce((n, b) => n + batchTokens(b), 0);
       tokens += stepTokens;
@@ -255,12 +210,12 @@ async function run(o: Resolved, runDir: string, optimizer: Optimizer, s: Session
     }
     metrics.append(lastTrain);
     emit(lastTrain);
-    if (o.evalEvery > 0 && step % o.evalEvery === 0) runEval();
-    if (o.checkpointEvery > 0 && step % o.checkpointEvery === 0 && step < o.steps) {
+    if (t.eval_every > 0 && step % t.eval_every === 0) runEval();
+    if (t.checkpoint_every > 0 && step % t.checkpoint_every === 0 && step < t.steps) {
       const dir = checkpointDir(runDir, step);
       await save(dir);
       lastCheckpoint = dir;
-      pruneCheckpoints(runDir, o.keepCheckpoints);
+      pruneCheckpoints(runDir, t.keep_checkpoints);
       emit({ type: 'checkpoint', step, dir });
     }
   }
@@ -273,7 +228,7 @@ async function run(o: Resolved, runDir: string, optimizer: Optimizer, s: Session
 }
 
 /** The run dir already holds this run, finished: report it without training. */
-function finished(o: Resolved, runDir: string, saved: SavedState): TrainResult {
+function finished(o: TrainOptions, runDir: string, saved: SavedState): TrainResult {
   const trainer = readTrainerState(saved.dir);
   if (!fs.existsSync(path.join(runDir, VAL_LOSS_PLOT))) writeValLossPlot(runDir, trainer.evals);
   o.onEvent?.({ type: 'done', step: trainer.step, dir: saved.dir, cached: true });

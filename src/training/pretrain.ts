@@ -6,11 +6,11 @@ import * as path from 'node:path';
 import { ConfigError } from '../errors';
 import { readConfig, TOKENIZER_FILE } from '../io/checkpoint';
 import { parseConfig, type T5Config } from '../model/config';
-import type { T5Tokenizer } from '../data';
-import { openTrainingData, type DataProgress } from './data_source';
+import { openTrainingData, type DataProgress, type T5Tokenizer } from '../data';
 import { train, type InitFromModel, type InitFromScratch, type TrainEvent, type TrainResult } from './loop';
+import { hasOptimizerState } from './optimizers/state_io';
 import { presetConfig } from './presets';
-import type { ModelChoice, PretrainSettings } from './pretrain_settings';
+import type { ModelChoice, PretrainSettings } from './settings';
 
 export interface PretrainHooks {
   onEvent?: (event: TrainEvent) => void;
@@ -19,30 +19,15 @@ export interface PretrainHooks {
 }
 
 export async function pretrain(s: PretrainSettings, hooks: PretrainHooks = {}): Promise<TrainResult> {
-  const data = await openTrainingData(s.data, hooks.onData);
+  const data = await openTrainingData(s.data, s, hooks.onData);
   const runDir = path.resolve(s.run);
   fs.mkdirSync(runDir, { recursive: true });
   // Every checkpoint carries the tokenizer, so each is a complete model directory.
   const tokenizerFile = path.join(runDir, TOKENIZER_FILE);
   data.tokenizer.save(tokenizerFile);
   return train({
-    runDir,
-    init: modelInit(s.model, data.tokenizer, s.seed),
-    data: data.train,
-    validation: data.validation,
-    optimizer: s.optimizer,
-    schedule: s.schedule,
-    lrOffset: s.lr_offset,
-    steps: s.steps,
-    gradAccumulation: s.grad_accumulation,
-    clipNorm: s.clip_norm,
-    evalEvery: s.eval_every,
-    checkpointEvery: s.checkpoint_every,
-    keepCheckpoints: s.keep_checkpoints,
-    dropout: s.dropout ?? undefined,
-    seed: s.seed,
-    extraFiles: { [TOKENIZER_FILE]: tokenizerFile },
-    onEvent: hooks.onEvent,
+    runDir, init: modelInit(s.model, data.tokenizer, s.seed), data: data.train, validation: data.validation, settings: s,
+    extraFiles: { [TOKENIZER_FILE]: tokenizerFile }, onEvent: hooks.onEvent,
   });
 }
 
@@ -67,5 +52,7 @@ export function modelConfig(model: ModelChoice, tokenizer: T5Tokenizer): { confi
 
 function modelInit(model: ModelChoice, tokenizer: T5Tokenizer, seed: number): InitFromScratch | InitFromModel {
   const { config } = modelConfig(model, tokenizer);
-  return 'from' in model ? { from: model.from, optimizerState: model.optimizer_state } : { config, seed };
+  if (!('from' in model)) return { config, seed };
+  const state = model.optimizer_state === 'auto' ? (hasOptimizerState(model.from) ? 'carry' : 'reset') : model.optimizer_state;
+  return { from: model.from, optimizerState: state };
 }

@@ -38,7 +38,7 @@ describe('deepfusion pretrain / eval', () => {
   });
 
   test('eval of the final model reproduces the run\'s last validation loss', () => {
-    const r = runCli(['eval', '--model', path.join(run, 'final'), ...data.filter((a) => a !== '--eval-batches' && a !== '1'), '--batches', '1'], env);
+    const r = runCli(['eval', '--model', path.join(run, 'final'), ...data.filter((a) => a !== '--batch' && a !== '4'), '--eval-batch-size', '4'], env);
     assert.equal(r.status, 0, r.stderr);
     const last = readMetrics(path.join(run, 'metrics.jsonl')).eval.at(-1)!;
     assert.match(r.stdout, new RegExp(`^val_loss ${last.val_loss.toFixed(4)}  val_accuracy ${last.val_accuracy.toFixed(4)}`));
@@ -60,7 +60,7 @@ describe('deepfusion pretrain / eval', () => {
   test('bad settings are refused with exit code 2, naming the flag or field and the fix', () => {
     for (const [argv, message] of [
       [['pretrain', '--steps', '10'], /no model is given.*Fix: give exactly one of "preset"/],
-      [['pretrain', '--preset', 'xl'], /field "preset": unknown preset "xl"/],
+      [['pretrain', '--preset', 'xl'], /--preset must be one of tiny, s, m, l, got "xl"/],
       [['pretrain', '--preset', 's', '--steps', 'ten'], /--steps must be an integer/],
       [['pretrain', '--preset', 's', '--schedule', 'step'], /field "schedule": unknown schedule "step"/],
       [[...args.slice(0, -2), '--run', run, '--optimizer', 'adamw', '--steps', '8'], /run\.json: field "optimizer\.name": this run was started with "adafactor"/],

@@ -69,7 +69,7 @@ baseline: scratch
     fs.writeFileSync(bad, 'name: bad\nnodes:\n  a: {train: {preset: tiny, steps: -3}}\n');
     const r = runCli(['run', bad], env);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /^error: .*bad\.yaml:3:\d+: nodes\.a\.train\.steps: expected an integer ≥ 0, got -3\. Fix: /);
+    assert.match(r.stderr, /^error: .*bad\.yaml:3:\d+: nodes\.a\.train\.steps: expected an integer in \[0, 100000000\], got -3\. Fix: /);
     const missing = runCli(['run', 'no-such-plan'], env);
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /no-such-plan: no such plan file, and no bundled plan has that name\. Fix: .*demo/);

@@ -4,7 +4,7 @@
 // the previous one, and a tiny T5 learns the task in a few dozen steps. Deterministic from
 // (seed, index).
 import type { BatchStream, DataPosition, ExampleBatch } from '../../src/data/types';
-import type { TrainData } from '../../src/training/loop';
+import type { TrainData } from '../../src/data/types';
 
 export interface CopyTask {
   vocab: number;

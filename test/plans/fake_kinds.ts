@@ -1,7 +1,7 @@
 // Node kinds for runner tests: cheap, deterministic, resumable, and observable from outside.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { JobResult, NodeKind } from '../../src/plans/job';
+import type { JobResult, NodeKind, NodeKinds } from '../../src/plans/job';
 import { Fields } from '../../src/plans/plan';
 
 const result = (value: number, steps: number): JobResult => ({
@@ -9,33 +9,37 @@ const result = (value: number, steps: number): JobResult => ({
 });
 
 /** Counts to `steps` (a step every `ms`), checkpointing each step; value = seed·steps + Σ inputs. */
-const count: NodeKind = {
+interface CountSettings { steps: number; seed: number; ms: number; from: string[] }
+
+const count: NodeKind<CountSettings> = {
   name: 'count',
   parse(raw, at, src) {
     const f = Fields.of(src, at, raw, 'count settings');
     f.onlyKnown(['steps', 'seed', 'from', 'ms']);
-    return { steps: f.int('steps', 1), seed: f.int('seed', 0, 0), ms: f.int('ms', 0, 5), ...(f.has('from') ? { from: f.raw('from') } : {}) };
+    const from = f.raw('from');
+    return { steps: f.int('steps', 1), seed: f.int('seed', 0, 0), ms: f.int('ms', 0, 5), from: from === undefined ? [] : ([] as string[]).concat(from as string) };
   },
-  inputs: (s) => (s.from === undefined ? [] : Array.isArray(s.from) ? (s.from as string[]) : [s.from as string]),
+  inputs: (s) => s.from,
   label: (s) => `count ${s.steps}`,
+  reseed: (s, offset) => ({ ...s, seed: s.seed + offset }),
   async run(job, emit) {
     const ckpt = path.join(job.dir, 'checkpoint');
     let step = fs.existsSync(ckpt) ? Number(fs.readFileSync(ckpt, 'utf8')) : 0;
     fs.appendFileSync(path.join(job.dir, 'starts'), `${step}\n`);
-    const steps = job.settings.steps as number;
+    const { steps, ms, seed } = job.settings;
     while (step < steps) {
-      await new Promise((r) => setTimeout(r, job.settings.ms as number));
+      await new Promise((r) => setTimeout(r, ms));
       step++;
       fs.writeFileSync(ckpt, String(step));
       emit({ type: 'progress', step, total: steps });
     }
     const inputs = job.inputs.reduce((s, i) => s + (i.result.facts.value as number), 0);
-    return result((job.settings.seed as number) * steps + inputs, steps);
+    return result(seed * steps + inputs, steps);
   },
 };
 
 /** Fails on purpose. */
-const fail: NodeKind = {
+const fail: NodeKind<Record<string, never>> = {
   name: 'fail',
   parse: () => ({}),
   inputs: () => [],
@@ -43,4 +47,4 @@ const fail: NodeKind = {
   async run() { throw new Error('deliberate failure'); },
 };
 
-export const nodeKinds: Record<string, NodeKind> = { count, fail };
+export const nodeKinds: NodeKinds = { count, fail };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { expandPlan } from '../../src/plans/graph';
+import type { TrainNodeSettings } from '../../src/plans/kinds/train';
 import { nodeKinds } from '../../src/plans/kinds';
 import { parsePlan } from '../../src/plans/plan';
 import { parsePlanText, PlanError } from '../../src/plans/plan_source';
@@ -44,22 +45,22 @@ describe('plan files', () => {
   test('sweeps clone the swept node and what follows it; repeats shift seeds', () => {
     const e = expandPlan(parse(`${GOOD}repeats: 2\n`));
     const swept = e.jobs.filter((j) => j.id.startsWith('more['));
-    assert.deepEqual(swept.map((j) => [j.id, j.settings.lr_offset]).sort(), [
+    assert.deepEqual(swept.map((j) => [j.id, (j.settings as TrainNodeSettings).lr_offset]).sort(), [
       ['more[lr_offset=0]@0', 0], ['more[lr_offset=0]@1', 0], ['more[lr_offset=10]@0', 10], ['more[lr_offset=10]@1', 10],
     ]);
-    const seeds = e.jobs.filter((j) => j.node === 'a').map((j) => j.settings.seed);
+    const seeds = e.jobs.filter((j) => j.node === 'a').map((j) => (j.settings as TrainNodeSettings).seed);
     assert.deepEqual(seeds, [1, 1001]);
     // The sweep's ancestors are shared, not cloned.
     assert.equal(e.jobs.filter((j) => j.node === 'ab').length, 2);
   });
 
   test('errors point at the line and field, and say the fix', () => {
-    refused('name: p\nnodes:\n  a: {train: {preset: tiny, steps: five}}\n', /^p\.yaml:3:/, /nodes\.a\.train\.steps: expected an integer ≥ 0, got "five"/);
-    refused('name: p\nnodes:\n  a: {train: {preset: huge, steps: 5}}\n', /^p\.yaml:3:/, /preset: unknown preset "huge".*Fix: use one of tiny, s, m, l/);
+    refused('name: p\nnodes:\n  a: {train: {preset: tiny, steps: five}}\n', /^p\.yaml:3:/, /nodes\.a\.train\.steps: expected an integer in \[0, 100000000\], got "five"/);
+    refused('name: p\nnodes:\n  a: {train: {preset: huge, steps: 5}}\n', /^p\.yaml:3:/, /preset: expected one of tiny, s, m, l, got "huge".*Fix: set "preset" to one of tiny, s, m, l/);
     refused('name: p\nnodes:\n  a: {trian: {steps: 5}}\n', /^p\.yaml:3:/, /a node has exactly one kind.*train, fuse, selfFuse, eval/);
     refused('name: p\nnodes:\n  a: {fuse: {sources: [x, y]}}\n', /^p\.yaml:3:/, /reads node "x", which the plan does not define/);
     refused('name: p\nnodes:\n  a: {train: {from: b, steps: 1}}\n  b: {train: {from: a, steps: 1}}\n', /^p\.yaml:3:/, /cycle: a → b → a/);
-    refused('name: p\ndata: {vocab_sise: 9}\nnodes:\n  a: {train: {preset: tiny, steps: 1}}\n', /^p\.yaml:2:/, /data\.vocab_sise: is not a known field/);
+    refused('name: p\ndata: {vocab_sise: 9}\nnodes:\n  a: {train: {preset: tiny, steps: 1}}\n', /^p\.yaml:2:/, /data\.vocab_sise: is not a data setting/);
     refused('name: p\nnodes:\n  a: {train: {preset: tiny, steps: 1, corpus: x}}\n', /^p\.yaml:3:/, /corpus: is a data setting of the whole plan.*Fix: set it under data:/);
     refused('name: p\ndefaults: {optimizer: adamm}\nnodes:\n  a: {train: {preset: tiny, steps: 1}}\n', /^p\.yaml:2:/, /defaults\.optimizer/);
     refused('name: p\nnodes:\n  a: {selfFuse: {source: a, noise: "loud:1"}}\n', /^p\.yaml:3:/, /noise: expected paired:<std>, plain:<std> or none/);

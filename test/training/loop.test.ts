@@ -60,7 +60,7 @@ describe('training loop', () => {
 
   test('a tiny T5 learns the task: validation loss falls well below its start; the run dir is complete', async () => {
     const runDir = dir('learn');
-    const r = await train(tinyRun(runDir, { steps: 30, evalEvery: 10, checkpointEvery: 10 }));
+    const r = await train(tinyRun(runDir, { steps: 30, eval_every: 10, checkpoint_every: 10 }));
     const first = r.evals[0].val_loss;
     const last = r.evals.at(-1)!.val_loss;
     assert.deepEqual(r.evals.map((e) => e.step), [0, 10, 20, 30]);
@@ -88,7 +88,7 @@ describe('training loop', () => {
     const runDir = dir('learn');
     const before = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8');
     const events: TrainEvent[] = [];
-    const r = await train(tinyRun(runDir, { steps: 30, evalEvery: 10, checkpointEvery: 10, onEvent: (e) => events.push(e) }));
+    const r = await train(tinyRun(runDir, { steps: 30, eval_every: 10, checkpoint_every: 10, onEvent: (e) => events.push(e) }));
     assert.equal(r.cached, true);
     assert.deepEqual(events.map((e) => e.type), ['done']);
     assert.equal(fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8'), before);
@@ -122,7 +122,7 @@ describe('training loop', () => {
         const counts: number[] = [];
         for (const optimizer of [ADAFACTOR_DEFAULTS, ADAMW_DEFAULTS]) {
           await train(tinyRun(dir(`leaks-${backend}-${optimizer.name}`), {
-            steps: 4, evalEvery: 2, checkpointEvery: 2, gradAccumulation: 2, dropout: 0.1, clipNorm: 0.5, optimizer,
+            steps: 4, eval_every: 2, checkpoint_every: 2, grad_accumulation: 2, dropout: 0.1, clip_norm: 0.5, optimizer,
             onEvent: (e) => { if (e.type === 'train') counts.push(tf.memory().numTensors - start); },
           }));
           assert.equal(tf.memory().numTensors, start, optimizer.name);
@@ -136,7 +136,7 @@ describe('training loop', () => {
   }
 
   test('kill-and-resume: a run killed between checkpoints, and again right after one, continues with the same losses', async () => {
-    const run = (name: string): ResumableRun => ({ runDir: dir(name), steps: 12, checkpointEvery: 4, gradAccumulation: 2, dropout: 0.1 });
+    const run = (name: string): ResumableRun => ({ runDir: dir(name), steps: 12, checkpoint_every: 4, grad_accumulation: 2, dropout: 0.1 });
     await train(resumableRun(run('straight')));
     const reference = readMetrics(path.join(dir('straight'), 'metrics.jsonl'));
 
@@ -161,7 +161,7 @@ describe('training loop', () => {
   });
 
   test('kill-and-resume at an arbitrary moment; leftovers of interrupted writes are cleaned up', async () => {
-    const run: ResumableRun = { runDir: dir('anytime'), steps: 12, checkpointEvery: 4, gradAccumulation: 2, dropout: 0.1 };
+    const run: ResumableRun = { runDir: dir('anytime'), steps: 12, checkpoint_every: 4, grad_accumulation: 2, dropout: 0.1 };
     // Killed as soon as step 5's line arrives: wherever the child is by then (often inside step 6 or its eval).
     await runChild(run, { killAfterLine: 'train 5' });
     fs.mkdirSync(path.join(run.runDir, 'checkpoints', '.step-00000008.tmp-1-2-3'));
@@ -202,8 +202,8 @@ describe('training loop', () => {
   test('continuing from a model directory: optimizer state carried or reset, schedule at step + offset', async () => {
     const source = path.join(dir('learn'), 'final');
     const schedule = { kind: 'inverse-sqrt', base: 0.1, warmup: 100 } as const;
-    const carry = await train(tinyRun(dir('carry'), { init: { from: source, optimizerState: 'carry' }, steps: 3, schedule, lrOffset: -50 }));
-    const reset = await train(tinyRun(dir('reset'), { init: { from: source, optimizerState: 'reset' }, steps: 3, schedule, lrOffset: 400 }));
+    const carry = await train(tinyRun(dir('carry'), { init: { from: source, optimizerState: 'carry' }, steps: 3, schedule, lr_offset: -50 }));
+    const reset = await train(tinyRun(dir('reset'), { init: { from: source, optimizerState: 'reset' }, steps: 3, schedule, lr_offset: 400 }));
     const step = (d: string) => JSON.parse(fs.readFileSync(path.join(d, 'optimizer.json'), 'utf8')).step;
     assert.equal(step(carry.finalDir), 33);
     assert.equal(step(reset.finalDir), 3);
@@ -219,7 +219,7 @@ describe('training loop', () => {
   test('a diverging run stops with the step and the last good checkpoint, before spoiling the parameters', async () => {
     const runDir = dir('diverge');
     const options = tinyRun(runDir, {
-      steps: 20, checkpointEvery: 1, optimizer: { ...ADAMW_DEFAULTS, weight_decay: 0 }, schedule: { kind: 'constant', lr: 1e30, warmup: 0 },
+      steps: 20, checkpoint_every: 1, optimizer: { ...ADAMW_DEFAULTS, weight_decay: 0 }, schedule: { kind: 'constant', lr: 1e30, warmup: 0 },
     });
     await assert.rejects(train(options), (e: unknown) => {
       assert.ok(e instanceof TrainingDiverged, String(e));

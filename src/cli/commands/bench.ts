@@ -1,9 +1,9 @@
 import { describeBackend, initEngine, tf } from '../../engine';
 import { measureSgemmPeak, nativeAddon } from '../../engine/native';
 import { UserError } from '../../errors';
-import { makeConfig, type FeedForwardProj } from '../../model/config';
-import { BENCH_OPTIMIZERS, benchmarkTraining, saveBenchInputs, type BenchOptions, type BenchOptimizer } from '../../training/benchmark';
-import { numberOption, parseCommandArgs, type Command } from '../command';
+import { makeConfig } from '../../model/config';
+import { BENCH_SETTINGS, benchmarkTraining, saveBenchInputs, type BenchOptions, type BenchOptimizer } from '../../training/benchmark';
+import { parseCommandArgs, type Command } from '../command';
 import { formatBytes } from '../format';
 import type { KernelTime } from '../../engine/profile';
 
@@ -19,16 +19,8 @@ step_seconds_median, tokens_per_second, gflops (matmul FLOPs per step / median s
 src/model/flops.ts), mfu (gflops over the machine's sgemm peak, measured with the addon's GEMM
 on large square products after the steps), peak_rss_mb and the backend.
 
-Shape (defaults in brackets):
-  --d-model [512]  --heads [8]  --d-kv [d-model/heads]  --d-ff [2048]  --layers [4]
-  --decoder-layers [layers]  --vocab [8192]  --ff relu|gated-gelu [gated-gelu]  --tied
-  --batch [16]  --input-len [128]  --target-len [32]
-Training:
-  --optimizer [adam]  adam / adafactor: the project's optimizers as pretrain runs them (Adam is
-                      AdamW with weight decay 0, Adafactor has T5's settings), one fused kernel
-                      per parameter; tf-adam / sgd: tf.train.adam / tf.train.sgd, op by op
-  --lr [0.001]
-  --steps [6] measured steps   --warmup [1] unmeasured steps first   --seed [0]
+${BENCH_SETTINGS.help(['Shape', 'Training'])}
+
 Other:
   --backend NAME   compute backend (default: $DEEPFUSION_BACKEND, else native when it loads)
   --save-init DIR  also write DIR/config.json, model.safetensors, batch.safetensors: the same
@@ -41,38 +33,24 @@ Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab
            --batch 16 --input-len 128 --target-len 32 --ff gated-gelu --optimizer adam --steps 6`,
   async run(argv) {
     const { values } = parseCommandArgs('bench', argv, {
-      'd-model': { type: 'string' }, heads: { type: 'string' }, 'd-kv': { type: 'string' }, 'd-ff': { type: 'string' },
-      layers: { type: 'string' }, 'decoder-layers': { type: 'string' }, vocab: { type: 'string' },
-      ff: { type: 'string' }, tied: { type: 'boolean' }, batch: { type: 'string' }, 'input-len': { type: 'string' },
-      'target-len': { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, steps: { type: 'string' },
-      warmup: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, 'save-init': { type: 'string' },
-      'no-peak': { type: 'boolean' }, profile: { type: 'boolean' },
+      ...BENCH_SETTINGS.cliOptions(), backend: { type: 'string' }, 'save-init': { type: 'string' }, 'no-peak': { type: 'boolean' },
+      profile: { type: 'boolean' },
     }, false);
-    const int = (name: string, fallback: number, min = 1): number =>
-      numberOption('bench', name, values[name as keyof typeof values] as string | undefined, fallback, { integer: true, min });
-    const dModel = int('d-model', 512);
-    const heads = int('heads', 8);
-    if (values['d-kv'] === undefined && dModel % heads !== 0) {
-      throw new UserError(`deepfusion bench: --d-model ${dModel} is not a multiple of --heads ${heads}; give --d-kv`);
+    const b = BENCH_SETTINGS.resolve([{ values: BENCH_SETTINGS.fromArgs(values), source: 'deepfusion bench', fromFlags: true }]);
+    if (b.d_kv === undefined && b.d_model % b.heads !== 0) {
+      throw new UserError(`deepfusion bench: --d-model ${b.d_model} is not a multiple of --heads ${b.heads}; give --d-kv`);
     }
-    const ff = (values.ff ?? 'gated-gelu') as FeedForwardProj;
-    if (ff !== 'relu' && ff !== 'gated-gelu') throw new UserError(`deepfusion bench: --ff must be relu or gated-gelu, got "${ff}"`);
-    const optimizer = (values.optimizer ?? 'adam') as BenchOptimizer;
-    if (!BENCH_OPTIMIZERS.includes(optimizer)) {
-      throw new UserError(`deepfusion bench: --optimizer must be one of ${BENCH_OPTIMIZERS.join(', ')}, got "${optimizer}"`);
-    }
-    const layers = int('layers', 4);
+    const { d_model: dModel, heads, layers, ff, optimizer } = b;
     const opts: BenchOptions = {
       config: makeConfig({
-        vocab_size: int('vocab', 8192, 3), d_model: dModel, d_kv: int('d-kv', dModel / heads), d_ff: int('d-ff', 2048),
-        num_layers: layers, num_decoder_layers: int('decoder-layers', layers), num_heads: heads,
-        feed_forward_proj: ff, tie_word_embeddings: values.tied ?? false,
+        vocab_size: b.vocab, d_model: dModel, d_kv: b.d_kv ?? dModel / heads, d_ff: b.d_ff, num_layers: layers,
+        num_decoder_layers: b.decoder_layers ?? layers, num_heads: heads, feed_forward_proj: ff, tie_word_embeddings: b.tied,
       }),
-      shape: { batch: int('batch', 16), inputLength: int('input-len', 128), targetLength: int('target-len', 32) },
-      optimizer: { name: optimizer, learningRate: numberOption('bench', 'lr', values.lr, 1e-3, { min: 0 }), beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
-      steps: int('steps', 6),
-      warmup: int('warmup', 1, 0),
-      seed: int('seed', 0, 0),
+      shape: { batch: b.batch, inputLength: b.input_len, targetLength: b.target_len },
+      optimizer: { name: optimizer, learningRate: b.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+      steps: b.steps,
+      warmup: b.warmup,
+      seed: b.seed,
       profile: values.profile ?? false,
     };
     const backend = await initEngine(values.backend);

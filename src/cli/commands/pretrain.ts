@@ -3,10 +3,11 @@ import { describeBackend, initEngine } from '../../engine';
 import type { TrainEvent } from '../../training/loop';
 import { METRICS_FILE } from '../../training/metrics';
 import { pretrain } from '../../training/pretrain';
-import { readTrainingConfigFile, resolvePretrainSettings, type PretrainFields } from '../../training/pretrain_settings';
+import { PRETRAIN_SETTINGS, readTrainingConfigFile, resolvePretrainSettings } from '../../training/settings';
+import type { Layer } from '../../util/settings';
 import { VAL_LOSS_PLOT } from '../../training/run_dir';
 import { describeSchedule } from '../../training/schedules';
-import { numberOption, parseCommandArgs, type Command } from '../command';
+import { parseCommandArgs, type Command } from '../command';
 import { formatCount } from '../format';
 import { Progress } from '../progress';
 
@@ -29,71 +30,19 @@ giving the same losses as an uninterrupted run; a finished run is not trained ag
 larger --steps continues it.
 
 Model (exactly one):
-  --preset <name>          tiny (tests), s, m, l: d_model 128/256/512, 4+4 layers, gated-GELU;
-                           fuse(s, s) has the shape of m. The vocabulary is the tokenizer's.
-  --config <file.json>     a training config: a JSON object with any of the settings below
-                           (snake_case: "preset", "model" (a T5 config or its path), "from",
-                           "steps", "batch_size", "optimizer" (name or {"name": ..., hyperparameters}),
-                           "schedule" (kind or full spec), "lr", ...). Flags override it. A
-                           Hugging Face config.json is accepted as the model to train.
-  --from <model-dir>       continue training a model (e.g. a fused one)
-  --optimizer-state <s>    with --from: reset (default) or carry (the optimizer state saved with it)
+  --preset <name>, --config <file.json> (a training config: a JSON object with any of the
+  settings below in snake_case, e.g. "batch_size", plus "model": a T5 config or its path;
+  "optimizer" and "schedule" may be full specs; a Hugging Face config.json is accepted as the
+  model to train; flags override it), or --from <model-dir>.
 
-Training:
-  --steps N                updates in all (default 1000)
-  --batch B                sequences per micro-batch (default 16)
-  --grad-accumulation K    micro-batches per update (default 1)
-  --input-len L            encoder input tokens (default 128; targets follow from span corruption)
-  --optimizer <name>       adafactor (default, T5's settings) or adamw
-  --schedule <kind>        inverse-sqrt (default), constant, linear, cosine
-  --lr X                   peak learning rate (default 0.01 for adafactor: T5's 1/sqrt(max(t, 10k));
-                           1e-3 for adamw); for inverse-sqrt, base = X·sqrt(warmup)
-  --warmup N               warmup steps (default 10000 adafactor, 1000 adamw, inverse-sqrt)
-  --lr-offset K            evaluate the schedule at step + K (negative: a higher rate after fusion)
-  --clip-norm X            global gradient-norm limit (default none for adafactor, 1 for adamw)
-  --dropout P              dropout rate (default: the model config's)
-  --seed S                 initialisation, data order and dropout (default 0)
-
-Data:
-  --corpus <c>             default (the bundled corpus) or a path to text files (default: default)
-  --tokenizer <t>          default (trained on the corpus, cached) or a tokenizer.json
-  --vocab-size V           vocabulary of the default tokenizer (default 8192)
-  --eval-batches N         validation batches (default 8, of --batch sequences)
-
-Run:
-  --run <dir>              run directory (default runs/pretrain-<preset>)
-  --eval-every N           evaluate every N steps (default 100; also before the first and after the last)
-  --checkpoint-every N     checkpoint every N steps (default 250)
-  --keep-checkpoints N     checkpoints kept besides final/ (default 2)
+${PRETRAIN_SETTINGS.help(['Model', 'Training', 'Data', 'Run'])}
 
 Example: deepfusion pretrain --preset s --steps 2000 --run runs/s`,
   async run(argv) {
-    const { values: v } = parseCommandArgs(NAME, argv, {
-      config: { type: 'string' }, preset: { type: 'string' }, from: { type: 'string' }, 'optimizer-state': { type: 'string' },
-      steps: { type: 'string' }, batch: { type: 'string' }, 'grad-accumulation': { type: 'string' }, 'input-len': { type: 'string' },
-      optimizer: { type: 'string' }, schedule: { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' },
-      'lr-offset': { type: 'string' }, 'clip-norm': { type: 'string' }, dropout: { type: 'string' }, seed: { type: 'string' },
-      corpus: { type: 'string' }, tokenizer: { type: 'string' }, 'vocab-size': { type: 'string' }, 'eval-batches': { type: 'string' },
-      run: { type: 'string' }, 'eval-every': { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'keep-checkpoints': { type: 'string' },
-    }, false);
-    const int = (name: string, min: number): number | undefined => {
-      const value = v[name as keyof typeof v] as string | undefined;
-      return value === undefined ? undefined : numberOption(NAME, name, value, 0, { integer: true, min });
-    };
-    const num = (name: string, min: number): number | undefined => {
-      const value = v[name as keyof typeof v] as string | undefined;
-      return value === undefined ? undefined : numberOption(NAME, name, value, 0, { min });
-    };
-    const flags: PretrainFields = {
-      preset: v.preset, from: v.from, optimizer_state: v['optimizer-state'], steps: int('steps', 0), batch_size: int('batch', 1),
-      grad_accumulation: int('grad-accumulation', 1), input_length: int('input-len', 1), optimizer: v.optimizer,
-      schedule: v.schedule, lr: num('lr', 0), warmup: int('warmup', 0), lr_offset: int('lr-offset', -Number.MAX_SAFE_INTEGER),
-      clip_norm: num('clip-norm', 0), dropout: num('dropout', 0), seed: int('seed', 0), corpus: v.corpus, tokenizer: v.tokenizer,
-      vocab_size: int('vocab-size', 2), eval_batches: int('eval-batches', 1), run: v.run, eval_every: int('eval-every', 0),
-      checkpoint_every: int('checkpoint-every', 0), keep_checkpoints: int('keep-checkpoints', 0),
-    };
-    const file = v.config ? readTrainingConfigFile(v.config) : {};
-    const settings = resolvePretrainSettings(file, flags, v.config ? `${v.config} (with command-line flags)` : 'command line');
+    const { values: v } = parseCommandArgs(NAME, argv, { config: { type: 'string' }, ...PRETRAIN_SETTINGS.cliOptions() }, false);
+    const layers: Layer[] = [{ values: PRETRAIN_SETTINGS.fromArgs(v), source: `deepfusion ${NAME}`, fromFlags: true }];
+    if (v.config) layers.unshift({ values: readTrainingConfigFile(v.config), source: v.config });
+    const settings = resolvePretrainSettings(layers);
     const backend = await initEngine();
     const log = (line: string): void => { process.stderr.write(`${line}\n`); };
     let progress: Progress | undefined;
@@ -105,7 +54,7 @@ Example: deepfusion pretrain --preset s --steps 2000 --run runs/s`,
           const model = 'preset' in settings.model ? `preset ${settings.model.preset}` : 'from' in settings.model ? settings.model.from : 'custom config';
           log(`model      ${model}: ${formatCount(e.parameters)} parameters (d_model ${c.d_model}, ${c.num_heads} heads, ` +
             `d_ff ${c.d_ff}, ${c.num_layers}+${c.num_decoder_layers} layers, vocab ${c.vocab_size})`);
-          log(`training   ${settings.steps} steps × ${settings.data.batch_size}${settings.grad_accumulation > 1 ? `×${settings.grad_accumulation}` : ''} ` +
+          log(`training   ${settings.steps} steps × ${settings.batch_size}${settings.grad_accumulation > 1 ? `×${settings.grad_accumulation}` : ''} ` +
             `sequences of ${settings.data.input_length} tokens · ${settings.optimizer.name} · ${describeSchedule(settings.schedule)}` +
             `${settings.lr_offset ? ` at step ${settings.lr_offset > 0 ? '+' : ''}${settings.lr_offset}` : ''}` +
             `${settings.clip_norm !== null ? ` · clip ${settings.clip_norm}` : ''} · backend ${describeBackend()}`);

@@ -2,12 +2,10 @@ import { initEngine } from '../../engine';
 import { UserError } from '../../errors';
 import { selfFuseCheckpoint, verifyCheckpoint } from '../../fusion/checkpoints';
 import { readConfig } from '../../io/checkpoint';
-import { numberOption, parseCommandArgs, requireOption, type Command } from '../command';
-import {
-  describeFusion, formatChange, noiseOption, normOption, optimizerStateOption, probeBatch, VERIFY_HELP,
-  verifyFileBatch,
-} from '../fusion_args';
+import { parseCommandArgs, requireOption, type Command } from '../command';
+import { describeFusion, formatChange, probeBatch, VERIFY_HELP, verifyFileBatch } from '../fusion_args';
 import { optimizerTransfer } from '../../fusion/optimizer_transfer';
+import { SELF_FUSE_SETTINGS } from '../../fusion/settings';
 
 export const selfFuseCommand: Command = {
   name: 'self-fuse',
@@ -16,40 +14,28 @@ export const selfFuseCommand: Command = {
                             [--norm joint|grouped] [--optimizer-state reset|carry] [--verify <file>]
 
 Fuses the model in <a> with copies of itself, each with output weight 1/copies: the result is
-<copies> times as wide and computes the same function (shared/docs/fusion.md, "Self-fusion").
+<copies> times as wide and computes the same function (docs/fusion.md, "Self-fusion").
 Identical replicas get identical gradients and stay identical while training unless dropout or
 noise makes them differ.
 
 Options:
-  -o, --out <dir>       where to write the wider model (replaced if it exists)
-  --copies <n>          number of replicas, ≥ 2 (default 2)
-  --noise paired:<std>  add N to each diagonal block and −N/(copies−1) to the other blocks of its
-                        block-row in every block-diagonal weight: the function is unchanged (the
-                        replicas' inputs are equal), the replicas differ
-  --noise plain:<std>   add N(0, std²) to every weight: changes the function (the change is printed)
-  --noise none          (default) exact replicas
-  --seed <S>            seed of the noise (default 0)
-  --norm joint          (default for a plain T5) a plain Hugging Face T5, exact for self-fusion
-  --norm grouped        (default for a grouped model) per-replica norm groups, also exact
-  --optimizer-state reset|carry   as for \`deepfusion fuse\` (default reset)
+  -o, --out <dir>           where to write the wider model (replaced if it exists)
+${SELF_FUSE_SETTINGS.help()}
   ${VERIFY_HELP}
 
 Example: deepfusion self-fuse runs/small/final -o runs/medium/init --noise paired:0.01 --seed 1`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs('self-fuse', argv, {
-      out: { type: 'string', short: 'o' }, copies: { type: 'string' }, noise: { type: 'string' }, seed: { type: 'string' },
-      norm: { type: 'string' }, 'optimizer-state': { type: 'string' }, verify: { type: 'string' },
+      out: { type: 'string', short: 'o' }, verify: { type: 'string' }, ...SELF_FUSE_SETTINGS.cliOptions(),
     });
     if (positionals.length !== 1) {
       throw new UserError('deepfusion self-fuse: give exactly one model directory. See: deepfusion self-fuse --help');
     }
     const [dir] = positionals;
     const out = requireOption('self-fuse', 'out', values.out);
-    const copies = numberOption('self-fuse', 'copies', values.copies, 2, { integer: true, min: 2 });
-    const noise = noiseOption('self-fuse', values.noise);
-    const seed = numberOption('self-fuse', 'seed', values.seed, 0, { integer: true });
-    const norm = normOption('self-fuse', values.norm);
-    const optimizer = optimizerTransfer(optimizerStateOption('self-fuse', values['optimizer-state']));
+    const { copies, noise, seed, norm, optimizer_state } = SELF_FUSE_SETTINGS.resolve([
+      { values: SELF_FUSE_SETTINGS.fromArgs(values), source: 'deepfusion self-fuse', fromFlags: true }]);
+    const optimizer = optimizerTransfer(optimizer_state);
     const config = readConfig(dir);
     const requested = await verifyFileBatch(values.verify, config, dir);
     const start = performance.now();

@@ -5,15 +5,17 @@ import type { NodeKind } from '../job';
 import { Fields } from '../plan';
 import { inputModel, peakRssMb } from './common';
 
-export const evalKind: NodeKind = {
+export interface EvalSettings { model: string }
+
+export const evalKind: NodeKind<EvalSettings> = {
   name: 'eval',
   parse(raw, at, src) {
     const f = Fields.of(src, at, raw, 'eval: {model: <node>}');
     f.onlyKnown(['model']);
     return { model: f.string('model') };
   },
-  inputs: (s) => [s.model as string],
-  label: (s) => `eval ${String(s.model)}`,
+  inputs: (s) => [s.model],
+  label: (s) => `eval ${s.model}`,
   async run(job) {
     await initEngine();
     const started = performance.now();

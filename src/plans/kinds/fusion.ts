@@ -1,21 +1,25 @@
 // `fuse` and `selfFuse` nodes: the fusion operators on other nodes' models, streamed to the
-// job's directory, with the change of function measured on a probe batch for the report.
+// job's directory, with the change of function measured on a probe batch for the report. Their
+// settings are the fusion commands' (src/fusion/settings.ts).
 import * as path from 'node:path';
 import { initEngine } from '../../engine';
 import { fuseCheckpoints, selfFuseCheckpoint, verifyCheckpoint, type FusionResult } from '../../fusion/checkpoints';
 import { outputWeights } from '../../fusion/compatibility';
-import { parseSymmetryNoise } from '../../fusion/noise';
-import { probeCase } from '../../fusion/verify';
 import { optimizerTransfer } from '../../fusion/optimizer_transfer';
+import { FUSE_SETTINGS, noiseText, SELF_FUSE_SETTINGS } from '../../fusion/settings';
+import { probeCase } from '../../fusion/verify';
+import type { SettingValues } from '../../util/settings';
 import type { JobResult, JobSpec, NodeKind } from '../job';
 import { Fields } from '../plan';
+import { withPlanPositions } from '../plan_positions';
 import { inputModel, peakRssMb } from './common';
 
 const MODEL_DIR = 'model';
-const NORMS = ['grouped', 'joint'] as const;
-const STATES = ['reset', 'carry'] as const;
 
-async function fusionResult(job: JobSpec, started: number, result: FusionResult,
+export type FuseSettings = SettingValues<typeof FUSE_SETTINGS.decls> & { sources: string[] };
+export type SelfFuseSettings = SettingValues<typeof SELF_FUSE_SETTINGS.decls> & { source: string };
+
+async function fusionResult(job: JobSpec<unknown>, started: number, result: FusionResult,
   references: Array<{ dir: string; weight: number }>): Promise<JobResult> {
   const out = path.join(job.dir, MODEL_DIR);
   // How far the fused model is from Σ wᵢ·sourceᵢ (grouped: float precision; joint: the approximation).
@@ -37,69 +41,54 @@ async function fusionResult(job: JobSpec, started: number, result: FusionResult,
   };
 }
 
-export const fuseKind: NodeKind = {
+const isNameList = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+
+export const fuseKind: NodeKind<FuseSettings> = {
   name: 'fuse',
   parse(raw, at, src) {
     const f = Fields.of(src, at, raw, 'fuse: {sources: [a, b], weights: [0.5, 0.5], norm: grouped, optimizer_state: reset}');
-    f.onlyKnown(['sources', 'weights', 'norm', 'optimizer_state']);
-    const sources = f.raw('sources');
-    if (!Array.isArray(sources) || sources.length < 2 || sources.some((s) => typeof s !== 'string')) {
-      f.fail('sources', 'expected a list of at least two node names', 'write sources: [small_a, small_b]');
+    const { sources, ...own } = f.rawObject();
+    if (!isNameList(sources) || sources.length < 2) return f.fail('sources', 'expected a list of at least two node names', 'write sources: [small_a, small_b]');
+    const s = withPlanPositions(src, at, own, {}, () => FUSE_SETTINGS.resolve([{ values: own, source: src.file }]));
+    try {
+      outputWeights(sources.length, s.weights);
+    } catch (err) {
+      f.fail('weights', (err as Error).message, 'give one positive weight per source, summing to 1');
     }
-    const settings: Record<string, unknown> = {
-      sources, norm: f.oneOf('norm', NORMS, 'grouped'), optimizer_state: f.oneOf('optimizer_state', STATES, 'reset'),
-    };
-    if (f.has('weights')) {
-      const w = f.raw('weights');
-      if (!Array.isArray(w) || w.some((x) => typeof x !== 'number')) f.fail('weights', 'expected a list of numbers', 'write weights: [0.5, 0.5]');
-      try {
-        outputWeights((sources as string[]).length, w as number[]);
-      } catch (err) {
-        f.fail('weights', (err as Error).message, 'give one positive weight per source, summing to 1');
-      }
-      settings.weights = w;
-    }
-    return settings;
+    return { ...s, norm: s.norm ?? 'grouped', sources };
   },
-  inputs: (s) => s.sources as string[],
-  label: (s) => `fuse ${(s.sources as string[]).length} · ${String(s.norm)}`,
+  inputs: (s) => s.sources,
+  label: (s) => `fuse ${s.sources.length} · ${s.norm}`,
   async run(job) {
     await initEngine();
     const started = performance.now();
     const dirs = job.inputs.map((_, i) => inputModel(job, i));
-    const weights = outputWeights(dirs.length, job.settings.weights as number[] | undefined);
+    const weights = outputWeights(dirs.length, job.settings.weights);
     const result = await fuseCheckpoints(dirs, path.join(job.dir, MODEL_DIR), {
-      weights, norm: job.settings.norm as 'grouped' | 'joint',
-      optimizer: optimizerTransfer(job.settings.optimizer_state as 'reset' | 'carry'),
+      weights, norm: job.settings.norm, optimizer: optimizerTransfer(job.settings.optimizer_state),
     });
     return fusionResult(job, started, result, dirs.map((dir, i) => ({ dir, weight: weights[i] })));
   },
 };
 
-export const selfFuseKind: NodeKind = {
+export const selfFuseKind: NodeKind<SelfFuseSettings> = {
   name: 'selfFuse',
   parse(raw, at, src) {
     const f = Fields.of(src, at, raw, 'selfFuse: {source: small, copies: 2, noise: "paired:0.01", seed: 0}');
-    f.onlyKnown(['source', 'copies', 'noise', 'norm', 'optimizer_state', 'seed']);
-    const noise = f.string('noise', 'none');
-    if (!parseSymmetryNoise(noise)) f.fail('noise', `expected paired:<std>, plain:<std> or none, got "${noise}"`, 'write noise: "paired:0.01"');
-    return {
-      source: f.string('source'), copies: f.int('copies', 2, 2), noise, seed: f.int('seed', 0, 0),
-      ...(f.has('norm') ? { norm: f.oneOf('norm', NORMS) } : {}),
-      optimizer_state: f.oneOf('optimizer_state', STATES, 'reset'),
-    };
+    const { source, ...own } = f.rawObject();
+    if (typeof source !== 'string' || source === '') return f.fail('source', 'expected a node name', 'write source: <node>');
+    return { ...withPlanPositions(src, at, own, {}, () => SELF_FUSE_SETTINGS.resolve([{ values: own, source: src.file }])), source };
   },
-  inputs: (s) => [s.source as string],
-  label: (s) => `self-fuse ×${String(s.copies)} · ${String(s.noise)}`,
+  inputs: (s) => [s.source],
+  label: (s) => `self-fuse ×${s.copies} · ${noiseText(s.noise)}`,
+  reseed: (s, offset) => ({ ...s, seed: s.seed + offset }),
   async run(job) {
     await initEngine();
     const started = performance.now();
     const source = inputModel(job, 0);
-    const copies = job.settings.copies as number;
+    const { copies, noise, seed, norm, optimizer_state } = job.settings;
     const result = await selfFuseCheckpoint(source, path.join(job.dir, MODEL_DIR), {
-      copies, noise: parseSymmetryNoise(job.settings.noise as string), seed: job.settings.seed as number,
-      norm: job.settings.norm as 'grouped' | 'joint' | undefined,
-      optimizer: optimizerTransfer(job.settings.optimizer_state as 'reset' | 'carry'),
+      copies, noise, seed, norm, optimizer: optimizerTransfer(optimizer_state),
     });
     return fusionResult(job, started, result, [{ dir: source, weight: 1 }]);
   },

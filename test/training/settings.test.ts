@@ -5,10 +5,11 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { ADAFACTOR_DEFAULTS } from '../../src/training/optimizers/adafactor';
 import { ADAMW_DEFAULTS } from '../../src/training/optimizers/adamw';
-import { readTrainingConfigFile, resolvePretrainSettings } from '../../src/training/pretrain_settings';
+import { PRETRAIN_SETTINGS, readTrainingConfigFile, resolvePretrainSettings } from '../../src/training/settings';
 import { T5_SCHEDULE } from '../../src/training/schedules';
 
-const resolve = (file: Record<string, unknown>, flags: Record<string, unknown> = {}) => resolvePretrainSettings(file, flags, 'train.json');
+const resolve = (file: Record<string, unknown>, flags: Record<string, unknown> = {}) =>
+  resolvePretrainSettings([{ values: file, source: 'train.json' }, { values: flags, source: 'deepfusion pretrain', fromFlags: true }]);
 
 describe('pretrain settings', () => {
   test("a preset alone gives T5's recipe: Adafactor, inverse-sqrt at base 1 with 10k warmup, no clipping", () => {
@@ -18,8 +19,9 @@ describe('pretrain settings', () => {
     assert.deepEqual(s.optimizer, ADAFACTOR_DEFAULTS);
     assert.deepEqual(s.schedule, T5_SCHEDULE);
     assert.equal(s.clip_norm, null);
-    assert.deepEqual(s.data, { corpus: 'default', tokenizer: 'default', vocab_size: 8192, input_length: 128, batch_size: 16,
-      eval_batches: 8, eval_batch_size: 16, seed: 0 });
+    assert.deepEqual(s.data, { corpus: 'default', tokenizer: 'default', vocab_size: 8192, input_length: 128, eval_batches: 8, eval_batch_size: 16 });
+    assert.equal(s.batch_size, 16);
+    assert.equal(s.seed, 0);
   });
 
   test('flags override the file; lr is the peak rate of any schedule', () => {
@@ -46,20 +48,35 @@ describe('pretrain settings', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'df-settings-'));
     const file = path.join(dir, 'my-t5.json');
     fs.writeFileSync(file, JSON.stringify({ d_model: 64, d_kv: 16, d_ff: 128, num_layers: 2, num_heads: 4, vocab_size: 100 }));
-    const s = resolvePretrainSettings(readTrainingConfigFile(file), {}, file);
+    const s = resolvePretrainSettings([{ values: readTrainingConfigFile(file), source: file }]);
     assert.equal('config' in s.model && s.model.config.d_model, 64);
     fs.rmSync(dir, { recursive: true });
   });
 
   test('errors name the source and the field', () => {
-    assert.throws(() => resolve({}), /train\.json: field "preset": no model is given/);
+    assert.throws(() => resolve({}), /train\.json \+ deepfusion pretrain: field "preset": no model is given/);
     assert.throws(() => resolve({ preset: 's', from: 'x' }), /field "preset \+ from": more than one model/);
-    assert.throws(() => resolve({ preset: 'xl' }), /field "preset": unknown preset "xl"/);
+    assert.throws(() => resolve({ preset: 'xl' }), /train\.json: field "preset": expected one of tiny, s, m, l, got "xl"/);
+    assert.throws(() => resolve({ preset: 's' }, { steps: 'ten' }), /deepfusion pretrain: --steps must be an integer in \[0, 100000000\], got "ten"/);
     assert.throws(() => resolve({ preset: 's', stpes: 3 }), /field "stpes": is not a training setting/);
-    assert.throws(() => resolve({ preset: 's', steps: -1 }), /field "steps": expected an integer ≥ 0/);
+    assert.throws(() => resolve({ preset: 's', steps: -1 }), /field "steps": expected an integer in \[0, 100000000\]/);
+    assert.throws(() => resolve({ preset: 's', steps: 1e12 }), /field "steps": expected an integer in \[0, 100000000\], got 1000000000000/);
     assert.throws(() => resolve({ preset: 's', schedule: 'step' }), /field "schedule": unknown schedule/);
     assert.throws(() => resolve({ preset: 's', optimizer: 'sgd' }), /field "optimizer\.name"/);
     assert.throws(() => resolve({ from: 'x', optimizer_state: 'keep' }), /field "optimizer_state"/);
     assert.throws(() => resolve({ preset: 's', lr: 0 }), /field "lr"/);
+  });
+
+  test('one declaration gives the flag, the --help line, the config field and the resume identity', () => {
+    const options = PRETRAIN_SETTINGS.cliOptions();
+    assert.deepEqual(options['lr-offset'], { type: 'string' });
+    assert.deepEqual(options.batch, { type: 'string' });
+    assert.equal(options.model, undefined, 'a setting without a flag is only a config field');
+    assert.deepEqual(PRETRAIN_SETTINGS.fromArgs({ 'lr-offset': '-500', batch: '8', 'clip-norm': 'none' }), { lr_offset: -500, batch_size: 8, clip_norm: null });
+    const help = PRETRAIN_SETTINGS.help();
+    assert.match(help, /^ {2}--lr-offset K {12}evaluate the schedule at step \+ K .*\n {27}docs\/fusion\.md\) \(default 0\)$/m);
+    assert.match(help, /^Training:$/m);
+    const s = resolve({ preset: 's', lr_offset: 7 }, { lr_offset: -3 });
+    assert.equal(s.lr_offset, -3);
   });
 });

@@ -1,9 +1,12 @@
-// The data a training run reads, opened from its JSON-able spec: the corpus, the tokenizer
-// (a file, or one trained on the corpus and cached), the resumable training stream and the
-// fixed validation batches.
-import { cachedTokenizer, loadTokenizer, openCorpus, openTrainStream, validationBatches, type ExampleBatch, type T5Tokenizer } from '../data';
-import type { TrainData } from './loop';
-import type { DataSpec } from './pretrain_settings';
+// The data a run reads, opened from its settings: the corpus, the tokenizer (a file, or one
+// trained on the corpus and cached), the resumable training stream and the fixed validation
+// batches.
+import { openCorpus } from './corpus_open';
+import { cachedTokenizer } from './default_tokenizer';
+import type { DataSettings } from './settings';
+import { openTrainStream, validationBatches } from './stream';
+import { loadTokenizer, type T5Tokenizer } from './tokenizer';
+import type { ExampleBatch, TrainData } from './types';
 
 export interface TrainingData {
   tokenizer: T5Tokenizer;
@@ -11,38 +14,44 @@ export interface TrainingData {
   validation: ExampleBatch[];
 }
 
-/** Spec fields the validation batches depend on (evaluation reads only these). */
-export type EvalDataSpec = Pick<DataSpec, 'corpus' | 'tokenizer' | 'vocab_size' | 'input_length' | 'eval_batches' | 'eval_batch_size'>;
+/** What the training stream adds to the data settings: its batch size and order. */
+export interface StreamSettings {
+  batch_size: number;
+  seed: number;
+}
+
+/** Settings the validation batches depend on (evaluation reads only these). */
+export type EvalDataSettings = Pick<DataSettings, 'corpus' | 'tokenizer' | 'vocab_size' | 'input_length' | 'eval_batches' | 'eval_batch_size'>;
 
 /** What slow preparation (tokenizer training, corpus tokenization) reports, as one line each. */
 export type DataProgress = (line: string) => void;
 
-export function openTokenizer(spec: Pick<DataSpec, 'corpus' | 'tokenizer' | 'vocab_size'>, progress?: DataProgress): T5Tokenizer {
+export function openTokenizer(spec: Pick<DataSettings, 'corpus' | 'tokenizer' | 'vocab_size'>, progress?: DataProgress): T5Tokenizer {
   if (spec.tokenizer !== 'default') return loadTokenizer(spec.tokenizer);
   progress?.(`tokenizer: ${spec.vocab_size} ids trained on corpus ${spec.corpus} (cached after the first time)`);
   return cachedTokenizer({ corpus: openCorpus(spec.corpus), vocabSize: spec.vocab_size });
 }
 
-export async function openValidation(spec: EvalDataSpec, tokenizer: T5Tokenizer, progress?: DataProgress): Promise<ExampleBatch[]> {
+export async function openValidation(spec: EvalDataSettings, tokenizer: T5Tokenizer, progress?: DataProgress): Promise<ExampleBatch[]> {
   return validationBatches({
     corpus: openCorpus(spec.corpus), tokenizer, inputLength: spec.input_length, batchSize: spec.eval_batch_size,
     count: spec.eval_batches, onProgress: tokenizing(progress),
   });
 }
 
-export async function openTrainingData(spec: DataSpec, progress?: DataProgress): Promise<TrainingData> {
+export async function openTrainingData(spec: DataSettings, stream: StreamSettings, progress?: DataProgress): Promise<TrainingData> {
   const tokenizer = openTokenizer(spec, progress);
   const corpus = openCorpus(spec.corpus);
   const validation = await openValidation(spec, tokenizer, progress);
   const train: TrainData = {
     open: (position) => openTrainStream({
-      corpus, tokenizer, inputLength: spec.input_length, batchSize: spec.batch_size, seed: spec.seed, position,
+      corpus, tokenizer, inputLength: spec.input_length, batchSize: stream.batch_size, seed: stream.seed, position,
       onProgress: tokenizing(progress),
     }),
     // Content, not names: a changed corpus file or tokenizer makes a different run.
     describe: {
       corpus: corpus.source, corpus_fingerprint: corpus.fingerprint, tokenizer: tokenizer.fingerprint,
-      input_length: spec.input_length, batch_size: spec.batch_size, seed: spec.seed,
+      input_length: spec.input_length, batch_size: stream.batch_size, seed: stream.seed,
       eval_batches: spec.eval_batches, eval_batch_size: spec.eval_batch_size,
     },
   };
