@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The PyTorch peer of `deepfusion bench`: the same T5 (t5.md), written plainly in PyTorch eager,
+"""The PyTorch peer of `deepfusion bench`: the same T5 (docs/t5.md), written plainly in PyTorch eager,
 trained for a few steps on the same initial parameters, batch and optimizer, and timed the same way.
 
 Usage: /usr/bin/python3 bench/torch_t5.py --init DIR [--steps 6] [--threads N] [--foreach]

@@ -20,8 +20,8 @@ using GemmKernel = void (*)(const Gemm& g);
 
 // From this many multiply-adds, OpenBLAS's own threads take a whole GEMM: they share each packed
 // panel of B, where our tiles each pack their own; a d512 T5 step spends ~15% less time in GEMMs.
-// Their split is static, though, so a core the OS takes away stalls the whole GEMM (README,
-// native backend). Pool tiles are always smaller than this.
+// Their split is static, though, so a core the OS takes away stalls the whole GEMM
+// (docs/performance.md). Pool tiles are always smaller than this.
 constexpr double kLibraryMacs = 1 << 24;
 
 /** The portable blocked kernel (always built). */

@@ -1,4 +1,4 @@
-// DfRmsNorm(Grad): RMSNorm over the last axis, per group of features (fusion.md's norm_groups).
+// DfRmsNorm(Grad): RMSNorm over the last axis, per group of features (norm_groups: docs/t5.md).
 // Forward y = w·x/rms_g(x); backward dx = inv·(g − x̂·mean_g(g·x̂)) with g = dy·w, and
 // dw = Σ_rows dy·x̂, accumulated per task in double and summed in task order (deterministic).
 #include <cmath>

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Independent check of a fused checkpoint against shared/docs/fusion.md, in float64 PyTorch.
+"""Independent check of a fused checkpoint against docs/fusion.md, in float64 PyTorch.
 
-Rebuilds every fused tensor from the sources by the spec's table, compares it with the fused
+Rebuilds every fused tensor from the sources by the table of docs/fusion.md, compares it with the fused
 model.safetensors, checks config.json, and with --case runs the float64 reference T5
 (t5_reference.py) on the fused model and on the sources: the fused logits should equal
 sum_i w_i * logits_i (grouped norms), to float32 rounding of the stored weights.
@@ -64,7 +64,7 @@ def blockdiag(blocks):
 
 
 def fuse_by_table(cfgs, params, w):
-    """fusion.md, "The weights", row by row."""
+    """docs/fusion.md, "What happens to every tensor", row by row."""
     d = sum(c["d_model"] for c in cfgs)
     tied = cfgs[0]["tie_word_embeddings"]
     fused = {}

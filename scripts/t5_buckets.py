@@ -1,4 +1,4 @@
-"""T5's relative position bucket (shared/docs/t5.md), in plain Python for the PyTorch scripts
+"""T5's relative position bucket (docs/t5.md), in plain Python for the PyTorch scripts
 (scripts/t5_reference.py and bench/torch_t5.py): no torch, so importing it changes no defaults."""
 import math
 

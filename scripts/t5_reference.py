@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent float64 reference of T5 (shared/docs/t5.md) in PyTorch, used to make golden
+"""Independent float64 reference of T5 (docs/t5.md) in PyTorch, used to make golden
 fixtures the TypeScript model is tested against. Writes a model directory (config.json +
 model.safetensors), case/case.json and case/expected.safetensors in the layout of
 test/fixtures/. Run with Debian's torch: /usr/bin/python3 scripts/t5_reference.py <out-dir> [preset]
@@ -69,7 +69,7 @@ def forward(cfg, p, input_ids, attention_mask, decoder_input_ids):
     d, h, dkv, eps = cfg["d_model"], cfg["num_heads"], cfg["d_kv"], cfg["layer_norm_epsilon"]
 
     def norm(x, w):
-        # norm_groups (fusion.md): each group of features is normalised on its own.
+        # norm_groups (docs/t5.md): each group of features is normalised on its own.
         groups = cfg.get("norm_groups") or [d]
         parts = torch.split(x, groups, dim=-1)
         return w * torch.cat([g / torch.sqrt((g * g).mean(-1, keepdim=True) + eps) for g in parts], -1)

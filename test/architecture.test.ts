@@ -1,5 +1,6 @@
-// The layering of src/ (docs/architecture.md): a file imports only from its own layer or the
-// layers below it, and no files import each other in a circle.
+// The layering of src/ as the README's layout table states it (bottom row first): a file imports
+// only from its own layer or the layers below it, no files import each other in a circle, and
+// every folder of src/ is in the table.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -8,18 +9,16 @@ import { describe, test } from 'node:test';
 const ROOT = path.resolve(__dirname, '..', '..');
 const SRC = path.join(ROOT, 'src');
 
-/** Bottom to top; a path belongs to the first layer whose entry it starts with. */
-const LAYERS = [
-  ['errors.ts', 'util', 'report'],
-  ['engine'],
-  ['model'],
-  ['io'],
-  ['data'],
-  ['training'],
-  ['fusion'],
-  ['plans'],
-  ['cli'],
-];
+/** The layers, bottom to top: the `src/...` names of each row of the README's layout table. */
+function readmeLayers(): string[][] {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.split(/^## /m).find((s) => s.startsWith('Layout\n'));
+  assert.ok(section, 'README.md has no "## Layout" section');
+  return section.split('\n').filter((l) => l.startsWith('| `src/'))
+    .map((row) => [...row.split('|')[1].matchAll(/`src\/([^`]+)`/g)].map((m) => m[1]));
+}
+
+const LAYERS = readmeLayers();
 
 function sourceFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -31,7 +30,7 @@ function sourceFiles(dir: string): string[] {
 function layerOf(file: string): number {
   const rel = path.relative(SRC, file).split(path.sep)[0];
   const i = LAYERS.findIndex((names) => names.includes(rel));
-  assert.ok(i >= 0, `${path.relative(ROOT, file)} is in no layer: add its folder to LAYERS and to docs/architecture.md`);
+  assert.ok(i >= 0, `${path.relative(ROOT, file)} is in no layer: add its folder to the README's layout table`);
   return i;
 }
 
@@ -78,6 +77,12 @@ describe('architecture', () => {
     };
     for (const f of files) visit(f, []);
     assert.deepEqual(circles, []);
+  });
+
+  test("the README's layout table names every folder of src/ once", () => {
+    const named = LAYERS.flat();
+    assert.deepEqual([...named].sort(), fs.readdirSync(SRC).sort());
+    assert.equal(new Set(named).size, named.length);
   });
 
   test('the checker sees an upward import and a circle when there is one', () => {

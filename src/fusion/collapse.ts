@@ -1,4 +1,4 @@
-// Grouped → plain T5 for export (fusion.md, "Normalisation"): the weights stay, the config drops
+// Grouped → plain T5 for export (docs/fusion.md, "Collapsing grouped norms"): the weights stay, the config drops
 // `norm_groups`, so every RMSNorm normalises the whole vector again. That changes the function
 // slightly, and the change is reported.
 import { UserError } from '../errors';

@@ -1,4 +1,4 @@
-// What must agree between the sources of a fusion (fusion.md, "What must match") and what the
+// What must agree between the sources of a fusion (docs/fusion.md, "What the sources must share") and what the
 // output weights must satisfy. Every refusal names the field, both values and both sources.
 import { ConfigError, UserError } from '../errors';
 import type { T5Config } from '../model/config';

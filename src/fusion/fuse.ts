@@ -68,7 +68,7 @@ function collect(tensors: Iterable<FusedTensor>): Params {
 const paramReader = (models: readonly Model[]): ReadTensor =>
   ({ source, name }) => models[source].params[name].dataSync() as Float32Array;
 
-/** Fuses k ≥ 2 models (fusion.md): with `grouped` norms, logits = Σ w_i · logits_i. */
+/** Fuses k ≥ 2 models (docs/fusion.md): with `grouped` norms, logits = Σ w_i · logits_i. */
 export function fuse(sources: readonly Model[], options: FuseOptions = {}): Model {
   const plan = planFuse(sources.map((s) => s.config), options);
   return { config: plan.config, params: collect(fusedTensors(plan, paramReader(sources))) };

@@ -1,4 +1,4 @@
-// The fusion layer (design.md, layer 3): from source models to a fused model, optimizer-state
+// The fusion layer (docs/architecture.md): from source models to a fused model, optimizer-state
 // transfer and verification. Knows nothing of training beyond the optimizer-slot contract.
 export { checkFusable, outputWeights, MUST_MATCH } from './compatibility';
 export { fusedConfig, planFusion, type FusionPlan, type NormMode, type TensorPlan, type Part } from './plan';

@@ -1,4 +1,4 @@
-// Symmetry breaking for self-fusion (fusion.md, "Self-fusion"). Identical replicas receive
+// Symmetry breaking for self-fusion (docs/fusion.md, "Self-fusion"). Identical replicas receive
 // identical gradients forever, so they never become different models unless something differs.
 import { addBlock, sizeOf } from './place';
 import type { TensorPlan } from './plan';

@@ -1,9 +1,9 @@
-// Optimizer state at fusion time (fusion.md, "Optimizer state"): `reset` starts fresh; `carry`
+// Optimizer state at fusion time (docs/fusion.md, "Optimizer state at fusion"): `reset` starts fresh; `carry`
 // places each source's moments like its parameters, generic over the optimizer's slots.
 //
 // Scaling. Under output averaging, the fused loss's gradient with respect to part i of a
 // parameter is (w_i / c_i)·g_i, where g_i is source i's gradient and c_i the factor fusion
-// multiplied that part by. For almost every tensor c_i = 1, which is fusion.md's rule: first
+// multiplied that part by. For almost every tensor c_i = 1, which is the rule of docs/fusion.md, "Scaling": first
 // moments × w_i, second moments × w_i². Two tensors carry the output weights in their values, so
 // their gradients are not scaled by w_i: the untied output layer (c_i = w_i: moments unscaled) and,
 // with tied embeddings, the decoder's final norm (c_i = w_i·sqrt(d/d_i): gradient sqrt(d_i/d)·g_i).

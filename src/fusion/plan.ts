@@ -1,4 +1,4 @@
-// The fusion operator as data (fusion.md, "The weights"): for every tensor of the fused model, where
+// The fusion operator as data (docs/fusion.md, "What happens to every tensor"): for every tensor of the fused model, where
 // each source's tensor goes and by how much it is scaled. Parameters and optimizer moments are
 // both built from such plans by one routine (place.ts), in memory or streamed from files.
 import type { T5Config } from '../model/config';

@@ -1,4 +1,4 @@
-// T5 configuration with Hugging Face field names (t5.md), parsed and validated so that every
+// T5 configuration with Hugging Face field names (docs/t5.md), parsed and validated so that every
 // problem is reported with the file, the field and the fix.
 import { ConfigError } from '../errors';
 
@@ -21,7 +21,7 @@ export interface T5Config {
   eos_token_id: number;
   decoder_start_token_id: number;
   dropout_rate: number;
-  /** Per-group RMSNorm (fusion.md): sizes of consecutive feature groups summing to d_model. */
+  /** Per-group RMSNorm (docs/t5.md, "Norm groups"): sizes of consecutive feature groups summing to d_model. */
   norm_groups?: number[];
   /** Other fields of the HF config.json, carried through untouched. */
   extra?: Record<string, unknown>;

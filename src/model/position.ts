@@ -1,4 +1,4 @@
-// T5's relative position buckets (t5.md): bidirectional for the encoder, causal for the decoder.
+// T5's relative position buckets (docs/t5.md, "Relative position buckets"): bidirectional for the encoder, causal for the decoder.
 
 export interface BucketOptions {
   bidirectional: boolean;

@@ -1,5 +1,5 @@
 // T5 (encoder–decoder) as pure functions over a parameter map, computing what Hugging Face's
-// T5ForConditionalGeneration computes (t5.md). No state lives here: callers own the tensors and
+// T5ForConditionalGeneration computes (docs/t5.md). No state lives here: callers own the tensors and
 // wrap calls in tf.tidy.
 import { attentionContext, attentionScores, attentionSoftmax, crossEntropy, gatedGelu, rmsNorm } from '../engine/fused';
 import { tf, type Tensor } from '../engine/tf';

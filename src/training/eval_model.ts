@@ -10,7 +10,7 @@ import { modelConfig } from './pretrain';
 
 /**
  * With `spec.tokenizer` "default", the model's own tokenizer.json is used when it has one (a
- * model trained here always does); otherwise the tokenizer the spec names.
+ * model trained here always does); otherwise the tokenizer the data settings name.
  */
 export async function evaluateModelDir(modelDir: string, spec: EvalDataSettings, progress?: DataProgress): Promise<EvalResult> {
   const own = path.join(modelDir, TOKENIZER_FILE);

@@ -1,5 +1,5 @@
 // Model presets. `s`, `m`, `l` form a width-doubling chain at fixed depth, so that
-// fuse(s, s) has exactly the shape of `m` and fuse(m, m) that of `l` (fusion.md: d_model,
+// fuse(s, s) has exactly the shape of `m` and fuse(m, m) that of `l` (docs/fusion.md, "The fused config": d_model,
 // num_heads and d_ff add, d_kv and depth must match). T5 v1.1 style: gated-GELU, untied
 // embeddings, no dropout. The vocabulary comes from the tokenizer.
 import { makeConfig, type T5Config } from '../model/config';

@@ -1,5 +1,5 @@
 // Learning-rate schedules as pure functions of a JSON-able spec and the step. Every schedule is
-// evaluated at `step + offset` (fusion.md, "Learning-rate offset"): a fused model continues a
+// evaluated at `step + offset` (docs/fusion.md, "Learning-rate offset"): a fused model continues a
 // schedule from wherever its plan says, and a negative offset means an earlier point of the
 // schedule (for inverse square root: a larger learning rate).
 import { ConfigError } from '../errors';

@@ -15,7 +15,7 @@ const CHANGED: Record<string, unknown> = {
 };
 
 describe('fusion compatibility', () => {
-  test('the spec\'s must-match list is checked', () => {
+  test('the must-match list of docs/fusion.md is checked', () => {
     for (const field of ['num_layers', 'num_decoder_layers', 'vocab_size', 'd_kv', 'feed_forward_proj',
       'tie_word_embeddings', 'relative_attention_num_buckets', 'relative_attention_max_distance']) {
       assert.ok(MUST_MATCH.includes(field as keyof T5Config), field);

@@ -46,9 +46,9 @@ describe('fuse', () => {
     assert.equal(fuse([a, c].map((x, i) => randomModel(x, i)), { norm: 'joint' }).config.norm_groups, undefined);
   });
 
-  // The spec's table, rebuilt with tfjs ops (an implementation independent of place.ts).
+  // The table of docs/fusion.md, rebuilt with tfjs ops (an implementation independent of place.ts).
   for (const tied of [false, true]) {
-    test(`weights follow fusion.md's table (${tied ? 'tied' : 'untied'})`, () => {
+    test(`weights follow the table of docs/fusion.md (${tied ? 'tied' : 'untied'})`, () => {
       const common = { vocab_size: 11, d_kv: 2, num_layers: 1, tie_word_embeddings: tied, feed_forward_proj: 'relu' as const };
       const a = randomModel(makeConfig({ ...common, d_model: 4, num_heads: 2, d_ff: 3 }), 1);
       const b = randomModel(makeConfig({ ...common, d_model: 6, num_heads: 1, d_ff: 5 }), 2);

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 
-/** Golden fixtures copied from shared/fixtures (see test/fixtures/README.md). */
+/** Golden fixtures (see test/fixtures/README.md). */
 export const FIXTURES = path.resolve(__dirname, '../../../test/fixtures');
 export const FIXTURE_NAMES = ['t5-v11-tiny', 't5-v10-tiny-tied', 't5-uneven-long', 't5-deep-decoder'];
 

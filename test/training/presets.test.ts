@@ -21,7 +21,7 @@ describe('presets', () => {
     for (const [small, big] of [['s', 'm'], ['m', 'l']] as const) {
       const a = presetConfig(small, 512);
       const b = presetConfig(big, 512);
-      // fusion.md: d_model, num_heads, d_ff add; everything else must match and is copied.
+      // docs/fusion.md, "The fused config": d_model, num_heads, d_ff add; everything else must match and is copied.
       const fused = { ...a, d_model: 2 * a.d_model, num_heads: 2 * a.num_heads, d_ff: 2 * a.d_ff };
       assert.deepEqual(fused, b, `${small}+${small} vs ${big}`);
       const specs = (c: typeof a) => paramSpecs(c).map((s) => `${s.name}:${s.shape}`);

@@ -1,4 +1,4 @@
-// RMSNorm over the last axis, optionally per group of features (`norm_groups`, fusion.md):
+// RMSNorm over the last axis, optionally per group of features (`norm_groups`, docs/t5.md):
 // y = w * x / sqrt(mean(x_g²) + eps) where the mean runs over the group g holding the feature.
 import { tf, type Tensor } from '../tf';
 import { input, makeFloat32, readFloat32, type KernelFunc } from '../cpu_kernel';

@@ -1,7 +1,7 @@
 // The contract between optimizers (training), optimizer-state transfer at fusion time (fusion)
 // and checkpoints. An optimizer's state is a named map of tensors, one per (slot, parameter):
 // key `${slot.prefix}.${paramName}`. Each slot says how its tensor relates to the parameter, so
-// fusion can place it block by block without knowing the optimizer (fusion.md, "carry").
+// fusion can place it block by block without knowing the optimizer (docs/fusion.md, "Optimizer state at fusion").
 import type { Tensor } from '../../engine/tf';
 import type { Params } from '../../model/params';
 
