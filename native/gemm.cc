@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #include "pool.h"
 
@@ -31,6 +32,7 @@ void scale_c(const Gemm& g) {
 void run_serial(const Gemm& g) {
   if (g.m == 0 || g.n == 0) return;
   if (g.k == 0) return scale_c(g);
+  if (g.bf16) return gemm_bf16_serial(g);
   active()(g);
 }
 
@@ -64,10 +66,12 @@ const char* gemm_selected() { return active() == gemm_portable ? "portable" : "o
 const char* gemm_library_info() { return active() == gemm_portable ? "" : openblas_info(); }
 
 void gemm(const Gemm& g) {
+  if (g.bf16 && !gemm_bf16_built()) throw std::invalid_argument("bf16 products need AVX512-BF16, which this build lacks");
   const int threads = pool_in_job() ? 1 : pool_threads();
   const double macs = static_cast<double>(g.m) * g.n * g.k;
   if (threads == 1 || macs < kParallelMacs) return run_serial(g);
-  if (active() != gemm_portable && macs >= kLibraryMacs) return gemm_openblas_threaded(g, threads);
+  if (g.bf16 && macs >= kLibraryMacs && g.k > 0) return gemm_bf16_parallel(g);
+  if (!g.bf16 && active() != gemm_portable && macs >= kLibraryMacs) return gemm_openblas_threaded(g, threads);
   // Tiles of C, several per thread: a thread the OS preempts (the machine is shared) then holds
   // up one small tile, not half the product. Tiles stay ≥ kMinTile on a side (multiples of 16),
   // so packing each tile's panels costs little next to its multiply.
@@ -96,6 +100,7 @@ void gemm(const Gemm& g) {
 }
 
 void gemm_each(const Gemm& g, int64_t count, GemmItem item, const void* ctx) {
+  if (g.bf16 && !gemm_bf16_built()) throw std::invalid_argument("bf16 products need AVX512-BF16, which this build lacks");
   auto at = [&](int64_t i) {
     Gemm s = g;
     item(ctx, i, &s);

@@ -5,6 +5,7 @@
 // resumes from its recorded position, and dropout masks derive from (seed, step, micro-batch).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { bf16Unavailable, withPrecision } from '../engine/precision';
 import { ConfigError, FileError, UserError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
 import { loadModel } from '../io/checkpoint';
@@ -87,6 +88,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     throw new ConfigError('(train options)', 'validation', 'no validation batches', 'pass at least one validation batch');
   }
   const s = o.settings;
+  const noBf16 = s.precision === 'bf16' ? bf16Unavailable() : null;
+  if (noBf16) {
+    throw new UserError(`precision bf16 cannot run here: ${noBf16}. Fix: train with precision fp32, in a new run directory (a run keeps its precision)`);
+  }
   const runDir = path.resolve(o.runDir);
   fs.mkdirSync(runDir, { recursive: true });
   const unlock = lockRun(runDir);
@@ -94,7 +99,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     removeLeftovers(runDir);
     const latest = latestCheckpoint(runDir);
     const identity = runIdentity(o);
-    if (latest) checkRunIdentity(runDir, identity);
+    // Runs from before the precision setting computed in fp32.
+    if (latest) checkRunIdentity(runDir, identity, { precision: 'fp32' });
     else writeRunIdentity(runDir, identity);
     if (latest && latest.step > s.steps) {
       throw new UserError(`${runDir}: this run has already trained ${latest.step} steps, more than the ${s.steps} asked for. ` +
@@ -193,7 +199,9 @@ async function run(o: TrainOptions, runDir: string, optimizer: Optimizer, s: Ses
     const stepStart = clock();
     const micro = Array.from({ length: t.grad_accumulation }, () => stream.next());
     const next = step + 1;
-    const { loss, grads } = stepGradients(s.config, s.params, micro, { rate, seed: (i) => dropoutSeed(t.seed, next, i) });
+    // Products in the run's precision; evaluation (below) stays float32, the same yardstick for every run.
+    const { loss, grads } = withPrecision(t.precision,
+      () => stepGradients(s.config, s.params, micro, { rate, seed: (i) => dropoutSeed(t.seed, next, i) }));
     let norm: number;
     try {
       norm = globalNorm(grads);

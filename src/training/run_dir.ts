@@ -104,9 +104,14 @@ export function writeRunIdentity(runDir: string, identity: Record<string, unknow
 }
 
 /** Refuses to resume a run with settings other than those it was started with. */
-export function checkRunIdentity(runDir: string, identity: Record<string, unknown>): void {
+/**
+ * Refuses to resume a run whose settings differ from `identity`. `older` gives, for settings added
+ * after a run directory may have been written, the value such a run had without saying so.
+ */
+export function checkRunIdentity(runDir: string, identity: Record<string, unknown>, older: Record<string, unknown> = {}): void {
   const file = path.join(runDir, RUN_FILE);
-  const saved = readJsonFile(file, 'the run description');
+  const read = readJsonFile(file, 'the run description');
+  const saved = read && typeof read === 'object' && !Array.isArray(read) ? { ...older, ...(read as Record<string, unknown>) } : read;
   const wanted = JSON.parse(JSON.stringify(identity)) as unknown;
   const diff = firstDifference(saved, wanted, '');
   if (diff) {

@@ -8,6 +8,7 @@ import { ATTENTION_SOFTMAX, ATTENTION_SOFTMAX_GRAD } from '../../fused/attention
 import { checkLabel, CROSS_ENTROPY, CROSS_ENTROPY_GRAD } from '../../fused/cross_entropy';
 import { GATED_GELU, GATED_GELU_GRAD } from '../../fused/gated_gelu';
 import { RMS_NORM, RMS_NORM_GRAD, type RmsNormAttrs } from '../../fused/rms_norm';
+import { productPrecision } from '../../precision';
 import { sizeOf } from '../layout';
 import { allFloat32, nativeKernel, need } from './kernel';
 
@@ -103,7 +104,10 @@ export function fusedKernels(): KernelConfig[] {
       const s = scoresShape(q, k, Number(attrs.heads));
       const shape = [s.batch, s.heads, s.queries, s.keys];
       const out = backend.alloc(sizeOf(shape));
-      if (out.length > 0) backend.addon.attentionScores(backend.f32(q), backend.f32(k), out, s.batch, s.heads, s.queries, s.keys, s.dk);
+      if (out.length > 0) {
+        backend.addon.attentionScores(backend.f32(q), backend.f32(k), out, s.batch, s.heads, s.queries, s.keys, s.dk,
+          productPrecision() === 'bf16');
+      }
       return backend.output(shape, out);
     }),
     nativeKernel(ATTENTION_CONTEXT, ({ inputs, backend, attrs }) => {
@@ -115,7 +119,8 @@ export function fusedKernels(): KernelConfig[] {
       const shape = [s.batch, transposeP ? s.cols : s.rows, x.shape[2]];
       const out = backend.alloc(sizeOf(shape));
       if (out.length > 0) {
-        backend.addon.attentionContext(backend.f32(p), backend.f32(x), out, s.batch, s.heads, s.rows, s.cols, s.dk, transposeP);
+        backend.addon.attentionContext(backend.f32(p), backend.f32(x), out, s.batch, s.heads, s.rows, s.cols, s.dk, transposeP,
+          productPrecision() === 'bf16');
       }
       return backend.output(shape, out);
     }),
