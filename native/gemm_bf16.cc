@@ -98,17 +98,28 @@ inline void transpose16(__m512i r[16]) {
 // contiguous along the lines, k rows `ld` apart (B's rows, or Aᵀ's).
 void pack_along_k(const float* src, int64_t stride, int64_t kc, int width, int valid, uint32_t* out) {
   const int64_t pairs = (kc + 1) / 2;
+  // Each line is converted whole first (read in order, which the prefetchers follow), then 16
+  // lines at a time are turned, 16 pairs at a time, into vectors of one pair across the lines.
+  alignas(64) uint32_t lines[16][KC / 2 + 16];
   for (int w0 = 0; w0 < width; w0 += 16) {
-    const int lines = std::clamp(valid - w0, 0, 16);
+    const int count = std::clamp(valid - w0, 0, 16);
     const int lanes = std::min(16, width - w0);
     const __mmask16 store = lanes == 16 ? 0xffff : static_cast<__mmask16>((1u << lanes) - 1);
+    for (int w = 0; w < 16; w++) {
+      uint32_t* line = lines[w];
+      if (w >= count) {
+        for (int64_t p = 0; p < pairs; p += 16) _mm512_store_si512(line + p, _mm512_setzero_si512());
+        continue;
+      }
+      const float* from = src + (w0 + w) * stride;
+      for (int64_t p = 0; p < pairs; p += 16) _mm512_store_si512(line + p, pairs16(from + 2 * p, kc - 2 * p));
+    }
     for (int64_t p = 0; p < pairs; p += 16) {
-      // 16 pairs of 16 lines, turned into 16 vectors of one pair across the lines.
       __m512i r[16];
-      for (int w = 0; w < 16; w++) r[w] = w < lines ? pairs16(src + (w0 + w) * stride + 2 * p, kc - 2 * p) : _mm512_setzero_si512();
+      for (int w = 0; w < 16; w++) r[w] = _mm512_load_si512(lines[w] + p);
       transpose16(r);
-      const int64_t count = std::min<int64_t>(16, pairs - p);
-      for (int64_t q = 0; q < count; q++) _mm512_mask_storeu_epi32(out + (p + q) * width + w0, store, r[q]);
+      const int64_t n = std::min<int64_t>(16, pairs - p);
+      for (int64_t q = 0; q < n; q++) _mm512_mask_storeu_epi32(out + (p + q) * width + w0, store, r[q]);
     }
   }
 }
@@ -161,6 +172,11 @@ void micro_kernel(int64_t pairs, const uint32_t* ap, const uint32_t* bp, float* 
                   int64_t rows, int64_t cols) {
   __m512 acc[MR][2];
   for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  // C's tile arrives from memory while the products run (it is written, or read and written, at the end).
+  for (int64_t i = 0; i < rows; i++) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
+  }
   for (int64_t p = 0; p < pairs; p++) {
     const __m512bh b0 = (__m512bh)_mm512_load_si512(bp), b1 = (__m512bh)_mm512_load_si512(bp + 16);
     for (int i = 0; i < MR; i++) {

@@ -125,8 +125,12 @@ export class Fields {
   }
 }
 
-/** Validates a parsed plan file; `kinds` maps each node kind to its parser. */
-export function parsePlan(src: PlanSource, kinds: NodeKinds): Plan {
+/**
+ * Validates a parsed plan file; `kinds` maps each node kind to its parser. `overrides` are
+ * defaults for train nodes given outside the file (e.g. `deepfusion run --precision`): they
+ * replace the file's defaults, and a node's own fields still win.
+ */
+export function parsePlan(src: PlanSource, kinds: NodeKinds, overrides: Obj = {}): Plan {
   const top = Fields.of(src, [], src.data, 'the plan');
   top.onlyKnown(['name', 'description', 'data', 'defaults', 'repeats', 'nodes', 'arms', 'baseline']);
   const dataRaw = Fields.of(src, ['data'], top.raw('data') ?? {}, 'data settings').rawObject();
@@ -134,7 +138,7 @@ export function parsePlan(src: PlanSource, kinds: NodeKinds): Plan {
   // Every node is evaluated on the same batches, so their size cannot follow one node's batch size.
   const data: DataSettings = { ...declared, eval_batch_size: declared.eval_batch_size ?? TRAINING_SETTINGS.defaults().batch_size };
   if (top.has('defaults')) Fields.of(src, ['defaults'], top.raw('defaults'), 'defaults for train nodes');
-  const defaults = (top.raw('defaults') ?? {}) as Obj;
+  const defaults = { ...(top.raw('defaults') ?? {}) as Obj, ...overrides };
 
   const nodesF = Fields.of(src, ['nodes'], top.raw('nodes'), 'the nodes, by name');
   const names = Object.keys(top.raw('nodes') as Obj);

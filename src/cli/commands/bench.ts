@@ -112,9 +112,10 @@ const OPTIMIZER_DESCRIPTIONS: Record<BenchOptimizer, string> = {
 };
 
 function printProfile(kernels: KernelTime[], steps: number, stepSeconds: number): void {
-  console.log('kernel                          calls/step    ms/step  share of step');
+  console.log('kernel                          calls/step    ms/step  share of step  CPU ms/step');
   for (const k of kernels) {
     const ms = (k.seconds / steps) * 1000;
-    console.log(`${k.kernel.padEnd(30)} ${String(Math.round(k.calls / steps)).padStart(10)} ${ms.toFixed(1).padStart(10)}  ${((ms / 1000 / stepSeconds) * 100).toFixed(1).padStart(5)}%`);
+    console.log(`${k.kernel.padEnd(30)} ${String(Math.round(k.calls / steps)).padStart(10)} ${ms.toFixed(1).padStart(10)}  ` +
+      `${((ms / 1000 / stepSeconds) * 100).toFixed(1).padStart(12)}%  ${((k.cpuSeconds / steps) * 1000).toFixed(1).padStart(11)}`);
   }
 }

@@ -8,10 +8,21 @@ import { numberOption, parseCommandArgs, type Command } from '../command';
 import { PlanBoard } from '../plan_board';
 import { LocalProcessExecutor } from '../../plans/executor';
 import type { Plan } from '../../plans/plan';
+import { TRAINING_SETTINGS } from '../../training/settings';
+
+/** Training settings `run` and `demo` take for every train node that does not set its own. */
+export const PLAN_OVERRIDES = TRAINING_SETTINGS.pick(['precision']);
+
+/** The overrides given as flags, checked (a bad value names its flag). */
+export function planOverrides(command: string, values: Record<string, unknown>): Record<string, unknown> {
+  const given = PLAN_OVERRIDES.fromArgs(values);
+  PLAN_OVERRIDES.resolve([{ values: given, source: `deepfusion ${command}`, fromFlags: true }]);
+  return given;
+}
 
 const NAME = 'run';
 
-export const RUN_HELP = `Usage: deepfusion run <plan.yaml | bundled plan name> [--out <dir>] [--workers N]
+export const RUN_HELP = `Usage: deepfusion run <plan.yaml | bundled plan name> [--out <dir>] [--workers N] [--precision bf16|fp32]
        deepfusion run --list
 
 Runs a fusion plan: a graph of jobs (train, fuse, selfFuse, eval) compared as arms, with repeats.
@@ -45,6 +56,9 @@ A plan file (YAML or JSON):
   arms: {baseline: base, fusion: grown, tuned: {final: grown, sweep: {node: grown, field: lr_offset, values: [-500, 0, 500]}}}
   baseline: baseline
 Train nodes take every setting of \`deepfusion pretrain\` (snake_case) except the data ones.
+
+For every train node that does not set its own (overriding the plan's defaults):
+${PLAN_OVERRIDES.help()}
 
 Example: deepfusion run demo`;
 
@@ -87,7 +101,7 @@ export const runCommand: Command = {
   help: RUN_HELP,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(NAME, argv, {
-      out: { type: 'string' }, workers: { type: 'string' }, list: { type: 'boolean' },
+      out: { type: 'string' }, workers: { type: 'string' }, list: { type: 'boolean' }, ...PLAN_OVERRIDES.cliOptions(),
     });
     if (values.list) {
       for (const name of bundledPlanNames()) {
@@ -97,7 +111,7 @@ export const runCommand: Command = {
       return;
     }
     if (positionals.length !== 1) throw new UserError(`deepfusion run: give one plan (a file or one of: ${bundledPlanNames().join(', ')}). See: deepfusion run --help`);
-    const plan = loadPlan(positionals[0]);
+    const plan = loadPlan(positionals[0], planOverrides(NAME, values));
     await runAndReport(plan, values.out, values.workers === undefined ? undefined : numberOption(NAME, 'workers', values.workers, 1, { integer: true, min: 1 }));
   },
 };
