@@ -70,7 +70,7 @@ void gemm(const Gemm& g) {
   const int threads = pool_in_job() ? 1 : pool_threads();
   const double macs = static_cast<double>(g.m) * g.n * g.k;
   if (threads == 1 || macs < kParallelMacs) return run_serial(g);
-  if (g.bf16 && macs >= kLibraryMacs && g.k > 0) return gemm_bf16_parallel(g);
+  if (g.bf16) return g.k > 0 && g.m > 0 && g.n > 0 ? gemm_bf16_parallel(g) : run_serial(g);
   if (!g.bf16 && active() != gemm_portable && macs >= kLibraryMacs) return gemm_openblas_threaded(g, threads);
   // Tiles of C, several per thread: a thread the OS preempts (the machine is shared) then holds
   // up one small tile, not half the product. Tiles stay ≥ kMinTile on a side (multiples of 16),

@@ -4,10 +4,10 @@
 // while their panels are packed, which the blocked GEMM does anyway, so the rounding costs no
 // pass over memory of its own.
 //
-// The blocking is the portable GEMM's (gemm_portable.cc): a KC×NC panel of B and an MC×KC block of
-// A are packed, in bf16 pairs along k, for an MR×NR register-tile micro-kernel. k is cut into
-// blocks of KC from 0 whatever the thread count, and threads split only rows and columns of C, so
-// every element of C is summed in the same order on any number of threads.
+// The blocking: a KC×NC block of B is packed (in bf16 pairs along k) and stays in L2 while each
+// MR×KC panel of A, packed in turn, stays in L1 and sweeps across it with an MR×NR register-tile
+// micro-kernel. k is cut into blocks of KC from 0 whatever the thread count, and threads split
+// only rows of C, so every element of C is summed in the same order on any number of threads.
 //
 // Compiled only where the compiler targets AVX512-BF16 (the addon is built with -march=native on
 // the machine that runs it); elsewhere gemm_bf16_built() is false and callers use float32.
@@ -29,8 +29,7 @@ namespace {
 constexpr int MR = 12;  // 12×2 accumulators + 2 B vectors fit the 32 vector registers
 constexpr int NR = 32;  // two vectors of 16 float32 columns
 constexpr int64_t KC = 512;  // k per block (even: blocks hold whole pairs)
-constexpr int64_t MC = MR * 16;
-constexpr int64_t NC = 2048;
+constexpr int64_t NC = 1024;
 
 static_assert(KC % 2 == 0, "k blocks hold whole bf16 pairs");
 
@@ -39,7 +38,7 @@ struct FreeDeleter {
 };
 using Buffer = std::unique_ptr<uint32_t, FreeDeleter>;
 
-uint32_t* scratch(Buffer& slot, size_t words) {
+uint32_t* scratch(Buffer& slot, size_t words) {  // the same size on every call
   if (!slot) slot.reset(static_cast<uint32_t*>(std::aligned_alloc(64, words * sizeof(uint32_t))));
   return slot.get();
 }
@@ -214,23 +213,25 @@ void micro_kernel(int64_t pairs, const uint32_t* ap, const uint32_t* bp, float* 
   }
 }
 
-// Rows [i0, i0+mc) of C's columns [j0, j0+nc) for one k block, B's panel already packed.
-void block_rows(const Gemm& g, const uint32_t* bp, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
-                uint32_t* ap) {
+// Rows [r0, r1) of C's columns [j0, j0+nc) for one k block, B's block already packed: one MR-row
+// panel of A at a time is packed (it stays in L1) and swept across B's panels (from L2).
+void panel_rows(const Gemm& g, const uint32_t* bp, int64_t r0, int64_t r1, int64_t p0, int64_t kc, int64_t j0, int64_t nc) {
+  alignas(64) uint32_t ap[MR * (KC / 2)];
   const int64_t pairs = (kc + 1) / 2;
-  pack_a(g, i0, mc, p0, kc, ap);
   const bool first = p0 == 0;
-  for (int64_t jr = 0; jr < nc; jr += NR) {
-    for (int64_t ir = 0; ir < mc; ir += MR) {
-      micro_kernel(pairs, ap + ir * pairs, bp + jr * pairs, g.c + (i0 + ir) * g.ldc + j0 + jr, g.ldc, g.beta, first,
-                   std::min<int64_t>(MR, mc - ir), std::min<int64_t>(NR, nc - jr));
+  for (int64_t i0 = r0; i0 < r1; i0 += MR) {
+    const int64_t rows = std::min<int64_t>(MR, g.m - i0);
+    pack_a(g, i0, rows, p0, kc, ap);
+    for (int64_t jr = 0; jr < nc; jr += NR) {
+      micro_kernel(pairs, ap, bp + jr * pairs, g.c + i0 * g.ldc + j0 + jr, g.ldc, g.beta, first, rows,
+                   std::min<int64_t>(NR, nc - jr));
     }
   }
 }
 
-uint32_t* a_scratch() {
+uint32_t* b_scratch() {
   thread_local Buffer buf;
-  return scratch(buf, MC * (KC / 2));
+  return scratch(buf, (KC / 2) * (NC + NR));
 }
 
 }  // namespace
@@ -238,46 +239,40 @@ uint32_t* a_scratch() {
 bool gemm_bf16_built() { return true; }
 
 void gemm_bf16_serial(const Gemm& g) {
-  thread_local Buffer b_buf;
-  uint32_t* bp = scratch(b_buf, (KC / 2) * (NC + NR));
-  uint32_t* ap = a_scratch();
+  uint32_t* bp = b_scratch();
   for (int64_t j0 = 0; j0 < g.n; j0 += NC) {
     const int64_t nc = std::min(NC, g.n - j0);
     for (int64_t p0 = 0; p0 < g.k; p0 += KC) {
       const int64_t kc = std::min(KC, g.k - p0);
       pack_b(g, p0, kc, j0, nc, bp);
-      for (int64_t i0 = 0; i0 < g.m; i0 += MC) block_rows(g, bp, i0, std::min(MC, g.m - i0), p0, kc, j0, nc, ap);
+      panel_rows(g, bp, 0, g.m, p0, kc, j0, nc);
     }
   }
 }
 
-// One product on the pool with B's panels shared: for each block of B (KC×NC), the threads pack
-// it together, then each takes blocks of rows (packing its own A block) until none are left.
+// One product on the pool: for each block of B (KC×NC) the threads pack it together, then take
+// MR-row panels of A one at a time (each packs its own) until none are left. Tasks this small
+// keep every thread busy to the end, and a thread the OS preempts holds up one panel at most.
 void gemm_bf16_parallel(const Gemm& g) {
-  static Buffer shared;
-  uint32_t* bp = scratch(shared, (KC / 2) * (NC + NR));
+  uint32_t* bp = b_scratch();  // the calling thread's, shared with the pool for the call
+  struct Ctx { const Gemm* g; uint32_t* bp; int64_t p0, kc, j0, nc; } c{&g, bp, 0, 0, 0, 0};
   for (int64_t j0 = 0; j0 < g.n; j0 += NC) {
     const int64_t nc = std::min(NC, g.n - j0);
     for (int64_t p0 = 0; p0 < g.k; p0 += KC) {
-      const int64_t kc = std::min(KC, g.k - p0);
-      const int64_t pairs = (kc + 1) / 2;
-      const int64_t panels = (nc + NR - 1) / NR;
-      parallel_for(panels, 4, [&](int64_t begin, int64_t end) {
-        const int64_t c0 = begin * NR, c1 = std::min(nc, end * NR);
-        pack_b(g, p0, kc, j0 + c0, c1 - c0, bp + c0 * pairs);
-      });
-      // Rows in blocks of MC, smaller when there are too few blocks to share.
-      const int threads = pool_threads();
-      int64_t mc = MC;
-      while (mc > MR && (g.m + mc - 1) / mc < 2 * threads) mc = std::max<int64_t>(MR, (mc / 2 + MR - 1) / MR * MR);
-      const int64_t blocks = (g.m + mc - 1) / mc;
-      parallel_for(blocks, 1, [&](int64_t begin, int64_t end) {
-        uint32_t* ap = a_scratch();
-        for (int64_t b = begin; b < end; b++) {
-          const int64_t i0 = b * mc;
-          block_rows(g, bp, i0, std::min(mc, g.m - i0), p0, kc, j0, nc, ap);
-        }
-      });
+      c.p0 = p0;
+      c.kc = std::min(KC, g.k - p0);
+      c.j0 = j0;
+      c.nc = nc;
+      constexpr int64_t kPanelsPerPack = 4;
+      pool_run((nc + NR * kPanelsPerPack - 1) / (NR * kPanelsPerPack), [](void* p, int64_t t) {
+        const Ctx& c = *static_cast<const Ctx*>(p);
+        const int64_t c0 = t * NR * kPanelsPerPack, c1 = std::min(c.nc, c0 + NR * kPanelsPerPack);
+        pack_b(*c.g, c.p0, c.kc, c.j0 + c0, c1 - c0, c.bp + c0 * ((c.kc + 1) / 2));
+      }, &c);
+      pool_run((g.m + MR - 1) / MR, [](void* p, int64_t t) {
+        const Ctx& c = *static_cast<const Ctx*>(p);
+        panel_rows(*c.g, c.bp, t * MR, std::min(c.g->m, (t + 1) * MR), c.p0, c.kc, c.j0, c.nc);
+      }, &c);
     }
   }
 }
