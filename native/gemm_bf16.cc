@@ -28,7 +28,7 @@ namespace {
 
 constexpr int MR = 12;  // 12×2 accumulators + 2 B vectors fit the 32 vector registers
 constexpr int NR = 32;  // two vectors of 16 float32 columns
-constexpr int64_t KC = 512;  // k per block (even: blocks hold whole pairs)
+constexpr int64_t KC = 2048;  // k per block (even: blocks hold whole pairs)
 constexpr int64_t NC = 1024;
 
 static_assert(KC % 2 == 0, "k blocks hold whole bf16 pairs");
@@ -99,7 +99,7 @@ void pack_along_k(const float* src, int64_t stride, int64_t kc, int width, int v
   const int64_t pairs = (kc + 1) / 2;
   // Each line is converted whole first (read in order, which the prefetchers follow), then 16
   // lines at a time are turned, 16 pairs at a time, into vectors of one pair across the lines.
-  alignas(64) uint32_t lines[16][KC / 2 + 16];
+  alignas(64) thread_local uint32_t lines[16][KC / 2 + 16];
   for (int w0 = 0; w0 < width; w0 += 16) {
     const int count = std::clamp(valid - w0, 0, 16);
     const int lanes = std::min(16, width - w0);
@@ -143,14 +143,28 @@ void pack_across_k(const float* src, int64_t ld, int64_t kc, int width, int vali
   }
 }
 
-// Packs rows [i0, i0+mc) × k [p0, p0+kc) of op(A) into MR-row panels.
+// Packs rows [i0, i0+mc) × k [p0, p0+kc) of op(A) into MR-row panels. Aᵀ's rows (one k each)
+// are read once for all the panels, a few cache lines at a time, rather than once per panel.
 void pack_a(const Gemm& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, uint32_t* out) {
   const int64_t pairs = (kc + 1) / 2;
-  for (int64_t ir = 0; ir < mc; ir += MR) {
-    const int valid = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-    uint32_t* panel = out + ir * pairs;
-    if (!g.trans_a) pack_along_k(g.a + (i0 + ir) * g.lda + p0, g.lda, kc, MR, valid, panel);
-    else pack_across_k(g.a + p0 * g.lda + i0 + ir, g.lda, kc, MR, valid, panel);
+  if (!g.trans_a) {
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      const int valid = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+      pack_along_k(g.a + (i0 + ir) * g.lda + p0, g.lda, kc, MR, valid, out + ir * pairs);
+    }
+    return;
+  }
+  for (int64_t p = 0; p < pairs; p++) {
+    const int64_t k0 = p0 + 2 * p;
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      const int valid = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+      const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
+      const float* r0 = g.a + k0 * g.lda + i0 + ir;
+      const __m512 a = _mm512_maskz_loadu_ps(mask, r0);
+      const __m512 b = 2 * p + 1 < kc ? _mm512_maskz_loadu_ps(mask, r0 + g.lda) : _mm512_setzero_ps();
+      const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(b, a);
+      _mm512_mask_storeu_epi32(out + ir * pairs + p * MR, (1u << MR) - 1, _mm512_permutexvar_epi16(kInterleave, words));
+    }
   }
 }
 
@@ -213,18 +227,25 @@ void micro_kernel(int64_t pairs, const uint32_t* ap, const uint32_t* bp, float* 
   }
 }
 
-// Rows [r0, r1) of C's columns [j0, j0+nc) for one k block, B's block already packed: one MR-row
-// panel of A at a time is packed (it stays in L1) and swept across B's panels (from L2).
+// Rows of A packed together: Aᵀ's rows are read in runs of this many panels (pack_a).
+int64_t group_rows(const Gemm& g) { return g.trans_a ? 4 * MR : MR; }
+
+// Rows [r0, r1) of C's columns [j0, j0+nc) for one k block, B's block already packed: a group of
+// MR-row panels of A is packed, then each panel (in L1) sweeps across B's panels (from L2).
 void panel_rows(const Gemm& g, const uint32_t* bp, int64_t r0, int64_t r1, int64_t p0, int64_t kc, int64_t j0, int64_t nc) {
-  alignas(64) uint32_t ap[MR * (KC / 2)];
+  thread_local Buffer buf;
+  uint32_t* ap = scratch(buf, 4 * MR * (KC / 2));
   const int64_t pairs = (kc + 1) / 2;
   const bool first = p0 == 0;
-  for (int64_t i0 = r0; i0 < r1; i0 += MR) {
-    const int64_t rows = std::min<int64_t>(MR, g.m - i0);
-    pack_a(g, i0, rows, p0, kc, ap);
-    for (int64_t jr = 0; jr < nc; jr += NR) {
-      micro_kernel(pairs, ap, bp + jr * pairs, g.c + i0 * g.ldc + j0 + jr, g.ldc, g.beta, first, rows,
-                   std::min<int64_t>(NR, nc - jr));
+  const int64_t group = group_rows(g);
+  for (int64_t g0 = r0; g0 < r1; g0 += group) {
+    const int64_t rows = std::min(group, r1 - g0);
+    pack_a(g, g0, rows, p0, kc, ap);
+    for (int64_t ir = 0; ir < rows; ir += MR) {
+      for (int64_t jr = 0; jr < nc; jr += NR) {
+        micro_kernel(pairs, ap + ir * pairs, bp + jr * pairs, g.c + (g0 + ir) * g.ldc + j0 + jr, g.ldc, g.beta, first,
+                     std::min<int64_t>(MR, rows - ir), std::min<int64_t>(NR, nc - jr));
+      }
     }
   }
 }
@@ -251,7 +272,7 @@ void gemm_bf16_serial(const Gemm& g) {
 }
 
 // One product on the pool: for each block of B (KC×NC) the threads pack it together, then take
-// MR-row panels of A one at a time (each packs its own) until none are left. Tasks this small
+// MR-row panels of A (a few for Aᵀ) at a time, each packing its own, until none are left. Tasks this small
 // keep every thread busy to the end, and a thread the OS preempts holds up one panel at most.
 void gemm_bf16_parallel(const Gemm& g) {
   uint32_t* bp = b_scratch();  // the calling thread's, shared with the pool for the call
@@ -269,9 +290,11 @@ void gemm_bf16_parallel(const Gemm& g) {
         const int64_t c0 = t * NR * kPanelsPerPack, c1 = std::min(c.nc, c0 + NR * kPanelsPerPack);
         pack_b(*c.g, c.p0, c.kc, c.j0 + c0, c1 - c0, c.bp + c0 * ((c.kc + 1) / 2));
       }, &c);
-      pool_run((g.m + MR - 1) / MR, [](void* p, int64_t t) {
+      const int64_t group = group_rows(g);
+      pool_run((g.m + group - 1) / group, [](void* p, int64_t t) {
         const Ctx& c = *static_cast<const Ctx*>(p);
-        panel_rows(*c.g, c.bp, t * MR, std::min(c.g->m, (t + 1) * MR), c.p0, c.kc, c.j0, c.nc);
+        const int64_t group = group_rows(*c.g);
+        panel_rows(*c.g, c.bp, t * group, std::min(c.g->m, (t + 1) * group), c.p0, c.kc, c.j0, c.nc);
       }, &c);
     }
   }
