@@ -65,6 +65,11 @@ const char* gemm_selected() { return active() == gemm_portable ? "portable" : "o
 
 const char* gemm_library_info() { return active() == gemm_portable ? "" : openblas_info(); }
 
+void gemm_serial(const Gemm& g) {
+  if (g.bf16 && !gemm_bf16_built()) throw std::invalid_argument("bf16 products need AVX512-BF16, which this build lacks");
+  run_serial(g);
+}
+
 void gemm(const Gemm& g) {
   if (g.bf16 && !gemm_bf16_built()) throw std::invalid_argument("bf16 products need AVX512-BF16, which this build lacks");
   const int threads = pool_in_job() ? 1 : pool_threads();

@@ -49,6 +49,9 @@ const char* gemm_library_info();
 /** One GEMM, split across the pool when large enough. */
 void gemm(const Gemm& g);
 
+/** One GEMM on the calling thread (inside a pool job): the kernel a batch item of gemm_each runs. */
+void gemm_serial(const Gemm& g);
+
 /** Sets the operand pointers of item i of a batch (shapes and leading dimensions stay g's). */
 using GemmItem = void (*)(const void* ctx, int64_t i, Gemm* item);
 

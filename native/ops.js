@@ -92,6 +92,19 @@ const OPS = /** @type {const} */ ({
     args: ['p: f32', 'x: f32', 'out: f32 out', 'batch: int', 'heads: int', 'rows: int', 'cols: int', 'dk: int',
       'transposeP: bool', 'bf16: bool'],
   },
+  /**
+   * Fused attention from projections q [B, Tq, H·dk], k and v [B, Tk, H·dk]: out [B, Tq, H·dk] and
+   * the probabilities [B, H, Tq, Tk] (bias [H, Tq, Tk] and keyMask [B, Tk] optional).
+   */
+  attention: {
+    args: ['q: f32', 'k: f32', 'v: f32', 'bias: f32?', 'keyMask: f32?', 'probs: f32 out', 'out: f32 out', 'batch: int',
+      'heads: int', 'queries: int', 'keys: int', 'headDim: int', 'causal: bool', 'bf16: bool'],
+  },
+  /** Its gradients from dOut and the saved probabilities; dBias [H, Tq, Tk] when the attention had a bias. */
+  attentionGrad: {
+    args: ['dOut: f32', 'q: f32', 'k: f32', 'v: f32', 'probs: f32', 'dQ: f32 out', 'dK: f32 out', 'dV: f32 out',
+      'dBias: f32? out', 'batch: int', 'heads: int', 'queries: int', 'keys: int', 'headDim: int', 'bf16: bool'],
+  },
   adamw: {
     args: ['param: f32[n]', 'grad: f32', 'm: f32', 'v: f32', 'outParam: f32 out', 'outM: f32 out', 'outV: f32 out',
       'learningRate: number', 'beta1: number', 'beta2: number', 'epsilon: number', 'weightDecay: number', 'step: number',
