@@ -6,11 +6,11 @@ import uPlot from '/vendor/uPlot.esm.js';
 
 export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
 
-/** 12345678 → "1.23e7"; small numbers as they are. */
+/** 12345678 → "1.23e7", 12500000000 → "1.25e10"; other numbers to 4 digits. */
 export function shortNumber(v) {
   if (v === null || v === undefined || !Number.isFinite(v)) return '';
   const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(a >= 1e5 ? 1 : 2).replace('e+', 'e');
+  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return Number(v.toPrecision(3)).toExponential().replace('e+', 'e');
   return String(Number(v.toPrecision(4)));
 }
 
