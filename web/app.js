@@ -199,7 +199,7 @@ function planView(path, main) {
   main.replaceChildren(
     h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'all runs'), ' / plan'),
     title, summary,
-    section('Jobs', graph, table),
+    section('Jobs', graph, h('div', { class: 'scroll' }, table)),
     section('Arms: validation curves (Figure 1)',
       h('div', { class: 'controls' },
         control('x', ARM_X, armOpts.x, (v) => { armOpts.x = v; redrawArms(); }),
@@ -237,7 +237,7 @@ function planView(path, main) {
       const state = j.state === 'running' && head.state !== 'running' ? 'stopped' : j.state;
       const frac = j.total ? Math.min(1, (j.step ?? 0) / j.total) : state === 'done' || state === 'cached' ? 1 : 0;
       return h('tr', { class: 'link', dataset: { job: j.id, state }, onclick: () => { location.hash = `#/run/${enc(x.dir)}`; } },
-        h('td', {}, h('a', { href: `#/run/${enc(x.dir)}` }, j.id)), h('td', {}, j.label), h('td', {}, stateBadge(state)),
+        h('td', {}, h('a', { href: `#/run/${enc(x.dir)}` }, j.id)), h('td', { class: 'wrap' }, j.label), h('td', {}, stateBadge(state)),
         h('td', {}, h('span', { class: 'bar' }, h('span', { style: `width:${(100 * frac).toFixed(1)}%` })), ' ', j.total ? `${j.step ?? 0}/${j.total}` : ''),
         h('td', {}, state === 'running' ? fixed(j.loss) : ''), h('td', {}, state === 'running' && j.tokens_per_s ? Math.round(j.tokens_per_s) : ''),
         h('td', {}, state === 'running' ? duration(j.eta_s) : ''), h('td', {}, j.machine ?? ''),

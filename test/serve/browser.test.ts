@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { Dashboard } from '../../src/serve/server';
+import { CHROMIUM_MISSING as MISSING, launchChromium } from '../helpers/browser';
 import { temporaryDir } from '../helpers/corpus';
 import { trainRecord } from './fake_kinds';
 import { DONE_ARM_POINTS, HELD_STEPS, makeRuns, type RunsFixture } from './fixtures';
@@ -26,18 +27,7 @@ declare const document: { getElementById(id: string): PageElement | null; queryS
 declare const location: { hash: string };
 declare const Event: new (type: string) => unknown;
 
-export const CHROMIUM = process.env.DEEPFUSION_CHROMIUM ?? '/usr/bin/chromium';
 const IN_CI = ['1', 'true'].includes((process.env.CI ?? '').toLowerCase());
-const MISSING = fs.existsSync(CHROMIUM) ? undefined : `chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set DEEPFUSION_CHROMIUM`;
-
-/** The flags chromium needs to run headless as root, with no network of its own. */
-export function launchChromium(): Promise<Browser> {
-  return puppeteer.launch({
-    executablePath: CHROMIUM, headless: true, userDataDir: temporaryDir(),
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-  });
-}
 
 /** The points each series of a chart drew (the chart's data-points). */
 async function points(page: Page, chart: string): Promise<Record<string, number>> {
