@@ -25,7 +25,8 @@ function duration(s) {
   if (s === undefined || s === null || !Number.isFinite(s)) return '';
   s = Math.round(s);
   if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  if (s < 600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  if (s < 3600) return `${Math.round(s / 60)} min`;
   return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
 }
 
@@ -151,7 +152,7 @@ function overview(main) {
 
 // ---------- a plan ----------
 
-const ARM_X = [['flops', 'training FLOPs'], ['seconds', 'wall time (s), independent jobs in parallel']];
+const ARM_X = [['flops', 'training FLOPs'], ['seconds', 'wall time (s)']];
 const ARM_Y = [['loss', 'validation loss'], ['accuracy', 'validation accuracy']];
 const JOB_X = [['step', 'step'], ['flops', 'FLOPs (the job\'s own)'], ['elapsed', 'wall time (s)']];
 
@@ -206,7 +207,7 @@ function planView(path, main) {
         control('y', ARM_Y, armOpts.y, (v) => { armOpts.y = v; redrawArms(); }),
         toggle('log x', false, (v) => armsChart.set({ logX: v })), toggle('log y', false, (v) => armsChart.set({ logY: v }))),
       armsEl,
-      h('p', { class: 'muted small' }, 'Each arm\'s mean over repeats (while repeats run, of those that reached the point); FLOPs count every job of the arm, as in the report.')),
+      h('p', { class: 'muted small' }, 'Each arm\'s mean over repeats (while repeats run, of those that reached the point); FLOPs count every job of the arm, and wall time runs independent jobs in parallel, as in the report.')),
     section('Training loss by job',
       h('div', { class: 'controls' },
         control('x', JOB_X, jobOpts.x, (v) => { jobOpts.x = v; trainChart.set({ xLabel: JOB_X.find(([k]) => k === v)[1] }); }),
@@ -222,8 +223,7 @@ function planView(path, main) {
     const count = (f) => all.filter((j) => f(j.state)).length;
     const since = s?.started_at ? (Date.parse(s.state === 'running' && head.state === 'running' ? new Date().toISOString() : s.updated_at) - Date.parse(s.started_at)) / 1000 : undefined;
     summary.replaceChildren(
-      s?.plan?.description ? h('span', { class: 'desc' }, s.plan.description.split('\n')[0]) : '',
-      h('br'),
+      s?.plan?.description ? h('span', { class: 'desc', title: s.plan.description }, s.plan.description) : '',
       `${count((x) => x === 'done' || x === 'cached')}/${all.length} jobs done`,
       count((x) => x === 'running') ? ` · ${count((x) => x === 'running')} running` : '',
       count((x) => x === 'failed') ? ` · ${count((x) => x === 'failed')} failed` : '',
@@ -237,7 +237,7 @@ function planView(path, main) {
       const state = j.state === 'running' && head.state !== 'running' ? 'stopped' : j.state;
       const frac = j.total ? Math.min(1, (j.step ?? 0) / j.total) : state === 'done' || state === 'cached' ? 1 : 0;
       return h('tr', { class: 'link', dataset: { job: j.id, state }, onclick: () => { location.hash = `#/run/${enc(x.dir)}`; } },
-        h('td', {}, h('a', { href: `#/run/${enc(x.dir)}` }, j.id)), h('td', { class: 'wrap' }, j.label), h('td', {}, stateBadge(state)),
+        h('td', {}, h('a', { href: `#/run/${enc(x.dir)}` }, j.id)), h('td', {}, j.label), h('td', {}, stateBadge(state)),
         h('td', {}, h('span', { class: 'bar' }, h('span', { style: `width:${(100 * frac).toFixed(1)}%` })), ' ', j.total ? `${j.step ?? 0}/${j.total}` : ''),
         h('td', {}, state === 'running' ? fixed(j.loss) : ''), h('td', {}, state === 'running' && j.tokens_per_s ? Math.round(j.tokens_per_s) : ''),
         h('td', {}, state === 'running' ? duration(j.eta_s) : ''), h('td', {}, j.machine ?? ''),
