@@ -27,7 +27,7 @@ export class LineTail {
    * @param chunk most bytes one read takes, so one call stays short and bounded in memory
    * @param maxLine a "line" longer than this without a newline is dropped (a corrupt file must not fill memory)
    */
-  constructor(private readonly root: RunsRoot, readonly file: string, private readonly chunk = 8 << 20,
+  constructor(private readonly root: RunsRoot, readonly file: string, private readonly chunk = 1 << 20,
     private readonly maxLine = 1 << 20) {}
 
   /** Bytes consumed so far (complete lines). */
