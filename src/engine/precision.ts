@@ -9,17 +9,10 @@
 // (and the gradients autodiff takes inside f) in bf16. Outside a scope products are float32, so
 // evaluation, golden tests and fusion stay float32-exact.
 import { nativeAddon } from './native/register';
+import { inProductPrecision, type Precision } from './product_precision';
 import { tf } from './tf';
 
-export const PRECISIONS = ['bf16', 'fp32'] as const;
-export type Precision = (typeof PRECISIONS)[number];
-
-let current: Precision = 'fp32';
-
-/** The precision products take now. */
-export function productPrecision(): Precision {
-  return current;
-}
+export { PRECISIONS, productPrecision, type Precision } from './product_precision';
 
 /** Why bf16 products cannot run on `backend` (default: the active one, else the one that would be chosen), or null when they can. */
 export function bf16Unavailable(backend: string = activeOrDefaultBackend()): string | null {
@@ -61,13 +54,7 @@ export function withPrecision<T>(precision: Precision, f: () => T): T {
     const why = bf16Unavailable(tf.getBackend());
     if (why !== null) throw new Error(`bf16 products cannot run: ${why}`);
   }
-  const before = current;
-  current = precision;
-  try {
-    return f();
-  } finally {
-    current = before;
-  }
+  return inProductPrecision(precision, f);
 }
 
 /** The backend in use, or the one initEngine would choose (settings are resolved before it runs). */

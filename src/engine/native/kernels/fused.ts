@@ -9,7 +9,7 @@ import { ATTENTION_SOFTMAX, ATTENTION_SOFTMAX_GRAD } from '../../fused/attention
 import { checkLabel, CROSS_ENTROPY, CROSS_ENTROPY_GRAD } from '../../fused/cross_entropy';
 import { GATED_GELU, GATED_GELU_GRAD } from '../../fused/gated_gelu';
 import { RMS_NORM, RMS_NORM_GRAD, type RmsNormAttrs } from '../../fused/rms_norm';
-import { productPrecision } from '../../precision';
+import { productPrecision } from '../../product_precision';
 import { sizeOf } from '../layout';
 import { allFloat32, nativeKernel, need } from './kernel';
 

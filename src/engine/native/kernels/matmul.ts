@@ -2,7 +2,7 @@
 // materialised; batch dimensions broadcast the way tfjs's cpu kernel does (index i % batch).
 // Products take the scope's precision (src/engine/precision.ts).
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
-import { productPrecision } from '../../precision';
+import { productPrecision } from '../../product_precision';
 import { tf } from '../../tf';
 import type { NativeAddon } from '../addon';
 import type { NativeBackend } from '../backend';
