@@ -100,7 +100,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const latest = latestCheckpoint(runDir);
     const identity = runIdentity(o);
     // Runs from before the precision setting computed in fp32.
-    if (latest) checkRunIdentity(runDir, identity, { precision: 'fp32' });
+    if (latest) {
+      checkRunIdentity(runDir, identity, { precision: 'fp32' }, {
+        precision: 'resume with the same precision (bf16 needs the native backend on a CPU with AVX512-BF16), or train in another run directory',
+      });
+    }
     else writeRunIdentity(runDir, identity);
     if (latest && latest.step > s.steps) {
       throw new UserError(`${runDir}: this run has already trained ${latest.step} steps, more than the ${s.steps} asked for. ` +

@@ -106,9 +106,11 @@ export function writeRunIdentity(runDir: string, identity: Record<string, unknow
 /** Refuses to resume a run with settings other than those it was started with. */
 /**
  * Refuses to resume a run whose settings differ from `identity`. `older` gives, for settings added
- * after a run directory may have been written, the value such a run had without saying so.
+ * after a run directory may have been written, the value such a run had without saying so;
+ * `fixes`, the fix to name for a field whose difference the user cannot simply undo.
  */
-export function checkRunIdentity(runDir: string, identity: Record<string, unknown>, older: Record<string, unknown> = {}): void {
+export function checkRunIdentity(runDir: string, identity: Record<string, unknown>, older: Record<string, unknown> = {},
+  fixes: Record<string, string> = {}): void {
   const file = path.join(runDir, RUN_FILE);
   const read = readJsonFile(file, 'the run description');
   const saved = read && typeof read === 'object' && !Array.isArray(read) ? { ...older, ...(read as Record<string, unknown>) } : read;
@@ -116,7 +118,7 @@ export function checkRunIdentity(runDir: string, identity: Record<string, unknow
   const diff = firstDifference(saved, wanted, '');
   if (diff) {
     throw new ConfigError(file, diff.path, `this run was started with ${show(diff.saved)}, now ${show(diff.wanted)} is asked for`,
-      `repeat the original setting to resume, or train in another run directory`);
+      fixes[diff.path] ?? 'repeat the original setting to resume, or train in another run directory');
   }
 }
 

@@ -75,6 +75,7 @@ describe('training in bf16 on the native backend', () => {
     assert.deepEqual(losses(dir('bf16-resumed')), bf16);
     assert.deepEqual(weights(dir('bf16-resumed')), weights(dir('bf16')));
     await assert.rejects(train(tinyRun(dir('bf16'), { steps: steps + 1, precision: 'fp32' })),
-      (e: unknown) => e instanceof ConfigError && e.message.includes('field "precision"') && e.message.includes('"bf16"'));
+      (e: unknown) => e instanceof ConfigError && e.message.includes('field "precision"') && e.message.includes('"bf16"') &&
+        e.message.includes('resume with the same precision'));
   });
 });
