@@ -1,6 +1,7 @@
 // What moves between the runner, an executor and the process that runs a job. Everything here
 // is plain JSON so that a job can run in another process, or (later) on another machine.
 import type { DataSettings } from '../data/settings';
+import type { SuiteResult } from '../training/finetune';
 import type { FieldPath, PlanSource } from './plan_source';
 
 export interface JobInput {
@@ -47,6 +48,8 @@ export interface JobResult {
   evals: EvalPoint[];
   /** Kind-specific facts for the report (e.g. fusion verification errors, model width). */
   facts: Record<string, number | string | boolean | null>;
+  /** A finetune job's scores on its tasks. */
+  downstream?: SuiteResult;
 }
 
 export type JobEvent =

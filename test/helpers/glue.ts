@@ -6,16 +6,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { temporaryDir } from './corpus';
 
-const SUBJECTS = ['the dog', 'a teacher', 'my neighbour', 'the old sailor', 'her brother', 'the committee', 'a small bird', 'the doctor'];
-const VERBS = ['liked', 'praised', 'watched', 'disliked', 'feared', 'visited', 'painted', 'ignored'];
-const OBJECTS = ['the film', 'the garden', 'a new song', 'the harbour', 'the letter', 'the museum', 'the bridge', 'a long story'];
+// Words the small test tokenizer (tokenizer of Moby Dick chapters) keeps whole, so the signal is one token.
+const SUBJECTS = ['the man', 'the whale', 'the old ship', 'a little man', 'the sea', 'the ship', 'some man', 'the old whale'];
+/** The first four are the positive ones. */
+const WORDS = ['good', 'great', 'more', 'up', 'no', 'never', 'down', 'black'];
+const OBJECTS = ['all', 'the sea', 'the ship', 'the man', 'the whale', 'some man', 'a little ship', 'the old sea'];
 
-/** Sentence number i: deterministic, varied. */
+/** Sentence number i: deterministic, varied; any eight in a row hold four positive words. */
 export function sentence(i: number): string {
-  return `${SUBJECTS[i % 8]} ${VERBS[(i >> 3) % 8]} ${OBJECTS[(i * 5 + 3) % 8]}.`;
+  return `${SUBJECTS[(i >> 3) % 8]} said it was ${WORDS[i % 8]} for ${OBJECTS[(i * 5 + 3) % 8]}.`;
 }
 
-export const positive = (i: number): boolean => ['liked', 'praised', 'watched', 'visited', 'painted'].includes(VERBS[(i >> 3) % 8]);
+export const positive = (i: number): boolean => i % 8 < 4;
 
 const rows = (n: number, offset: number, row: (i: number) => string[]): string[] => Array.from({ length: n }, (_, k) => row(offset + k).join('\t'));
 

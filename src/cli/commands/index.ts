@@ -3,6 +3,7 @@ import { benchCommand } from './bench';
 import { collapseNormsCommand } from './collapse_norms';
 import { corpusCommand } from './corpus';
 import { evalCommand } from './eval';
+import { finetuneCommand } from './finetune';
 import { forwardCommand } from './forward';
 import { fuseCommand } from './fuse';
 import { infoCommand } from './info';
@@ -14,6 +15,6 @@ import { tokenizerCommand } from './tokenizer';
 
 /** Every CLI command, in the order `deepfusion --help` lists them. */
 export const commands: Command[] = [
-  demoCommand, runCommand, infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand, fuseCommand, selfFuseCommand,
+  demoCommand, runCommand, infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand, finetuneCommand, fuseCommand, selfFuseCommand,
   collapseNormsCommand, benchCommand,
 ];

@@ -4,7 +4,7 @@
 // does ("examples-proportional mixing"): each task contributes its quota of examples to every
 // mixture epoch (its size, or a cap), in an order shuffled by (seed, epoch), so the stream's
 // position is one number and a resumed run reads the same examples as an uninterrupted one.
-import { ConfigError } from '../../errors';
+import { ConfigError, UserError } from '../../errors';
 import { sha256Hex } from '../../util/hash';
 import { Rng } from '../../util/rng';
 import { buildBatch } from '../batch';
@@ -68,6 +68,16 @@ export async function tokenizeTask(task: PreparedTask, tokenizer: T5Tokenizer, m
   const candidateValues = info.kind === 'regression' ? gridValues(info.grid as ValueGrid) : info.labels.map((_, i) => i);
   const candidateTexts = candidateValues.map((v) => targetText(info, v));
   const candidates = (await tokenizer.encodeBatch(candidateTexts)).map((ids) => [...ids, tokenizer.eosId]);
+  // Two answers the tokenizer writes alike (characters it does not know) could never be told apart.
+  const seen = new Map<string, string>();
+  candidateTexts.forEach((text, i) => {
+    const other = seen.get(candidates[i].join(','));
+    if (other !== undefined) {
+      throw new UserError(`task ${info.name}: the tokenizer writes the answers "${other}" and "${text}" as the same tokens ` +
+        '(it lacks some of their characters). Fix: fine-tune a model whose tokenizer covers the task\'s labels and digits');
+    }
+    seen.set(candidates[i].join(','), text);
+  });
   const encodeInputs = async (examples: TaskExample[]): Promise<number[][]> =>
     (await tokenizer.encodeBatch(examples.map((e) => e.input.slice(0, maxInputLength * CHARS_PER_TOKEN_BOUND))))
       .map((ids) => [...ids.slice(0, maxInputLength - 1), tokenizer.eosId]);
