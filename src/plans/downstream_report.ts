@@ -11,8 +11,8 @@ const score = (m: MeanStd): string => (!Number.isFinite(m.mean) ? '–' : m.n > 
 interface Row { arm: ArmSummary; d: DownstreamSummary; name: string }
 
 function rowsOf(arms: ArmSummary[]): Row[] {
-  const nodes = new Set(arms.flatMap((a) => a.downstream.map((d) => d.node)));
-  return arms.flatMap((arm) => arm.downstream.map((d) => ({ arm, d, name: nodes.size > 1 ? `${arm.name} · ${d.node}` : arm.name })));
+  const several = arms.some((a) => a.downstream.length > 1);
+  return arms.flatMap((arm) => arm.downstream.map((d) => ({ arm, d, name: several ? `${arm.name} · ${d.node}` : arm.name })));
 }
 
 /** How an arm's suite average compares with the baseline's: beyond both spreads, or within them. */
@@ -25,10 +25,11 @@ export function compareScores(a: MeanStd, base: MeanStd): 'beat' | 'matched' | '
 
 function verdict(rows: Row[], baseline: string | undefined): string[] {
   const lines: string[] = [];
-  for (const node of new Set(rows.map((r) => r.d.node))) {
-    const base = rows.find((r) => r.d.node === node && r.arm.name === baseline);
+  // Arms are compared on the same suite (each arm may have its own finetune node).
+  for (const suite of new Set(rows.map((r) => r.d.suite))) {
+    const base = rows.find((r) => r.d.suite === suite && r.arm.name === baseline);
     if (!base) continue;
-    const of = rows.filter((r) => r.d.node === node && r !== base);
+    const of = rows.filter((r) => r.d.suite === suite && r.arm !== base.arm);
     lines.push(`Fine-tuned on suite ${base.d.suite}, baseline **${base.arm.name}** averages ${score(base.d.average)} (majority-class baseline ${(100 * base.d.majorityAverage).toFixed(1)}).`);
     for (const r of of) {
       const c = compareScores(r.d.average, base.d.average);
