@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { UserError } from '../../errors';
 import { expandPlan } from '../../plans/graph';
 import { bundledPlanNames, defaultOutDir, loadPlan, runPlanFile } from '../../plans/run_plan_file';
+import { DOWNSTREAM_FIGURE } from '../../plans/downstream_report';
 import { FIGURES, REPORT_FILE } from '../../plans/report';
 import { numberOption, parseCommandArgs, type Command } from '../command';
 import { PlanBoard } from '../plan_board';
@@ -14,7 +15,7 @@ const NAME = 'run';
 export const RUN_HELP = `Usage: deepfusion run <plan.yaml | bundled plan name> [--out <dir>] [--workers N]
        deepfusion run --list
 
-Runs a fusion plan: a graph of jobs (train, fuse, selfFuse, eval) compared as arms, with repeats.
+Runs a fusion plan: a graph of jobs (train, fuse, selfFuse, eval, finetune) compared as arms, with repeats.
 Independent jobs run at once in worker processes (--workers, default: the number of cores; each
 job gets cores / running jobs threads). Every job's output is cached in <dir>/jobs/<hash of its
 settings and inputs>, so rerunning the command — after Ctrl-C, a crash, or an edit of the plan —
@@ -28,6 +29,7 @@ Writes into <dir> (default runs/<plan name>):
   ${FIGURES.accuracyVsFlops} validation accuracy against FLOPs
   ${FIGURES.graph}              the plan's graph
   ${FIGURES.sweep}              final loss against a swept setting (plans with a sweep)
+  ${DOWNSTREAM_FIGURE}         each arm's fine-tuned test scores (plans with finetune nodes)
   results.json, jobs/             the numbers, and each job's model, metrics and log
 
 A plan file (YAML or JSON):
@@ -44,7 +46,8 @@ A plan file (YAML or JSON):
     base:    {train: {preset: m, steps: 2000, seed: 3}}
   arms: {baseline: base, fusion: grown, tuned: {final: grown, sweep: {node: grown, field: lr_offset, values: [-500, 0, 500]}}}
   baseline: baseline
-Train nodes take every setting of \`deepfusion pretrain\` (snake_case) except the data ones.
+Train nodes take every setting of \`deepfusion pretrain\` (snake_case) except the data ones;
+finetune nodes ({finetune: {model: <node>, suite: default}}) every setting of \`deepfusion finetune\`.
 
 Example: deepfusion run demo`;
 
