@@ -11,9 +11,10 @@ import { demoCommand } from './demo';
 import { runCommand } from './run';
 import { selfFuseCommand } from './self_fuse';
 import { tokenizerCommand } from './tokenizer';
+import { workerCommand } from './worker';
 
 /** Every CLI command, in the order `deepfusion --help` lists them. */
 export const commands: Command[] = [
-  demoCommand, runCommand, infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand, fuseCommand, selfFuseCommand,
+  demoCommand, runCommand, workerCommand, infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand, fuseCommand, selfFuseCommand,
   collapseNormsCommand, benchCommand,
 ];

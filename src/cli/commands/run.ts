@@ -7,11 +7,13 @@ import { FIGURES, REPORT_FILE } from '../../plans/report';
 import { numberOption, parseCommandArgs, type Command } from '../command';
 import { PlanBoard } from '../plan_board';
 import { LocalProcessExecutor } from '../../plans/executor';
+import { defaultStore, QUEUE_SETTINGS } from '../../plans/distributed/settings';
 import type { Plan } from '../../plans/plan';
 
 const NAME = 'run';
 
 export const RUN_HELP = `Usage: deepfusion run <plan.yaml | bundled plan name> [--out <dir>] [--workers N]
+       deepfusion run <plan> --queue redis://host:6379 [--store <dir|s3://bucket/prefix>]
        deepfusion run --list
 
 Runs a fusion plan: a graph of jobs (train, fuse, selfFuse, eval) compared as arms, with repeats.
@@ -29,6 +31,12 @@ Writes into <dir> (default runs/<plan name>):
   ${FIGURES.graph}              the plan's graph
   ${FIGURES.sweep}              final loss against a swept setting (plans with a sweep)
   results.json, jobs/             the numbers, and each job's model, metrics and log
+
+On several machines: start \`deepfusion worker --queue redis://host:6379\` on each, then run the plan
+with the same --queue (and --store, when the machines share a directory or a bucket rather than
+one disk). Ready jobs go to the queue; the workers run them; this command keeps the graph, shows
+which worker runs what, and writes the report here (docs/distributed.md).
+${QUEUE_SETTINGS.help(['Cluster'])}
 
 A plan file (YAML or JSON):
   name: my-plan
@@ -48,23 +56,33 @@ Train nodes take every setting of \`deepfusion pretrain\` (snake_case) except th
 
 Example: deepfusion run demo`;
 
-export async function runAndReport(plan: Plan, out: string | undefined, workers: number | undefined): Promise<void> {
+/** Where a plan's jobs run: here, or on the workers of a queue (docs/distributed.md). */
+export interface Cluster { queue: string; store?: string }
+
+export async function runAndReport(plan: Plan, out: string | undefined, workers: number | undefined, cluster?: Cluster): Promise<void> {
   const { jobs, arms } = expandPlan(plan);
-  const board = new PlanBoard(jobs.length);
-  const executor = new LocalProcessExecutor({ capacity: workers ?? os.availableParallelism() });
+  // Loaded only for queued runs: the queue client takes a while to load.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const open = (c: Cluster) => (require('../../plans/distributed/queue_executor') as typeof import('../../plans/distributed/queue_executor'))
+    .QueueExecutor.open({ queue: c.queue, store: c.store ?? defaultStore() });
+  const queued = cluster ? await open(cluster) : undefined;
+  const board = new PlanBoard(jobs.length, process.stderr, 15, queued !== undefined);
+  const executor = queued ?? new LocalProcessExecutor({ capacity: workers ?? os.availableParallelism() });
   let interrupted = false;
   const onSigint = (): void => {
     if (interrupted) process.exit(130);
     interrupted = true;
-    executor.cancelAll();
     board.close();
-    console.error(`\ninterrupted: finished jobs are kept in ${path.resolve(out ?? defaultOutDir(plan))}; ` +
+    console.error(`\ninterrupted: finished jobs are kept in ${queued ? queued.store.description : path.resolve(out ?? defaultOutDir(plan))}; ` +
       `run the same command again to resume.`);
-    process.exit(130);
+    // Queued jobs are cancelled through the queue, which takes a round trip (bounded, in case it is unreachable).
+    const cancelled = Promise.resolve(executor.cancelAll());
+    void Promise.race([cancelled, new Promise((r) => setTimeout(r, 5000))]).finally(() => process.exit(130));
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
-  console.error(`plan ${plan.name}: ${plan.nodes.length} nodes, ${plan.repeats} repeat(s), ${jobs.length} jobs, ${arms.length} arms`);
+  console.error(`plan ${plan.name}: ${plan.nodes.length} nodes, ${plan.repeats} repeat(s), ${jobs.length} jobs, ${arms.length} arms` +
+    `${queued ? ` · ${queued.description}` : ''}`);
   try {
     const done = await runPlanFile(plan, {
       outDir: out, executor, events: board, progress: (line) => console.error(`data: ${line}`),
@@ -78,6 +96,7 @@ export async function runAndReport(plan: Plan, out: string | undefined, workers:
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    await queued?.close();
   }
 }
 
@@ -87,8 +106,13 @@ export const runCommand: Command = {
   help: RUN_HELP,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(NAME, argv, {
-      out: { type: 'string' }, workers: { type: 'string' }, list: { type: 'boolean' },
+      out: { type: 'string' }, workers: { type: 'string' }, list: { type: 'boolean' }, ...QUEUE_SETTINGS.cliOptions(),
     });
+    const cluster = QUEUE_SETTINGS.resolve([{ values: QUEUE_SETTINGS.fromArgs(values), source: `deepfusion ${NAME}`, fromFlags: true }]);
+    if (cluster.queue === undefined && cluster.store !== undefined) throw new UserError(`deepfusion ${NAME}: --store goes with --queue. See: deepfusion ${NAME} --help`);
+    if (cluster.queue !== undefined && values.workers !== undefined) {
+      throw new UserError(`deepfusion ${NAME}: --workers is for local runs; with --queue, each worker's --slots decides how many jobs run. Fix: drop --workers`);
+    }
     if (values.list) {
       for (const name of bundledPlanNames()) {
         const plan = loadPlan(name);
@@ -98,6 +122,7 @@ export const runCommand: Command = {
     }
     if (positionals.length !== 1) throw new UserError(`deepfusion run: give one plan (a file or one of: ${bundledPlanNames().join(', ')}). See: deepfusion run --help`);
     const plan = loadPlan(positionals[0]);
-    await runAndReport(plan, values.out, values.workers === undefined ? undefined : numberOption(NAME, 'workers', values.workers, 1, { integer: true, min: 1 }));
+    await runAndReport(plan, values.out, values.workers === undefined ? undefined : numberOption(NAME, 'workers', values.workers, 1, { integer: true, min: 1 }),
+      cluster.queue === undefined ? undefined : { queue: cluster.queue, store: cluster.store });
   },
 };
