@@ -139,12 +139,15 @@ export function writeReport(run: PlanRun, ctx: ReportContext): ArmSummary[] {
   if (sweep) out(FIGURES.sweep, sweep);
 
   const plan = run.plan;
+  // Jobs a queue placed name their worker (docs/distributed.md).
+  const placed = run.expansion.jobs.some((j) => run.results.get(j.id)?.worker !== undefined);
   const jobRows = run.expansion.jobs.map((j) => {
     const r = run.results.get(j.id) as JobResult;
     const last = r.evals.at(-1);
     const err = r.facts.logits_relative_error;
     return `| ${j.id} | ${ctx.kinds[j.kind]?.label(j.settings) ?? j.kind} | ${r.steps} | ${flops(r.flops)} | ${seconds(r.seconds)} | ` +
-      `${r.peak_rss_mb} MB | ${last ? fmt(last.val_loss) : ''} | ${typeof err === 'number' ? `fused logits vs Σ wᵢ·sourceᵢ: rel. error ${err.toExponential(1)}` : ''} |`;
+      `${r.peak_rss_mb} MB | ${last ? fmt(last.val_loss) : ''} | ${typeof err === 'number' ? `fused logits vs Σ wᵢ·sourceᵢ: rel. error ${err.toExponential(1)}` : ''} |` +
+      `${placed ? ` ${r.worker ?? ''} |` : ''}`;
   });
   const armRows = arms.map((a) => {
     const reach = a.flopsToBaseline;
@@ -188,8 +191,8 @@ export function writeReport(run: PlanRun, ctx: ReportContext): ArmSummary[] {
     '',
     '## Jobs',
     '',
-    '| job | what | steps | training FLOPs | wall time | peak RSS | final val loss | notes |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| job | what | steps | training FLOPs | wall time | peak RSS | final val loss | notes |${placed ? ' worker |' : ''}`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- |${placed ? ' --- |' : ''}`,
     ...jobRows,
     '',
     '## How cost is counted',

@@ -147,11 +147,13 @@ describe('distributed executor (redis-server, worker processes, a shared directo
     } finally {
       await executor.close();
     }
-    const queue = new Queue(QUEUE_NAME, { connection: connect(redis.url), prefix: QUEUE_PREFIX });
+    const connection = connect(redis.url);
+    const queue = new Queue(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
     const attempts = async (text: string) => (await queue.getJob(queueJobId(expandPlan(plan(text)).jobs[0].key)))?.attemptsMade;
     assert.equal(await attempts('name: b\nnodes:\n  x: {bad: {}}\n'), 1);
     assert.equal(await attempts('name: f\nnodes:\n  y: {fail: {}}\n'), 3);
     await queue.close();
+    connection.disconnect();
   });
 
   test('Redis restarting (without persistence) mid-plan: workers reconnect, the lost job is resubmitted and resumes', async () => {
@@ -189,11 +191,13 @@ describe('distributed executor (redis-server, worker processes, a shared directo
     await executor.close();
     const keys = expandPlan(plan(text)).jobs.filter((j) => j.node === 'a' || j.node === 'b');
     // Stopped: the workers' processors end once their job processes are killed.
-    const queue = new Queue(QUEUE_NAME, { connection: connect(redis.url), prefix: QUEUE_PREFIX });
+    const connection = connect(redis.url);
+    const queue = new Queue(QUEUE_NAME, { connection, prefix: QUEUE_PREFIX });
     for (let i = 0; i < 200 && (await queue.getActiveCount()) > 0; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(await queue.getActiveCount(), 0);
     assert.ok(workers.some((w) => w.lines.some((l) => /stopped +a@0: cancelled by a runner/.test(l))));
     await queue.close();
+    connection.disconnect();
     const checkpoints = await Promise.all(keys.map((j) => FsStore.open(store).readText(storeKeys.checkpoint(j.key))));
     assert.ok(checkpoints.some((c) => c !== undefined), 'a stopped job left its checkpoint in the store');
     const resumed = await queued(undefined, text);
