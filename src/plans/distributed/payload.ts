@@ -7,7 +7,7 @@
 import { DATA_SETTINGS, type DataSettings } from '../../data/settings';
 import { UserError } from '../../errors';
 import { canonicalJson, contentKey } from '../graph';
-import type { NodeKinds } from '../job';
+import type { JobSpec, NodeKinds } from '../job';
 import { DATA_REF, KEY_PATTERN } from './artifacts';
 
 export const PAYLOAD_FORMAT = 1;
@@ -27,6 +27,14 @@ export interface QueuedJob {
   files: { corpus?: string; tokenizer?: string };
   /** Keys of the input jobs, in the node's input order. */
   inputs: string[];
+}
+
+/** The message of a job spec (the runner's view: directories, input results) for the queue. */
+export function queuedJob(spec: JobSpec, run: string, files: QueuedJob['files']): QueuedJob {
+  return {
+    format: PAYLOAD_FORMAT, run, id: spec.id, kind: spec.kind, key: spec.key, settings: spec.settings, data: spec.data, files,
+    inputs: spec.inputs.map((i) => i.key),
+  };
 }
 
 /** A message a worker will not run, and why: a user error (the runner stops with it, exit 2). */

@@ -11,7 +11,7 @@ import { JobFailed, JOB_LOG, type Executor } from '../executor';
 import type { JobEvent, JobResult, JobSpec } from '../job';
 import type { DataSettings } from '../../data/settings';
 import { downloadFile, downloadText, newId, publishData, readDone, storeKeys, type DoneRecord } from './artifacts';
-import { PAYLOAD_FORMAT, type QueuedJob } from './payload';
+import { queuedJob, type QueuedJob } from './payload';
 import { ATTEMPTS, CANCEL_CHANNEL, connect, FAILURE, keyOfQueueJobId, QUEUE_NAME, QUEUE_PREFIX, queueJobId, waitReady } from './queue';
 import { openStore, type ArtifactStore } from './store';
 
@@ -145,11 +145,7 @@ export class QueueExecutor implements Executor {
       await this.finish(w.spec.key, done);
       return;
     }
-    const payload: QueuedJob = {
-      format: PAYLOAD_FORMAT, run: this.runId, id: w.spec.id, kind: w.spec.kind, key: w.spec.key,
-      settings: w.spec.settings, data: w.spec.data, files: await this.files(w.spec.data),
-      inputs: w.spec.inputs.map((i) => i.key),
-    };
+    const payload = queuedJob(w.spec, this.runId, await this.files(w.spec.data));
     const job = await this.queue.add(w.spec.kind, payload, {
       jobId: queueJobId(w.spec.key),
       attempts: ATTEMPTS,

@@ -106,3 +106,45 @@ baseline: scratch
     connection.disconnect();
   });
 });
+
+describe('deepfusion run --queue over TLS with a password (rediss://)', () => {
+  const { corpus, tokenizer } = smallCorpusAndTokenizer();
+  const dir = temporaryDir();
+  const tokenizerFile = path.join(dir, 'tokenizer.json');
+  tokenizer.save(tokenizerFile);
+  const planFile = path.join(dir, 'one.yaml');
+  fs.writeFileSync(planFile, `name: one
+data: {corpus: ${JSON.stringify(corpus.source)}, tokenizer: ${JSON.stringify(tokenizerFile)}, input_length: 32, eval_batches: 1, eval_batch_size: 4}
+nodes:
+  a: {train: {preset: tiny, steps: 2, batch_size: 4, eval_every: 2}}
+arms: {a: a}
+`);
+  const store = temporaryDir();
+  let redis: RedisServer;
+  let worker: WorkerProcess;
+  let env: Record<string, string>;
+
+  before(async () => {
+    redis = await startRedis({ tls: true, password: 'correct horse' });
+    env = { DEEPFUSION_BACKEND: BACKEND, NODE_EXTRA_CA_CERTS: redis.ca as string, DEEPFUSION_CACHE: temporaryDir() };
+    worker = await startWorker({ queue: redis.url.replace(' ', '%20'), store, name: 'tls', env });
+  });
+  after(async () => {
+    await worker.stop();
+    await redis.stop();
+  });
+
+  test('the plan runs over TLS; a wrong password is one error line, exit 2, without the password', async () => {
+    const url = redis.url.replace(' ', '%20');
+    assert.match(url, /^rediss:\/\/:correct%20horse@127\.0\.0\.1:\d+$/);
+    const ok = await runCliAsync(['run', planFile, '--out', path.join(dir, 'out'), '--queue', url, '--store', store], env);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stderr, /^finished a in .* on tls \(val loss/m);
+    assert.doesNotMatch(ok.stderr, /correct/, 'the password is never printed');
+
+    const wrong = await runCliAsync(['run', planFile, '--queue', url.replace('correct%20horse', 'wrong'), '--store', store], env);
+    assert.equal(wrong.status, 2, wrong.stderr);
+    assert.match(wrong.stderr, /^error: the queue at rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+ refused the password \(.*\)\. Fix: /);
+    assert.equal(wrong.stderr.trim().split('\n').length, 1, wrong.stderr);
+  });
+});
