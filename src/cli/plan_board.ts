@@ -54,7 +54,7 @@ export class PlanBoard implements RunnerEvents {
       const moved = r.worker !== undefined;
       r.worker = e.worker;
       r.threads = e.threads;
-      this.line(`${moved ? 'moved   ' : 'started '} ${job.id} on ${e.worker} (${e.threads} thread${e.threads > 1 ? 's' : ''})`);
+      this.line(`${moved ? 'moved    ' : 'started  '}${job.id} ${moved ? 'to' : 'on'} ${e.worker} (${e.threads} thread${e.threads > 1 ? 's' : ''})`);
       return;
     }
     const t = performance.now();
