@@ -218,9 +218,18 @@ export class CheckpointPublisher {
   constructor(private readonly store: ArtifactStore, private readonly key: string, private readonly jobDir: string,
     private readonly stagingRoot: string, private readonly worker: string) {}
 
+  /** The checkpoints there now are in the store already (restored from it): publish only newer ones. */
+  skipCurrent(): void {
+    this.published = this.mark(newestCheckpoints(this.jobDir));
+  }
+
+  private mark(newest: Map<string, string>): string {
+    return [...newest].sort().map(([k, v]) => `${k}/${v}`).join(',');
+  }
+
   async publish(): Promise<boolean> {
     const newest = newestCheckpoints(this.jobDir);
-    const mark = [...newest].sort().map(([k, v]) => `${k}/${v}`).join(',');
+    const mark = this.mark(newest);
     if (newest.size === 0 || mark === this.published) return false;
     const keep = new Set([...newest].map(([k, v]) => `${k}/${v}`));
     const files = walkFiles(this.jobDir, '', (rel, name) => {
@@ -260,15 +269,15 @@ export class CheckpointPublisher {
 /**
  * Makes a job's local directory at least as far along as its published checkpoint: when the store
  * holds a checkpoint newer than the local work (the job ran elsewhere before), the local directory
- * is replaced by it. Returns the progress resumed from (−1: a fresh start).
+ * is replaced by it. Returns the progress resumed from (−1: a fresh start) and whether it came from the store.
  */
-export async function restoreCheckpoint(store: ArtifactStore, key: string, jobDir: string): Promise<number> {
+export async function restoreCheckpoint(store: ArtifactStore, key: string, jobDir: string): Promise<{ progress: number; fromStore: boolean }> {
   const local = localProgress(jobDir);
   const record = await readJson<CheckpointRecord>(store, storeKeys.checkpoint(key));
-  if (!record || !(record.progress > local)) return local;
+  if (!record || !(record.progress > local)) return { progress: local, fromStore: false };
   const manifest = checkManifest(record.files, storeKeys.checkpoint(key));
   await downloadSnapshot(store, storeKeys.snapshots(key), manifest, jobDir);
-  return record.progress;
+  return { progress: record.progress, fromStore: true };
 }
 
 /** Fetches the model an input job produced into `<jobsDir>/<key>/<model>` unless it is there. */

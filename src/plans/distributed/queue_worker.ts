@@ -82,6 +82,8 @@ export class QueueWorker {
       lockDuration: ms, stalledInterval: ms, maxStalledCount: MAX_STALLED, name: this.opts.name,
     });
     this.worker.on('error', (err) => this.log(`queue: ${err.message}`));
+    // This worker found another's job without a live lock (its worker gone) and put it back on the queue.
+    this.worker.on('stalled', (id) => this.log(`stalled   ${id}: its worker is gone; back on the queue`));
     // Someone else holds the job now (it was found stalled, or Redis lost it): stop our copy.
     this.worker.on('lockRenewalFailed', (ids: string[]) => {
       for (const id of ids) this.worker.cancelJob(id, cancelReasons.lockLost);
@@ -139,8 +141,11 @@ export class QueueWorker {
       }
       signal?.throwIfAborted();
       const resumed = await restoreCheckpoint(this.store, q.key, abs);
-      if (resumed >= 0) emit({ type: 'note', text: `resuming from checkpoint ${resumed}` }, true);
+      if (resumed.progress >= 0) {
+        emit({ type: 'note', text: `resuming from checkpoint ${resumed.progress}${resumed.fromStore ? ' (published by another worker)' : ''}` }, true);
+      }
       publisher = new CheckpointPublisher(this.store, q.key, abs, path.join(this.opts.workDir, 'staging'), this.opts.name);
+      if (resumed.fromStore) publisher.skipCurrent();
       const publish = (): void => {
         publishing = publishing.then(() => publisher?.publish()).then((published) => {
           if (published) this.log(`published ${q.id}: checkpoint`);

@@ -92,7 +92,7 @@ function storeTests(name: string, open: () => ArtifactStore): void {
       assert.equal(await publisher.publish(), true);
       assert.equal(await publisher.publish(), false, 'nothing new');
       const moved = path.join(temporaryDir(), KEY);
-      assert.equal(await restoreCheckpoint(store, KEY, moved), 4);
+      assert.deepEqual(await restoreCheckpoint(store, KEY, moved), { progress: 4, fromStore: true });
       assert.deepEqual(files(moved), ['run/checkpoints/step-00000004/model.safetensors', 'run/checkpoints/step-00000004/trainer_state.json',
         'run/metrics.jsonl', 'run/run.json']);
       // A newer checkpoint replaces the older one in the store.
@@ -102,7 +102,7 @@ function storeTests(name: string, open: () => ArtifactStore): void {
       const snapshots = new Set((await store.list(`${storeKeys.snapshots(KEY)}/`)).map((k) => k.split('/')[3]));
       assert.equal(snapshots.size, 1, 'the older checkpoint\'s files are gone');
       // Local work at least as far along is kept.
-      assert.equal(await restoreCheckpoint(store, KEY, job), 6);
+      assert.deepEqual(await restoreCheckpoint(store, KEY, job), { progress: 6, fromStore: false });
       assert.ok(fs.existsSync(path.join(job, 'log.txt')));
       // Done: the output (no checkpoints, no scratch) and then done.json; the checkpoint goes.
       write(path.join(job, 'run', 'final', 'model.safetensors'), Buffer.alloc(10, 1));
