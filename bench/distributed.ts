@@ -1,6 +1,7 @@
-// A tiny plan on 1, 2, 3 worker processes of a queue (redis-server on a free loopback port, a
-// store directory), against the local executor: wall time, and per job the queue's overhead
-// (submission until a worker starts it) and everything around the job's own training time.
+// The cost of running jobs through the queue (redis-server on a free loopback port, a store
+// directory), against the local executor: per job, submission until a worker starts it and the
+// wall time around the job's own (a chain of jobs, so none waits for a free worker); and a tiny
+// plan's wall time on 1, 2, 3 worker processes.
 //   npm run build && node dist/bench/distributed.js [--workers 1,2,3] [--steps 30]
 // Prints a markdown table. Needs redis-server (Debian: apt-get install redis-server).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -35,6 +36,18 @@ baseline: scratch
 `;
 }
 
+/** Five jobs, each continuing the previous one's model: only one is ever ready, so no job waits for a free worker. */
+function chainText(steps: number): string {
+  return `name: chain-distributed
+data: {corpus: default, tokenizer: default, vocab_size: 8192, input_length: 32, eval_batches: 1, eval_batch_size: 8}
+defaults: {batch_size: 8, lr: 0.01, warmup: 10, eval_every: ${steps}, checkpoint_every: ${steps}}
+nodes:
+  c0: {train: {preset: tiny, steps: ${steps}, seed: 1}}
+${[1, 2, 3, 4].map((i) => `  c${i}: {train: {from: c${i - 1}, steps: ${steps}, seed: ${i + 1}}}`).join('\n')}
+arms: {chain: c4}
+`;
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {
@@ -61,8 +74,8 @@ function startWorker(queue: string, store: string, name: string): { child: Child
 
 interface Timing { wall: number; queue: number[]; overhead: number[] }
 
-async function runOnce(executor: Executor, steps: number): Promise<Timing> {
-  const plan = parsePlan(parsePlanText(planText(steps), 'tiny-distributed.yaml'), nodeKinds);
+async function runOnce(executor: Executor, text: string): Promise<Timing> {
+  const plan = parsePlan(parsePlanText(text, 'bench.yaml'), nodeKinds);
   const submitted = new Map<string, number>();
   const overhead: number[] = [];
   const queue: number[] = [];
@@ -99,29 +112,48 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 500));
   const queue = `redis://127.0.0.1:${port}`;
   const rows: string[] = [];
+  const overheadRows: string[] = [];
+  const withWorkers = async (n: number, fn: (executor: QueueExecutor) => Promise<void>): Promise<void> => {
+    const store = fs.mkdtempSync(path.join(os.tmpdir(), 'df-bench-store-'));
+    const workers = Array.from({ length: n }, (_, i) => startWorker(queue, store, `w${i + 1}`));
+    await Promise.all(workers.map((w) => w.ready));
+    const executor = await QueueExecutor.open({ queue, store });
+    try {
+      await fn(executor);
+    } finally {
+      await executor.close();
+      for (const w of workers) w.child.kill('SIGINT');
+      await Promise.all(workers.map((w) => new Promise((r) => w.child.once('exit', r))));
+    }
+  };
   try {
-    const local = await runOnce(new LocalProcessExecutor({ capacity: 2 }), steps);
-    rows.push(`| local executor, 2 at once | ${f(local.wall)} | – | ${f(median(local.overhead))} |`);
+    // Overhead per job: a chain, so that every job finds its worker idle.
+    const localChain = await runOnce(new LocalProcessExecutor({ capacity: 1 }), chainText(steps));
+    overheadRows.push(`| local executor | ${f(localChain.wall)} | – | ${f(median(localChain.overhead))} |`);
+    await withWorkers(1, async (executor) => {
+      const t = await runOnce(executor, chainText(steps));
+      overheadRows.push(`| 1 worker | ${f(t.wall)} | ${f(median(t.queue))} | ${f(median(t.overhead))} |`);
+    });
+    // Scaling: a plan with independent jobs.
+    const local = await runOnce(new LocalProcessExecutor({ capacity: 2 }), planText(steps));
+    rows.push(`| local executor, 2 jobs at once | ${f(local.wall)} |`);
     for (const n of counts) {
-      const store = fs.mkdtempSync(path.join(os.tmpdir(), 'df-bench-store-'));
-      const workers = Array.from({ length: n }, (_, i) => startWorker(queue, store, `w${i + 1}`));
-      await Promise.all(workers.map((w) => w.ready));
-      const executor = await QueueExecutor.open({ queue, store });
-      try {
-        const t = await runOnce(executor, steps);
-        rows.push(`| ${n} worker${n > 1 ? 's' : ''} | ${f(t.wall)} | ${f(median(t.queue))} (max ${f(Math.max(...t.queue))}) | ${f(median(t.overhead))} |`);
-      } finally {
-        await executor.close();
-        for (const w of workers) w.child.kill('SIGINT');
-        await Promise.all(workers.map((w) => new Promise((r) => w.child.once('exit', r))));
-      }
+      await withWorkers(n, async (executor) => {
+        const t = await runOnce(executor, planText(steps));
+        rows.push(`| ${n} worker${n > 1 ? 's' : ''} | ${f(t.wall)} |`);
+      });
     }
   } finally {
     redis.kill();
   }
-  console.log(`Plan: 9 jobs (4 tiny models × ${steps} steps, 2 fusions, 2 continuations, 1 from scratch), 1 thread per job, ${os.availableParallelism()} cores.\n`);
-  console.log('| executor | wall time (s) | queue: submission → a worker starts it (s, median) | per job: time around its own run (s, median) |');
+  console.log(`${os.availableParallelism()} cores, 1 thread per job, tiny models, ${steps} steps a training job.\n`);
+  console.log('Overhead per job: 5 jobs in a chain (each continues the previous one\'s model).\n');
+  console.log('| executor | wall time (s) | submission → a worker starts it (s, median) | per job: wall time minus the job\'s own (s, median) |');
   console.log('| --- | --- | --- | --- |');
+  for (const r of overheadRows) console.log(r);
+  console.log(`\nScaling: 9 jobs (4 tiny models, 2 fusions, 2 continuations, 1 from scratch).\n`);
+  console.log('| executor | wall time (s) |');
+  console.log('| --- | --- |');
   for (const r of rows) console.log(r);
 }
 
