@@ -132,6 +132,29 @@ describe('distributed executor (redis-server, worker processes, a shared directo
     await addWorker('m3');
   });
 
+  test('Ctrl-C on a worker: its running job goes back to the queue at once and resumes elsewhere', async () => {
+    const text = chain(60, 100, 50);
+    let stopped: WorkerProcess | undefined;
+    let owner = '';
+    const run = await queued({
+      progress: (j, e) => {
+        if (j.id !== 'a@0') return;
+        if (e.type === 'placed') owner = e.worker;
+        if (!stopped && e.type === 'progress' && e.step >= 50) {
+          stopped = workers.find((w) => w.name === owner) as WorkerProcess;
+          void stopped.stop();
+        }
+      },
+    }, text);
+    assert.ok(stopped);
+    assert.deepEqual(values(run), values(await local(text)));
+    assert.ok(stopped.lines.some((l) => /stopped +a@0: the worker is stopping/.test(l)), stopped.lines.join('\n'));
+    const s = starts().get(run.expansion.jobs.find((j) => j.id === 'a@0')?.key as string) as number[];
+    assert.ok(s.length === 2 && s[1] > 0, `a@0 resumed mid-way: ${JSON.stringify(s)}`);
+    workers.splice(workers.indexOf(stopped), 1);
+    await addWorker('m4');
+  });
+
   test('a user error fails the job at once without retries; other failures are retried', async () => {
     const bad = QueueExecutor.open({ queue: redis.url, store });
     const executor = await bad;
