@@ -52,9 +52,9 @@ export class PlanBoard implements RunnerEvents {
     if (e.type === 'placed') {
       // A second placement is a job that moved (its worker was lost) and resumes elsewhere.
       const moved = r.worker !== undefined;
-      r.worker = e.worker;
-      r.threads = e.threads;
-      this.line(`${moved ? 'moved    ' : 'started  '}${job.id} ${moved ? 'to' : 'on'} ${e.worker} (${e.threads} thread${e.threads > 1 ? 's' : ''})`);
+      r.worker = e.machine;
+      r.threads = e.threads ?? r.threads;
+      this.line(`${moved ? 'moved    ' : 'started  '}${job.id} ${moved ? 'to' : 'on'} ${e.machine} (${r.threads} thread${r.threads > 1 ? 's' : ''})`);
       return;
     }
     const t = performance.now();

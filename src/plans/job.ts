@@ -58,8 +58,8 @@ export interface JobResult {
 export type JobEvent =
   | { type: 'progress'; step: number; total: number; loss?: number; tokensPerSecond?: number }
   | { type: 'note'; text: string }
-  /** A queued job started on a worker (docs/distributed.md). */
-  | { type: 'placed'; worker: string; threads: number };
+  /** Where a queued job runs: the worker (docs/distributed.md), with its threads (the runner's host otherwise). */
+  | { type: 'placed'; machine: string; threads?: number };
 
 /** A node kind: how its settings are parsed, what it reads, and how it runs. */
 export interface NodeKind<S> {

@@ -10,11 +10,13 @@ import { pretrainCommand } from './pretrain';
 import { demoCommand } from './demo';
 import { runCommand } from './run';
 import { selfFuseCommand } from './self_fuse';
+import { serveCommand } from './serve';
 import { tokenizerCommand } from './tokenizer';
 import { workerCommand } from './worker';
 
 /** Every CLI command, in the order `deepfusion --help` lists them. */
 export const commands: Command[] = [
-  demoCommand, runCommand, workerCommand, infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand, fuseCommand, selfFuseCommand,
+  demoCommand, runCommand, workerCommand, serveCommand, infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand,
+  fuseCommand, selfFuseCommand,
   collapseNormsCommand, benchCommand,
 ];

@@ -123,7 +123,7 @@ export class QueueWorker {
     const dir = path.join('jobs', q.key);
     const abs = path.join(this.opts.workDir, dir);
     const emit = this.progressSender(job);
-    emit({ type: 'placed', worker: this.opts.name, threads: this.opts.threads }, true);
+    emit({ type: 'placed', machine: this.opts.name, threads: this.opts.threads }, true);
     this.log(`started   ${q.id} (${q.key})`);
 
     let publisher: CheckpointPublisher | undefined;

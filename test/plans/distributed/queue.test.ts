@@ -77,7 +77,7 @@ describe('distributed executor (redis-server, worker processes, a shared directo
 
   test('runs a plan on two workers: the local executor\'s values, each job once, the worker named', async () => {
     const placed: string[] = [];
-    const run = await queued({ progress: (j, e) => { if (e.type === 'placed') placed.push(`${j.id} ${e.worker}`); } }, chain(10));
+    const run = await queued({ progress: (j, e) => { if (e.type === 'placed') placed.push(`${j.id} ${e.machine}`); } }, chain(10));
     assert.deepEqual(values(run), values(await local(chain(10))));
     const jobs = run.expansion.jobs;
     for (const j of jobs) assert.deepEqual(starts().get(j.key), [0], j.id);
@@ -109,7 +109,7 @@ describe('distributed executor (redis-server, worker processes, a shared directo
     const run = await queued({
       progress: (j, e) => {
         if (e.type === 'placed') {
-          moves.push(`${j.id} ${e.worker}`);
+          moves.push(`${j.id} ${e.machine}`);
           if (killed && j.id === 'a@0') recovered = performance.now();
         }
         if (!killed && j.id === 'a@0' && e.type === 'progress' && e.step >= 60) {
@@ -139,7 +139,7 @@ describe('distributed executor (redis-server, worker processes, a shared directo
     const run = await queued({
       progress: (j, e) => {
         if (j.id !== 'a@0') return;
-        if (e.type === 'placed') owner = e.worker;
+        if (e.type === 'placed') owner = e.machine;
         if (!stopped && e.type === 'progress' && e.step >= 50) {
           stopped = workers.find((w) => w.name === owner) as WorkerProcess;
           void stopped.stop();
