@@ -13,7 +13,8 @@ import type { DataSettings } from '../../data/settings';
 import { downloadFile, downloadText, newId, publishData, readDone, storeKeys, type DoneRecord } from './artifacts';
 import { queuedJob, type QueuedJob } from './payload';
 import { ATTEMPTS, CANCEL_CHANNEL, connect, FAILURE, keyOfQueueJobId, QUEUE_NAME, QUEUE_PREFIX, queueJobId, waitReady } from './queue';
-import { openStore, type ArtifactStore } from './store';
+import { openStore } from './open_store';
+import type { ArtifactStore } from './store';
 
 export interface QueueExecutorOptions {
   /** redis:// or rediss:// URL of the queue. */

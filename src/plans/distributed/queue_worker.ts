@@ -18,7 +18,8 @@ import {
 } from './artifacts';
 import { checkQueuedJob, RefusedJob, type QueuedJob } from './payload';
 import { CANCEL_CHANNEL, connect, FAILURE, MAX_STALLED, QUEUE_NAME, QUEUE_PREFIX, queueJobId, waitReady } from './queue';
-import { openStore, type ArtifactStore } from './store';
+import { openStore } from './open_store';
+import type { ArtifactStore } from './store';
 
 export interface QueueWorkerOptions {
   queue: string;

@@ -3,7 +3,6 @@
 // machine mounts (store_fs.ts) and an S3-compatible bucket (store_s3.ts). Every write is atomic
 // per object (a reader sees the old object or the new one, never part of one); what makes a set of
 // objects atomic is a manifest written last (artifacts.ts). See docs/distributed.md.
-import { UserError } from '../../errors';
 
 export interface ArtifactStore {
   /** Where the store is, for messages (no credentials). */
@@ -37,16 +36,4 @@ export function isSafeKey(key: string): boolean {
 export function checkKey(key: string): string {
   if (!isSafeKey(key)) throw new Error(`unsafe store key ${JSON.stringify(key)}`);
   return key;
-}
-
-/** Opens the store a URL names: s3://bucket/prefix?endpoint=…, or a directory. */
-export function openStore(url: string): ArtifactStore {
-  // Loaded when used: the S3 client is large, and most runs use neither store.
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  if (url.startsWith('s3://')) return (require('./store_s3') as typeof import('./store_s3')).S3Store.open(url);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
-    throw new UserError(`--store ${url}: unknown kind of store. Fix: give a directory (shared by every machine) or s3://bucket/prefix`);
-  }
-  return (require('./store_fs') as typeof import('./store_fs')).FsStore.open(url);
-  /* eslint-enable @typescript-eslint/no-require-imports */
 }

@@ -135,15 +135,13 @@ describe('distributed executor (redis-server, worker processes, a shared directo
   test('Ctrl-C on a worker: its running job goes back to the queue at once and resumes elsewhere', async () => {
     const text = chain(60, 100, 50);
     let stopped: WorkerProcess | undefined;
-    let owner = '';
+    const key = expandPlan(plan(text)).jobs.find((j) => j.id === 'a@0')?.key as string;
     const run = await queued({
       progress: (j, e) => {
-        if (j.id !== 'a@0') return;
-        if (e.type === 'placed') owner = e.machine;
-        if (!stopped && e.type === 'progress' && e.step >= 50) {
-          stopped = workers.find((w) => w.name === owner) as WorkerProcess;
-          void stopped.stop();
-        }
+        if (j.id !== 'a@0' || stopped || e.type !== 'progress' || e.step < 50) return;
+        // The worker running it, by its log.
+        stopped = workers.find((w) => w.lines.some((l) => l.includes(`started   a@0 (${key})`)));
+        void stopped?.stop();
       },
     }, text);
     assert.ok(stopped);

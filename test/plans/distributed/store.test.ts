@@ -8,7 +8,8 @@ import {
   CheckpointPublisher, downloadSnapshot, fetchData, fetchInput, publishData, publishOutput, readDone, restoreCheckpoint,
   storeKeys, uploadSnapshot,
 } from '../../../src/plans/distributed/artifacts';
-import { isSafeKey, openStore, type ArtifactStore } from '../../../src/plans/distributed/store';
+import { openStore } from '../../../src/plans/distributed/open_store';
+import { isSafeKey, type ArtifactStore } from '../../../src/plans/distributed/store';
 import type { JobResult } from '../../../src/plans/job';
 import { temporaryDir } from '../../helpers/corpus';
 import { startS3, type S3Server } from './servers';
