@@ -142,6 +142,8 @@ export function writeReport(run: PlanRun, ctx: ReportContext): ArmSummary[] {
   if (downstream.figure) out(DOWNSTREAM_FIGURE, downstream.figure);
 
   const plan = run.plan;
+  // Jobs a queue placed name their worker (docs/distributed.md).
+  const placed = run.expansion.jobs.some((j) => run.results.get(j.id)?.worker !== undefined);
   const jobRows = run.expansion.jobs.map((j) => {
     const r = run.results.get(j.id) as JobResult;
     const last = r.evals.at(-1);
@@ -149,7 +151,8 @@ export function writeReport(run: PlanRun, ctx: ReportContext): ArmSummary[] {
     const note = typeof err === 'number' ? `fused logits vs Σ wᵢ·sourceᵢ: rel. error ${err.toExponential(1)}`
       : r.downstream ? `suite ${r.downstream.suite} average ${fmt(100 * r.downstream.average, 1)}` : '';
     return `| ${j.id} | ${ctx.kinds[j.kind]?.label(j.settings) ?? j.kind} | ${r.steps} | ${flops(r.flops)} | ${seconds(r.seconds)} | ` +
-      `${r.peak_rss_mb} MB | ${last ? fmt(last.val_loss) : ''} | ${note} |`;
+      `${r.peak_rss_mb} MB | ${last ? fmt(last.val_loss) : ''} | ${note} |` +
+      `${placed ? ` ${r.worker ?? ''} |` : ''}`;
   });
   const armRows = arms.map((a) => {
     const reach = a.flopsToBaseline;
@@ -194,8 +197,8 @@ export function writeReport(run: PlanRun, ctx: ReportContext): ArmSummary[] {
     '',
     '## Jobs',
     '',
-    '| job | what | steps | training FLOPs | wall time | peak RSS | final val loss | notes |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| job | what | steps | training FLOPs | wall time | peak RSS | final val loss | notes |${placed ? ' worker |' : ''}`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- |${placed ? ' --- |' : ''}`,
     ...jobRows,
     '',
     '## How cost is counted',

@@ -116,8 +116,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   try {
     removeLeftovers(runDir);
     const latest = latestCheckpoint(runDir);
-    const identity = runIdentity(o);
-    if (latest) checkRunIdentity(runDir, identity);
+    const identity = runIdentity(o, runDir);
+    if (latest) checkResumeIdentity(runDir, identity);
     else writeRunIdentity(runDir, identity);
     if (latest && latest.step > s.steps) {
       throw new UserError(`${runDir}: this run has already trained ${latest.step} steps, more than the ${s.steps} asked for. ` +
@@ -137,10 +137,29 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
 }
 
-/** What must be the same for a resumed run to continue the original one. */
-function runIdentity(o: TrainOptions): Record<string, unknown> {
-  const init = 'from' in o.init ? { from: path.resolve(o.init.from), optimizer_state: o.init.optimizerState } : o.init;
+/**
+ * What must be the same for a resumed run to continue the original one. The input model is named
+ * relative to the run directory: a run directory that moves together with its input (a plan's
+ * output directory renamed, a plan job resumed on another machine) still resumes.
+ */
+function runIdentity(o: TrainOptions, runDir: string): Record<string, unknown> {
+  const init = 'from' in o.init ? { from: path.relative(runDir, path.resolve(o.init.from)), optimizer_state: o.init.optimizerState } : o.init;
   return { init, data: o.data.describe, ...Object.fromEntries(RESUME_IDENTITY.map((k) => [k, o.settings[k]])) };
+}
+
+/** checkRunIdentity, also accepting the absolute input path that runs started before saved. */
+function checkResumeIdentity(runDir: string, identity: Record<string, unknown>): void {
+  try {
+    checkRunIdentity(runDir, identity);
+  } catch (err) {
+    const init = identity.init as { from?: unknown };
+    if (!(err instanceof ConfigError) || typeof init.from !== 'string') throw err;
+    try {
+      checkRunIdentity(runDir, { ...identity, init: { ...init, from: path.resolve(runDir, init.from) } });
+    } catch {
+      throw err;
+    }
+  }
 }
 
 function begin(init: InitFromScratch | InitFromModel, optimizer: Optimizer): Session {

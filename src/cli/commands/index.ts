@@ -13,9 +13,11 @@ import { runCommand } from './run';
 import { selfFuseCommand } from './self_fuse';
 import { serveCommand } from './serve';
 import { tokenizerCommand } from './tokenizer';
+import { workerCommand } from './worker';
 
 /** Every CLI command, in the order `deepfusion --help` lists them. */
 export const commands: Command[] = [
-  demoCommand, runCommand, serveCommand, infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand, finetuneCommand, fuseCommand, selfFuseCommand,
+  demoCommand, runCommand, workerCommand, serveCommand, infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand,
+  finetuneCommand, fuseCommand, selfFuseCommand,
   collapseNormsCommand, benchCommand,
 ];
