@@ -26,6 +26,14 @@ export interface ArmSummary {
   peakRssMb: number;
   /** FLOPs to first reach the baseline's mean final loss, per repeat that reached it. */
   flopsToBaseline?: { reached: number[]; repeats: number };
+  /** The final jobs' other scores (JobResult.scores), mean ± std over the repeats that have them. */
+  scores: Record<string, MeanStd>;
+}
+
+/** Each score any final job reports, over the repeats that report it. */
+function finalScores(results: Array<JobResult | undefined>): Record<string, MeanStd> {
+  const names = [...new Set(results.flatMap((r) => Object.keys(r?.scores ?? {})))].sort();
+  return Object.fromEntries(names.map((n) => [n, meanStd(results.map((r) => r?.scores?.[n]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x)))]));
 }
 
 export function meanStd(xs: number[]): MeanStd {
@@ -100,6 +108,7 @@ export function summarizeArms(arms: ArmInstance[], jobs: JobInstance[], results:
       criticalSeconds: meanStd(arm.finals.map((f) => finishTime(f))),
       nodeSteps: meanStd(arm.finals.map((_, r) => sum(r, (x) => x.steps))),
       peakRssMb: Math.max(0, ...arm.members.flat().map((j) => result(j).peak_rss_mb)),
+      scores: finalScores(arm.finals.map(result)),
     };
   });
 

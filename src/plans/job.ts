@@ -47,6 +47,15 @@ export interface JobResult {
   evals: EvalPoint[];
   /** Kind-specific facts for the report (e.g. fusion verification errors, model width). */
   facts: Record<string, number | string | boolean | null>;
+  /**
+   * Quality scores besides validation loss and accuracy, by name (e.g. a fine-tuning suite score).
+   * An arm reports its final job's scores, mean ± std over repeats, and a sweep plots each against the swept value.
+   */
+  scores?: Record<string, number>;
+  /** Figures the job wrote (paths relative to its directory), shown in the report. */
+  figures?: Array<{ file: string; title: string }>;
+  /** Lines of numbers for the report (an analysis's table). */
+  summary?: string[];
 }
 
 export type JobEvent =

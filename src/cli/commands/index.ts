@@ -1,4 +1,5 @@
 import type { Command } from '../command';
+import { analyzeCommand } from './analyze';
 import { benchCommand } from './bench';
 import { collapseNormsCommand } from './collapse_norms';
 import { corpusCommand } from './corpus';
@@ -15,5 +16,5 @@ import { tokenizerCommand } from './tokenizer';
 /** Every CLI command, in the order `deepfusion --help` lists them. */
 export const commands: Command[] = [
   demoCommand, runCommand, infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand, fuseCommand, selfFuseCommand,
-  collapseNormsCommand, benchCommand,
+  collapseNormsCommand, analyzeCommand, benchCommand,
 ];
