@@ -71,7 +71,7 @@ describe('plan files', () => {
   });
 
   test('every bundled plan parses', () => {
-    assert.deepEqual(bundledPlanNames(), ['demo', 'figure2', 'lr-offset', 'table1']);
+    assert.deepEqual(bundledPlanNames(), ['demo', 'figure2', 'figure5', 'lr-offset', 'table1']);
     for (const name of bundledPlanNames()) assert.ok(expandPlan(loadPlan(name)).jobs.length > 0, name);
   });
 });

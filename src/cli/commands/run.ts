@@ -14,7 +14,7 @@ const NAME = 'run';
 export const RUN_HELP = `Usage: deepfusion run <plan.yaml | bundled plan name> [--out <dir>] [--workers N]
        deepfusion run --list
 
-Runs a fusion plan: a graph of jobs (train, fuse, selfFuse, eval) compared as arms, with repeats.
+Runs a fusion plan: a graph of jobs (train, fuse, selfFuse, eval, analyze) compared as arms, with repeats.
 Independent jobs run at once in worker processes (--workers, default: the number of cores; each
 job gets cores / running jobs threads). Every job's output is cached in <dir>/jobs/<hash of its
 settings and inputs>, so rerunning the command — after Ctrl-C, a crash, or an edit of the plan —
@@ -42,6 +42,7 @@ A plan file (YAML or JSON):
     grown:   {train: {from: fused, steps: 1000, lr_offset: 0}}
     self:    {selfFuse: {source: small_a, copies: 2, noise: "paired:0.01"}}
     base:    {train: {preset: m, steps: 2000, seed: 3}}
+    heat:    {analyze: {what: heatmap, runs: [grown]}}   # growth dynamics (docs/dynamics.md)
   arms: {baseline: base, fusion: grown, tuned: {final: grown, sweep: {node: grown, field: lr_offset, values: [-500, 0, 500]}}}
   baseline: baseline
 Train nodes take every setting of \`deepfusion pretrain\` (snake_case) except the data ones.
