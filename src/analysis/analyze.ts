@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { openTokenizer, openValidation, toSeq2SeqBatch } from '../data';
 import { UserError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
-import { loadModel, readJsonFile, TOKENIZER_FILE } from '../io/checkpoint';
+import { loadModel, readConfig, readJsonFile, TOKENIZER_FILE } from '../io/checkpoint';
 import { caseToBatch, parseCase } from '../model/case';
 import type { T5Config } from '../model/config';
 import { disposeParams } from '../model/params';
@@ -104,7 +104,7 @@ async function modifiedLossAnalysis(input: AnalysisInput): Promise<AnalysisOutpu
   const s = input.settings;
   const results: Array<{ label: string; dir: string; result: ModifiedLossResult }> = [];
   for (const m of input.models) {
-    const config = loadModel(m.dir).config;
+    const config = readConfig(m.dir);
     const batch = await fixedBatch(m.dir, config, s, input.log);
     try {
       const result = withField(m.dir, batch, (field) => modifiedLossGap(field, {
@@ -187,7 +187,7 @@ async function bracketAnalysis(input: AnalysisInput): Promise<AnalysisOutput> {
   for (const t of targets) {
     if (t.points.length === 0) continue;
     const first = t.points[0].dir;
-    const batch = await fixedBatch(first, loadModel(first).config, s, input.log);
+    const batch = await fixedBatch(first, readConfig(first), s, input.log);
     const points: BracketPoint[] = [];
     try {
       for (const p of t.points) {
@@ -244,7 +244,7 @@ async function replicaPointsOf(target: AnalysisTarget, isRun: boolean, s: Analys
   }
   const points = isRun ? everyNth(runPoints(target.dir), s.every) : [{ step: 0, dir: target.dir }];
   if (points.length === 0) return { from: 'checkpoints', points: [] };
-  const batch = await fixedBatch(points[0].dir, loadModel(points[0].dir).config, s, log);
+  const batch = await fixedBatch(points[0].dir, readConfig(points[0].dir), s, log);
   try {
     const out: ReplicaPoint[] = [];
     for (const p of points) {

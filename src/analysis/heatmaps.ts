@@ -49,6 +49,15 @@ export function kernelWindow(t: TensorPlan, data: ArrayLike<number>, window: num
   return { values, rows: ins.indices.length, cols: outs.indices.length, rowBreaks: ins.breaks, colBreaks: outs.breaks };
 }
 
+/** The top-left (source A) minus the bottom-right (source B) quarter of a two-source kernel window. */
+function differencePanel(p: HeatPanel): HeatPanel {
+  const rows = p.rows / 2;
+  const cols = p.cols / 2;
+  const values = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) values[r * cols + c] = p.values[r * p.cols + c] - p.values[(rows + r) * p.cols + cols + c];
+  return { values, rows, cols, rowBreaks: [], colBreaks: [] };
+}
+
 /** Up to `count` steps of a sorted list: the first, the last and evenly spaced ones between. */
 export function spreadSteps(steps: readonly number[], count: number): number[] {
   if (steps.length <= count) return [...steps];
@@ -65,6 +74,8 @@ export interface KernelHeatmapOptions {
   columns: number;
   /** Screen pixels per entry. */
   pixel?: number;
+  /** Under each run, a row of the difference between the two sources' windows (when they have equal shapes). */
+  difference?: boolean;
 }
 
 export interface KernelHeatmap {
@@ -117,12 +128,19 @@ export function kernelHeatmap(runs: readonly HeatmapRun[], o: KernelHeatmapOptio
     });
   });
   const limit = absQuantile(panels.flat(), 0.99);
+  // Replicas side by side are hard to compare by eye once they differ slightly; their difference,
+  // on the same colour scale, shows how far apart they are.
+  const differs = (o.difference ?? true) && t.parts.length === 2 && t.parts[0].shape.join() === t.parts[1].shape.join();
+  const rows = differs ? panels.flatMap((row) => [row, row.map((p) => p && differencePanel(p))]) : panels;
+  const rowLabels = differs ? runs.flatMap((r) => [r.label, `${r.label}: A − B`]) : runs.map((r) => r.label);
   const svg = heatmapGrid({
     title: `${name} over training (Figure 5)`,
-    note: `each panel: kernel [input features × hidden units], the first ${o.window} of each source's block on both axes; lines separate the sources`,
-    rowLabels: runs.map((r) => r.label),
+    note: `Each panel: the kernel [input features × hidden units], the first ${o.window} rows and columns of each source's block ` +
+      `(A top left, B bottom right, off-diagonal blocks elsewhere; lines separate the sources)${differs ? ', and under it A − B' : ''}. ` +
+      'One colour scale for all panels.',
+    rowLabels,
     colLabels: steps.map((s) => `step ${s}`),
-    panels,
+    panels: rows,
     rowBreaks: shape?.rowBreaks,
     colBreaks: shape?.colBreaks,
     pixel: o.pixel,

@@ -19,7 +19,7 @@ export const BATCH_SETTINGS = DATA_SETTINGS.pick(['corpus', 'tokenizer', 'vocab_
 }));
 
 const stepSizes = custom<number[] | undefined>({
-  group: 'Modified loss', arg: 'h1,h2,…', defaultText: 'five from 0.01/κ to 0.1/κ, κ = ‖Hg‖/‖g‖',
+  group: 'Modified loss', arg: 'h1,h2,…', defaultText: 'five from 0.003/κ to 0.03/κ, κ = ‖Hg‖/‖g‖ (docs/dynamics.md)',
   help: 'gradient-descent step sizes to compare with the flows',
   parse: (v) => {
     if (!Array.isArray(v) || v.length < 2 || v.some((x) => typeof x !== 'number' || !(x > 0) || !Number.isFinite(x))) {

@@ -12,6 +12,9 @@ export interface HeatPanel {
   cols: number;
   /** One short line under the panel. */
   caption?: string;
+  /** Block boundaries of this panel (default: the grid's). */
+  rowBreaks?: number[];
+  colBreaks?: number[];
 }
 
 export interface HeatmapGrid {
@@ -79,37 +82,51 @@ const FONT = 'font-family="sans-serif" font-size="12"';
 const n2 = (v: number): string => String(Math.round(v * 100) / 100);
 const tick = (v: number): string => (v === 0 ? '0' : Math.abs(v) >= 0.01 && Math.abs(v) < 1000 ? String(Number(v.toPrecision(3))) : v.toExponential(1));
 
+/** Words of `text` in lines of at most `width` characters (a longer word gets a line of its own). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const last = lines[lines.length - 1];
+    if (last !== undefined && last.length + 1 + word.length <= width) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines;
+}
+
 /** The SVG document of a grid of heat maps. */
 export function heatmapGrid(g: HeatmapGrid): string {
   const pixel = g.pixel ?? 3;
   const flat = g.panels.flat();
   const limit = g.limit ?? absQuantile(flat, 0.99);
   const pw = Math.max(1, ...flat.map((p) => (p ? p.cols : 0))) * pixel;
-  const ph = Math.max(1, ...flat.map((p) => (p ? p.rows : 0))) * pixel;
   const gap = 14;
-  const captionH = flat.some((p) => p?.caption) ? 16 : 0;
+  // Each row of panels is as tall as its tallest panel (and its caption).
+  const rowH = g.panels.map((row) => Math.max(1, ...row.map((p) => (p ? p.rows : 0))) * pixel + (row.some((p) => p?.caption) ? 16 : 0));
+  const rowY = rowH.map((_, r) => rowH.slice(0, r).reduce((a, b) => a + b + gap, 0));
   const labelW = 12 + 7 * Math.max(4, ...g.rowLabels.map((l) => l.length));
-  const top = 44 + (g.note ? 16 : 0) + 20;
   const left = 16 + labelW;
   const cols = Math.max(0, ...g.panels.map((r) => r.length));
   const gridW = cols * pw + Math.max(0, cols - 1) * gap;
-  const gridH = g.panels.length * (ph + captionH) + Math.max(0, g.panels.length - 1) * gap;
+  const gridH = rowH.reduce((a, b) => a + b, 0) + Math.max(0, g.panels.length - 1) * gap;
   const barX = left + gridW + 28;
   const barH = Math.max(120, Math.min(gridH, 360));
-  const width = barX + 90;
+  const width = Math.max(barX + 90, 7 * g.title.length + 32);
+  const noteLines = wrap(g.note ?? '', Math.floor((width - 32) / 6.5));
+  const top = 44 + 16 * noteLines.length + 20;
   const height = top + Math.max(gridH, barH) + 20;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${width / 2}" y="22" text-anchor="middle" ${FONT} font-weight="bold">${escapeXml(g.title)}</text>`,
   ];
-  if (g.note) out.push(`<text x="${width / 2}" y="40" text-anchor="middle" ${FONT} fill="#444">${escapeXml(g.note)}</text>`);
+  noteLines.forEach((line, i) => out.push(`<text x="${width / 2}" y="${40 + 16 * i}" text-anchor="middle" ${FONT} fill="#444">${escapeXml(line)}</text>`));
   g.colLabels.forEach((label, c) => {
     out.push(`<text x="${n2(left + c * (pw + gap) + pw / 2)}" y="${top - 8}" text-anchor="middle" ${FONT}>${escapeXml(label)}</text>`);
   });
   g.panels.forEach((row, r) => {
-    const y = top + r * (ph + captionH + gap);
-    out.push(`<text x="${left - 10}" y="${n2(y + ph / 2 + 4)}" text-anchor="end" ${FONT}>${escapeXml(g.rowLabels[r] ?? '')}</text>`);
+    const y = top + rowY[r];
+    const h0 = Math.max(1, ...row.map((p) => (p ? p.rows : 0))) * pixel;
+    out.push(`<text x="${left - 10}" y="${n2(y + h0 / 2 + 4)}" text-anchor="end" ${FONT}>${escapeXml(g.rowLabels[r] ?? '')}</text>`);
     row.forEach((p, c) => {
       if (!p) return;
       const x = left + c * (pw + gap);
@@ -117,8 +134,8 @@ export function heatmapGrid(g: HeatmapGrid): string {
       const h = p.rows * pixel;
       out.push(`<image x="${x}" y="${y}" width="${w}" height="${h}" preserveAspectRatio="none" style="image-rendering:pixelated" ` +
         `xlink:href="data:image/png;base64,${panelPng(p, limit)}"/>`);
-      for (const b of g.rowBreaks ?? []) if (b > 0 && b < p.rows) out.push(`<line x1="${x}" y1="${y + b * pixel}" x2="${x + w}" y2="${y + b * pixel}" stroke="black" stroke-width="1"/>`);
-      for (const b of g.colBreaks ?? []) if (b > 0 && b < p.cols) out.push(`<line x1="${x + b * pixel}" y1="${y}" x2="${x + b * pixel}" y2="${y + h}" stroke="black" stroke-width="1"/>`);
+      for (const b of p.rowBreaks ?? g.rowBreaks ?? []) if (b > 0 && b < p.rows) out.push(`<line x1="${x}" y1="${y + b * pixel}" x2="${x + w}" y2="${y + b * pixel}" stroke="black" stroke-width="1"/>`);
+      for (const b of p.colBreaks ?? g.colBreaks ?? []) if (b > 0 && b < p.cols) out.push(`<line x1="${x + b * pixel}" y1="${y}" x2="${x + b * pixel}" y2="${y + h}" stroke="black" stroke-width="1"/>`);
       out.push(`<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="#555"/>`);
       if (p.caption) out.push(`<text x="${n2(x + w / 2)}" y="${y + h + 13}" text-anchor="middle" font-family="sans-serif" font-size="11" fill="#333">${escapeXml(p.caption)}</text>`);
     });

@@ -40,7 +40,8 @@ are fourth-order central differences of gradients with a calibrated radius.
 
 Options:
   --model <dir>            a model directory (repeatable; label=dir names it)
-  --run <dir>              a run directory: its starting model, checkpoints and final/ (repeatable)
+  --run <dir>              a run directory: its starting model, checkpoints, final/ and log
+                           (repeatable; label=dir names it)
   --out <dir>              where figures and numbers go
 
 ${ANALYSIS_SETTINGS.help()}
