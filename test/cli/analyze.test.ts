@@ -51,8 +51,10 @@ arms: {high: high, low: low}
       assert.match(fs.readFileSync(path.join(out, file), 'utf8'), /^<svg /);
     }
     const heat = fs.readFileSync(path.join(out, images.find((i) => i.endsWith('heatmap.svg'))!), 'utf8');
-    // Two runs × three points (the fused model at step 0, the checkpoint at 2, the final model at 4), and the colour bar.
-    assert.equal((heat.match(/<image /g) ?? []).length, 2 * 3 + 1);
+    // Two runs × three points (the fused model at step 0, the checkpoint at 2, the final model at 4), each
+    // with the replicas' difference under it, and the colour bar.
+    assert.equal((heat.match(/<image /g) ?? []).length, 2 * 3 * 2 + 1);
+    assert.match(heat, />high: A − B</);
     const results = JSON.parse(fs.readFileSync(path.join(out, RESULTS_FILE), 'utf8'));
     assert.equal(typeof results.jobs.gap.facts.slope_modified_flow, 'number');
     assert.equal(results.jobs.reps.facts.what, 'replicas');
