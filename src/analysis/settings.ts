@@ -32,7 +32,10 @@ const stepSizes = custom<number[] | undefined>({
 
 export const MODIFIED_LOSS_SETTINGS = defineSettings('analysis setting', {
   h: stepSizes,
-  substeps: int({ default: 4, min: 1, max: 1000, group: 'Modified loss', help: 'Runge–Kutta (RK4) steps per flow integration' }),
+  substeps: int({
+    default: 2, min: 1, max: 1000, group: 'Modified loss',
+    help: 'Runge–Kutta (RK4) steps per flow integration (its error, O((hλ)⁵) a step, is far below the O(h³) gap at the default h)',
+  }),
 });
 
 export const HVP_SETTINGS = defineSettings('analysis setting', {
