@@ -18,7 +18,7 @@ import { lieBracket, type BracketResult } from './bracket';
 import { lossField } from './gradient_field';
 import { kernelHeatmap } from './heatmaps';
 import { logLogSlope, modifiedLossGap, type ModifiedLossResult } from './modified_loss';
-import { REPLICAS_RECORD, replicaStats, replicaStatsOf, statsByKind, type ReplicaStats } from './replicas';
+import { modelStats, REPLICAS_RECORD, replicaStats, replicaStatsOf, statsByKind, type ReplicaStats, type TensorReplicaStats } from './replicas';
 import { everyNth, requireFusionPlan, runPoints } from './runs';
 import type { AnalysisName, AnalysisSettings } from './settings';
 
@@ -239,7 +239,10 @@ async function replicaPointsOf(target: AnalysisTarget, isRun: boolean, s: Analys
     const logged = readProbeRecords(metrics, REPLICAS_RECORD);
     if (logged.length > 0 || s.source === 'log') {
       if (logged.length === 0) throw new UserError(`${metrics}: holds no replica statistics. Fix: train with track_replicas_every > 0, or use --source checkpoints`);
-      return { from: 'the training log', points: logged.filter((r) => s.every <= 0 || r.step % s.every === 0).map(({ type: _t, step, ...stats }) => ({ step, stats: stats as unknown as ReplicaStats })) };
+      // The model's figures are recomputed from the logged tensors', so logs of any version read alike.
+      const points = logged.filter((r) => s.every <= 0 || r.step % s.every === 0)
+        .map((r) => ({ step: r.step, stats: modelStats(r.tensors as Record<string, TensorReplicaStats>, (r.grad_difference as number | null) ?? null) }));
+      return { from: 'the training log', points };
     }
   }
   const points = isRun ? everyNth(runPoints(target.dir), s.every) : [{ step: 0, dir: target.dir }];

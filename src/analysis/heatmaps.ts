@@ -10,6 +10,7 @@ import { FileError } from '../errors';
 import { openWeights, readConfig } from '../io/checkpoint';
 import type { T5Config } from '../model/config';
 import type { TensorPlan } from '../fusion/plan';
+import { readFusionRecord } from '../fusion/record';
 import { absQuantile, heatmapGrid, type HeatPanel } from '../report/heatmap';
 import { tensorReplicaDistance } from './replicas';
 import { requireFusionPlan, runPoints, type RunPoint } from './runs';
@@ -74,7 +75,7 @@ export interface KernelHeatmapOptions {
   columns: number;
   /** Screen pixels per entry. */
   pixel?: number;
-  /** Under each run, a row of the difference between the two sources' windows (when they have equal shapes). */
+  /** Under each self-fused run, a row of the difference between the two replicas' windows (default on). */
   difference?: boolean;
 }
 
@@ -129,14 +130,16 @@ export function kernelHeatmap(runs: readonly HeatmapRun[], o: KernelHeatmapOptio
   });
   const limit = absQuantile(panels.flat(), 0.99);
   // Replicas side by side are hard to compare by eye once they differ slightly; their difference,
-  // on the same colour scale, shows how far apart they are.
-  const differs = (o.difference ?? true) && t.parts.length === 2 && t.parts[0].shape.join() === t.parts[1].shape.join();
-  const rows = differs ? panels.flatMap((row) => [row, row.map((p) => p && differencePanel(p))]) : panels;
-  const rowLabels = differs ? runs.flatMap((r) => [r.label, `${r.label}: A − B`]) : runs.map((r) => r.label);
+  // on the same colour scale, shows how far apart they are. Only self-fusions have replicas: the
+  // blocks of two independently trained models differ entirely.
+  const sameShapes = t.parts.length === 2 && t.parts[0].shape.join() === t.parts[1].shape.join();
+  const replicas = points.map((list) => (o.difference ?? true) && sameShapes && list.length > 0 && readFusionRecord(list[0].dir).operator === 'self-fuse');
+  const rows = panels.flatMap((row, i) => (replicas[i] ? [row, row.map((p) => p && differencePanel(p))] : [row]));
+  const rowLabels = runs.flatMap((r, i) => (replicas[i] ? [r.label, `${r.label}: A − B`] : [r.label]));
   const svg = heatmapGrid({
     title: `${name} over training (Figure 5)`,
     note: `Each panel: the kernel [input features × hidden units], the first ${o.window} rows and columns of each source's block ` +
-      `(A top left, B bottom right, off-diagonal blocks elsewhere; lines separate the sources)${differs ? ', and under it A − B' : ''}. ` +
+      `(A top left, B bottom right, off-diagonal blocks elsewhere; lines separate the sources)${replicas.some(Boolean) ? '; under a self-fusion\'s row, the replicas\' difference A − B' : ''}. ` +
       'One colour scale for all panels.',
     rowLabels,
     colLabels: steps.map((s) => `step ${s}`),

@@ -5,7 +5,8 @@
 //   grad_cos       cosine between the gradients of the two blocks (1: the replicas are pushed alike)
 //   off_diagonal   ‖off-diagonal blocks‖ / ‖tensor‖ of block-diagonal weights: 0 right after a
 //                  grouped fusion, growing as the parts start to read each other's features
-// and the same over the whole model (sums of squares over every tensor). With k > 2 sources every
+// and for the whole model the mean of each over its tensors, plus grad_difference, the relative
+// difference of the replicas' whole gradients (0 when they are equal). With k > 2 sources every
 // pair counts; sources of different widths have no distance (their blocks differ in shape).
 // One pass over the parameters and the gradient, no model evaluation: cheap enough to log while
 // training (StepProbe).
@@ -19,6 +20,7 @@ import { isBlockDiagonal, offDiagonalBlocks, sourceBlock, type BlockView } from 
 export type TensorReplicaStats = [number | null, number | null, number | null];
 
 export interface ReplicaStats {
+  /** Means over the tensors that have one. */
   distance: number | null;
   grad_cos: number | null;
   /** ‖gᵢ − gⱼ‖ / rms(‖gᵢ‖, ‖gⱼ‖) over the model: 0 when the replicas get the same gradient (self-fusion without noise). */
@@ -98,9 +100,7 @@ export function tensorReplicaDistance(t: TensorPlan, data: ArrayLike<number>): n
  */
 export function replicaStats(plan: FusionPlan, params: Record<string, ArrayLike<number>>,
   grads?: Record<string, ArrayLike<number>>): ReplicaStats {
-  const tot = { dd: 0, mean: 0, ab: 0, gaa: 0, gbb: 0, gdd: 0, off: 0, bd: 0 };
-  let anyPair = false;
-  let anyBlockDiagonal = false;
+  const tot = { gaa: 0, gbb: 0, gdd: 0 };
   const tensors: Record<string, TensorReplicaStats> = {};
   for (const t of plan.tensors) {
     const p = params[t.name];
@@ -119,23 +119,15 @@ export function replicaStats(plan: FusionPlan, params: Record<string, ArrayLike<
         // A gradient with respect to a block scaled by s is 1/s times the source's: multiply back.
         const g = pairSums(grads[t.name], a, a.scale, b, b.scale);
         cos += g.aa > 0 && g.bb > 0 ? g.ab / Math.sqrt(g.aa * g.bb) : 0;
-        tot.ab += g.ab;
         tot.gaa += g.aa;
         tot.gbb += g.bb;
         tot.gdd += g.dd;
       }
     }
-    tot.dd += dd;
-    tot.mean += mean;
-    anyPair ||= pairs.length > 0;
     let off: number | null = null;
     if (isBlockDiagonal(t)) {
-      anyBlockDiagonal = true;
-      const offSquares = offDiagonalBlocks(t).reduce((s, b) => s + squares(p, b), 0);
-      const all = totalSquares(p);
-      tot.off += offSquares;
-      tot.bd += all;
-      off = ratio(Math.sqrt(offSquares), Math.sqrt(all));
+      const offSquares = offDiagonalBlocks(t).reduce((sum, b) => sum + squares(p, b), 0);
+      off = ratio(Math.sqrt(offSquares), Math.sqrt(totalSquares(p)));
     }
     tensors[t.name] = [
       pairs.length ? ratio(Math.sqrt(dd), Math.sqrt(mean)) : null,
@@ -143,13 +135,20 @@ export function replicaStats(plan: FusionPlan, params: Record<string, ArrayLike<
       off,
     ];
   }
-  return {
-    distance: anyPair ? ratio(Math.sqrt(tot.dd), Math.sqrt(tot.mean)) : null,
-    grad_cos: anyPair && grads ? ratio(tot.ab, Math.sqrt(tot.gaa * tot.gbb)) : null,
-    grad_difference: anyPair && grads ? ratio(Math.sqrt(tot.gdd), Math.sqrt((tot.gaa + tot.gbb) / 2)) : null,
-    off_diagonal: anyBlockDiagonal ? ratio(Math.sqrt(tot.off), Math.sqrt(tot.bd)) : null,
-    tensors,
+  const anyPair = Object.values(tensors).some((x) => x[0] !== null);
+  return modelStats(tensors, anyPair && grads ? ratio(Math.sqrt(tot.gdd), Math.sqrt((tot.gaa + tot.gbb) / 2)) : null);
+}
+
+/**
+ * The model's statistics from its tensors': means over the tensors, so that the embedding (by far
+ * the largest tensor, untouched by paired noise) does not stand for the whole model.
+ */
+export function modelStats(tensors: Record<string, TensorReplicaStats>, gradDifference: number | null): ReplicaStats {
+  const meanOf = (k: number): number | null => {
+    const v = Object.values(tensors).map((x) => x[k]).filter((x): x is number => x !== null);
+    return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
   };
+  return { distance: meanOf(0), grad_cos: meanOf(1), grad_difference: gradDifference, off_diagonal: meanOf(2), tensors };
 }
 
 const arraysOf = (tensors: Params): Record<string, ArrayLike<number>> =>
