@@ -9,6 +9,7 @@ import { graphFigure, type GraphLink, type GraphNode } from '../report/graph_fig
 import { lineChart, type Series } from '../report/plot';
 import { analysesSection, SWEEP_FIGURE, sweepFigures, sweepSection } from './report_sections';
 import { summarizeArms, type ArmSummary, type CurvePoint, type MeanStd } from './arm_results';
+import { DOWNSTREAM_FIGURE, downstreamSection } from './downstream_report';
 import type { JobResult, NodeKinds } from './job';
 import type { PlanRun } from './runner';
 
@@ -125,14 +126,21 @@ export function writeReport(run: PlanRun, ctx: ReportContext): ArmSummary[] {
   };
   const sweepLines = sweepSection(arms, run);
   const analysisLines = analysesSection(run, label);
+  const downstream = downstreamSection(arms, run.plan.baseline);
+  if (downstream.figure) out(DOWNSTREAM_FIGURE, downstream.figure);
 
   const plan = run.plan;
+  // Jobs a queue placed name their worker (docs/distributed.md).
+  const placed = run.expansion.jobs.some((j) => run.results.get(j.id)?.worker !== undefined);
   const jobRows = run.expansion.jobs.map((j) => {
     const r = run.results.get(j.id) as JobResult;
     const last = r.evals.at(-1);
     const err = r.facts.logits_relative_error;
+    const note = typeof err === 'number' ? `fused logits vs Σ wᵢ·sourceᵢ: rel. error ${err.toExponential(1)}`
+      : r.downstream ? `suite ${r.downstream.suite} average ${fmt(100 * r.downstream.average, 1)}` : '';
     return `| ${j.id} | ${ctx.kinds[j.kind]?.label(j.settings) ?? j.kind} | ${r.steps} | ${flops(r.flops)} | ${seconds(r.seconds)} | ` +
-      `${r.peak_rss_mb} MB | ${last ? fmt(last.val_loss) : ''} | ${typeof err === 'number' ? `fused logits vs Σ wᵢ·sourceᵢ: rel. error ${err.toExponential(1)}` : ''} |`;
+      `${r.peak_rss_mb} MB | ${last ? fmt(last.val_loss) : ''} | ${note} |` +
+      `${placed ? ` ${r.worker ?? ''} |` : ''}`;
   });
   const armRows = arms.map((a) => {
     const reach = a.flopsToBaseline;
@@ -166,6 +174,7 @@ export function writeReport(run: PlanRun, ctx: ReportContext): ArmSummary[] {
       'at once (the small models of a fusion train in parallel). *FLOPs to baseline loss* is where the arm\'s validation ' +
       'curve first reaches the baseline\'s final loss (linear interpolation between evaluations of the same job; where it is first reached at the first evaluation of a job, e.g. right after a fusion, that point).',
     '',
+    ...downstream.lines,
     '## Figures',
     '',
     `![validation loss against FLOPs](${FIGURES.lossVsFlops})`,
@@ -178,8 +187,8 @@ export function writeReport(run: PlanRun, ctx: ReportContext): ArmSummary[] {
     ...(analysisLines.length ? ['## Analyses', '', 'Growth-dynamics measurements (docs/dynamics.md).', '', ...analysisLines] : []),
     '## Jobs',
     '',
-    '| job | what | steps | training FLOPs | wall time | peak RSS | final val loss | notes |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| job | what | steps | training FLOPs | wall time | peak RSS | final val loss | notes |${placed ? ' worker |' : ''}`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- |${placed ? ' --- |' : ''}`,
     ...jobRows,
     '',
     '## How cost is counted',

@@ -25,6 +25,8 @@ const isNameList = (v: unknown): v is string[] => Array.isArray(v) && v.every((s
 
 export const analyzeKind: NodeKind<AnalyzeSettings> = {
   name: 'analyze',
+  // The fixed batch of modified-loss and bracket comes from the plan's corpus and tokenizer.
+  readsData: true,
   parse(raw, at, src) {
     const f = Fields.of(src, at, raw, 'analyze: {what: heatmap, runs: [high_lr, low_lr]}');
     const { what, models, runs, ...own } = f.rawObject();

@@ -2,9 +2,11 @@
 import type { NodeKinds } from '../job';
 import { analyzeKind } from './analyze';
 import { evalKind } from './evaluate';
+import { finetuneKind } from './finetune';
 import { fuseKind, selfFuseKind } from './fusion';
 import { trainKind } from './train';
 
 export const nodeKinds: NodeKinds = {
-  train: trainKind, fuse: fuseKind, selfFuse: selfFuseKind, eval: evalKind, analyze: analyzeKind,
+  train: trainKind, fuse: fuseKind, selfFuse: selfFuseKind, eval: evalKind, finetune: finetuneKind,
+  analyze: analyzeKind,
 };
