@@ -9,6 +9,7 @@ import {
   CONFIG_FILE, loadModel, openWeights, readConfig, readJsonFile, TOKENIZER_FILE, WEIGHTS_FILE, writeConfig,
 } from '../io/checkpoint';
 import { writeDirAtomic, writeFileAtomic } from '../io/atomic';
+import { checkOutputDir } from '../io/output';
 import { SafetensorsReader, SafetensorsWriter } from '../io/safetensors';
 import type { ForwardCase } from '../model/case';
 import type { T5Config } from '../model/config';
@@ -160,7 +161,13 @@ async function writeFusion(outDir: string, dirs: readonly string[], plan: Fusion
   };
 }
 
-export interface FuseCheckpointsOptions extends Omit<FuseOptions, 'labels'> {
+/** Where the fused model may be written (src/io/output.ts). */
+export interface OutputOptions {
+  /** Write even where it would replace a source or files that are not a model directory. */
+  force?: boolean;
+}
+
+export interface FuseCheckpointsOptions extends Omit<FuseOptions, 'labels'>, OutputOptions {
   optimizer?: OptimizerTransfer;
 }
 
@@ -169,10 +176,11 @@ export async function fuseCheckpoints(dirs: readonly string[], outDir: string,
   options: FuseCheckpointsOptions = {}): Promise<FusionResult> {
   const configs = dirs.map(readConfig);
   const plan = planFuse(configs, { ...options, labels: dirs.map((d) => path.join(d, CONFIG_FILE)) });
+  checkOutputDir(outDir, dirs, options.force ?? false);
   return writeFusion(outDir, dirs, plan, undefined, undefined, options.optimizer ?? { mode: 'reset' });
 }
 
-export interface SelfFuseCheckpointOptions extends SelfFuseOptions {
+export interface SelfFuseCheckpointOptions extends SelfFuseOptions, OutputOptions {
   optimizer?: OptimizerTransfer;
 }
 
@@ -180,6 +188,7 @@ export interface SelfFuseCheckpointOptions extends SelfFuseOptions {
 export async function selfFuseCheckpoint(dir: string, outDir: string,
   options: SelfFuseCheckpointOptions = {}): Promise<FusionResult> {
   const plan = planSelfFuse(readConfig(dir), options);
+  checkOutputDir(outDir, [dir], options.force ?? false);
   const dirs = plan.sources.map(() => dir);
   return writeFusion(outDir, dirs, plan, options.noise, options.seed, options.optimizer ?? { mode: 'reset' });
 }
@@ -188,9 +197,10 @@ export async function selfFuseCheckpoint(dir: string, outDir: string,
  * `deepfusion collapse-norms`: the grouped model in `dir` as a plain T5 in `outDir`. Weights,
  * tokenizer and optimizer state are unchanged and copied as they are.
  */
-export async function collapseNormsCheckpoint(dir: string, outDir: string): Promise<T5Config> {
+export async function collapseNormsCheckpoint(dir: string, outDir: string, options: OutputOptions = {}): Promise<T5Config> {
   const config = collapsedConfig(readConfig(dir), path.join(dir, CONFIG_FILE));
   openWeights(dir, config).close();
+  checkOutputDir(outDir, [dir], options.force ?? false);
   await writeDirAtomic(outDir, (tmp) => {
     writeConfig(path.join(tmp, CONFIG_FILE), config);
     for (const file of [WEIGHTS_FILE, TOKENIZER_FILE, OPTIMIZER_TENSORS_FILE, OPTIMIZER_META_FILE]) {

@@ -88,6 +88,45 @@ describe('deepfusion fuse / self-fuse / collapse-norms', () => {
     assert.equal(fs.existsSync(dir('x')), false);
   });
 
+  test('an output that would destroy a source or unrelated files is refused unless --force', () => {
+    // A run directory's trained model, and a copy to fuse it with.
+    const final = dir('run/final');
+    fs.mkdirSync(final, { recursive: true });
+    for (const f of ['config.json', 'model.safetensors']) fs.copyFileSync(path.join(fixtureModelDir(name), f), path.join(final, f));
+    fs.writeFileSync(dir('run/metrics.jsonl'), '{}\n');
+    const weights = fs.readFileSync(path.join(final, 'model.safetensors'));
+    fs.mkdirSync(dir('papers'));
+    fs.writeFileSync(dir('papers/notes.txt'), 'mine');
+    fs.writeFileSync(dir('file.txt'), 'mine');
+    const cases: Array<[string[], RegExp]> = [
+      [['fuse', final, dir('narrow'), '-o', final], /run\/final: is the source .*run\/final: writing it would replace the model being read/],
+      [['self-fuse', final, '-o', final], /is the source/],
+      [['self-fuse', final, '-o', `${final}/../final`], /is the source/],
+      [['fuse', final, dir('narrow'), '-o', dir('run')], /holds the source .*final: replacing it would delete that model/],
+      [['collapse-norms', dir('fused'), '-o', dir('fused/inner')], /lies inside the source/],
+      [['fuse', final, dir('narrow'), '-o', dir('papers')], /papers: is a non-empty directory that is not a model directory \(it holds notes\.txt\)/],
+      [['self-fuse', final, '-o', dir('file.txt')], /file\.txt: is a file, not a directory/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = runCli(args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, pattern);
+      assert.match(r.stderr, /Fix: choose another output directory \(-o\), or add --force to replace it/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+    assert.ok(fs.readFileSync(path.join(final, 'model.safetensors')).equals(weights));
+    assert.equal(fs.readFileSync(dir('papers/notes.txt'), 'utf8'), 'mine');
+    assert.equal(fs.readFileSync(dir('file.txt'), 'utf8'), 'mine');
+    assert.ok(fs.existsSync(dir('run/metrics.jsonl')));
+
+    // Forced, through a path that passes through the source itself: the source is replaced by the
+    // wider model, complete, with no temporary left beside it.
+    const r = runCli(['self-fuse', final, '-o', `${final}/../final`, '--force']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((readJsonFile(path.join(final, 'config.json'), 'config') as { d_model: number }).d_model, 48);
+    assert.deepEqual(fs.readdirSync(dir('run')).sort(), ['final', 'metrics.jsonl']);
+  });
+
   test('--verify on text tokenizes lines with the sources\' tokenizer.json, which travels with the result', () => {
     const letters = 'abcdefghijklmnopqrstuvwxyz'.split('').map((c): [string, number] => [c, -3]);
     fs.mkdirSync(dir('with-tokenizer'));
