@@ -2,6 +2,7 @@
 // name next to their destination and renamed into place only when complete.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { diskFullError, FileError } from '../errors';
 
 let counter = 0;
 
@@ -40,7 +41,7 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
     fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
-    throw err;
+    throw diskFullError(err, file, typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength);
   }
 }
 
@@ -71,6 +72,12 @@ export async function writeDirAtomic(target: string, fill: (tmpDir: string) => v
     }
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
-    throw err;
+    throw namedAtTarget(err, tmp, dir);
   }
+}
+
+/** An error about a file in the temporary directory, told about the file where it was meant to land. */
+function namedAtTarget(err: unknown, tmp: string, dir: string): unknown {
+  if (!(err instanceof FileError) || !err.file.startsWith(tmp)) return err;
+  return new FileError(dir + err.file.slice(tmp.length), err.problem, err.fix);
 }

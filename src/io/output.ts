@@ -62,3 +62,22 @@ export function checkOutputDir(out: string, sources: readonly string[], force: b
   const hazard = outputHazard(out, sources);
   if (hazard) throw new FileError(out, hazard, 'choose another output directory (-o), or add --force to replace it');
 }
+
+/** Creates `dir` (and its parents) for a command's output; a file in the way is named, not an errno. */
+export function makeDirectory(dir: string, what: string): void {
+  checkDirectoryPath(dir, what);
+  fs.mkdirSync(dir, { recursive: true });
+}
+
+/** Refuses a path where `dir` cannot be created or used as a directory (a file in the way), without creating anything. */
+export function checkDirectoryPath(dir: string, what: string): void {
+  for (let p = path.resolve(dir); ; p = path.dirname(p)) {
+    if (fs.existsSync(p)) {
+      if (!fs.statSync(p).isDirectory()) {
+        throw new FileError(p, `is a file, so it cannot hold ${what}`, 'choose another directory, or move the file out of the way');
+      }
+      break;
+    }
+    if (path.dirname(p) === p) break;
+  }
+}

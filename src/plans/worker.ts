@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import type { WorkerMessage } from './executor';
 import type { JobSpec, NodeKinds } from './job';
-import { UserError } from '../errors';
+import { reportedError } from '../errors';
 
 function send(m: WorkerMessage): Promise<void> {
   return new Promise((resolve) => process.send?.(m, () => resolve()));
@@ -20,7 +20,8 @@ process.once('message', (job: JobSpec) => {
       await send({ type: 'result', result });
     } catch (err) {
       console.error(err);
-      await send({ type: 'error', message: (err as Error).message ?? String(err), userError: err instanceof UserError });
+      const reported = reportedError(err);
+      await send({ type: 'error', message: (reported ?? (err as Error)).message ?? String(err), userError: reported?.exitCode === 2 });
     }
     process.disconnect?.();
   })();

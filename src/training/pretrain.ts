@@ -3,10 +3,11 @@
 // callable from TypeScript.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError } from '../errors';
-import { readConfig, TOKENIZER_FILE } from '../io/checkpoint';
+import { ConfigError, FileError } from '../errors';
+import { openWeights, readConfig, TOKENIZER_FILE } from '../io/checkpoint';
+import { checkDirectoryPath, makeDirectory } from '../io/output';
 import { parseConfig, type T5Config } from '../model/config';
-import { openTrainingData, type DataProgress, type T5Tokenizer } from '../data';
+import { loadTokenizer, openTrainingData, type DataProgress, type T5Tokenizer } from '../data';
 import { train, type InitFromModel, type InitFromScratch, type TrainEvent, type TrainResult } from './loop';
 import { hasOptimizerState } from './optimizers/state_io';
 import { presetConfig } from './presets';
@@ -19,16 +20,45 @@ export interface PretrainHooks {
 }
 
 export async function pretrain(s: PretrainSettings, hooks: PretrainHooks = {}): Promise<TrainResult> {
-  const data = await openTrainingData(s.data, s, hooks.onData);
+  // What can be checked cheaply is checked before the data is prepared (a tokenizer may take a
+  // minute to train): the model to continue, and where the run goes.
+  if ('from' in s.model) checkModelDir(s.model.from);
+  if ('config' in s.model) parseConfig(s.model.config, s.model.source);
   const runDir = path.resolve(s.run);
-  fs.mkdirSync(runDir, { recursive: true });
+  checkDirectoryPath(runDir, 'a training run');
+  const spec = 'from' in s.model ? { ...s.data, tokenizer: tokenizerForModel(s.model.from, s.data.tokenizer) } : s.data;
+  const data = await openTrainingData(spec, s, hooks.onData);
+  const init = modelInit(s.model, data.tokenizer, s.seed);
+  makeDirectory(runDir, 'a training run');
   // Every checkpoint carries the tokenizer, so each is a complete model directory.
   const tokenizerFile = path.join(runDir, TOKENIZER_FILE);
   data.tokenizer.save(tokenizerFile);
   return train({
-    runDir, init: modelInit(s.model, data.tokenizer, s.seed), data: data.train, validation: data.validation, settings: s,
+    runDir, init, data: data.train, validation: data.validation, settings: s,
     extraFiles: { [TOKENIZER_FILE]: tokenizerFile }, onEvent: hooks.onEvent,
   });
+}
+
+/** Refuses a model directory whose config or weights are missing or do not match, before any work. */
+export function checkModelDir(dir: string): void {
+  openWeights(dir, readConfig(dir)).close();
+}
+
+/**
+ * The tokenizer to use with the model in `dir`: its own tokenizer.json, which it was trained
+ * with (token ids mean words only through it). `requested` is the data settings' tokenizer:
+ * "default" means the model's own; another file must hold the same tokenizer. A model without a
+ * tokenizer.json takes the requested one.
+ */
+export function tokenizerForModel(dir: string, requested: string): string {
+  const own = path.join(dir, TOKENIZER_FILE);
+  if (!fs.existsSync(own)) return requested;
+  if (requested === 'default' || path.resolve(requested) === path.resolve(own)) return own;
+  if (loadTokenizer(requested).fingerprint !== loadTokenizer(own).fingerprint) {
+    throw new FileError(requested, `is not the tokenizer the model in ${dir} was trained with (${own}): the same ids would mean other words`,
+      `leave the tokenizer out (the model's own is used), or give ${own}`);
+  }
+  return own;
 }
 
 /** The model config a choice gives with this tokenizer (for a model directory: its config). */
