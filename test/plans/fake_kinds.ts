@@ -8,16 +8,23 @@ const result = (value: number, steps: number): JobResult => ({
   kind: 'count', flops: steps, seconds: 0, steps, peak_rss_mb: 0, evals: [], facts: { value },
 });
 
-/** Counts to `steps` (a step every `ms`), checkpointing each step; value = seed·steps + Σ inputs. */
-interface CountSettings { steps: number; seed: number; ms: number; from: string[] }
+/**
+ * Counts to `steps` (a step every `ms`), checkpointing each step; value = seed·steps + Σ inputs.
+ * With `busy`, each step computes for `ms` without returning to the event loop, as a training
+ * step does; the worker's pid is in the job's `pid` file.
+ */
+interface CountSettings { steps: number; seed: number; ms: number; from: string[]; busy: boolean }
 
 const count: NodeKind<CountSettings> = {
   name: 'count',
   parse(raw, at, src) {
     const f = Fields.of(src, at, raw, 'count settings');
-    f.onlyKnown(['steps', 'seed', 'from', 'ms']);
+    f.onlyKnown(['steps', 'seed', 'from', 'ms', 'busy']);
     const from = f.raw('from');
-    return { steps: f.int('steps', 1), seed: f.int('seed', 0, 0), ms: f.int('ms', 0, 5), from: from === undefined ? [] : ([] as string[]).concat(from as string) };
+    return {
+      steps: f.int('steps', 1), seed: f.int('seed', 0, 0), ms: f.int('ms', 0, 5), from: from === undefined ? [] : ([] as string[]).concat(from as string),
+      busy: f.raw('busy') === true,
+    };
   },
   inputs: (s) => s.from,
   label: (s) => `count ${s.steps}`,
@@ -26,9 +33,11 @@ const count: NodeKind<CountSettings> = {
     const ckpt = path.join(job.dir, 'checkpoint');
     let step = fs.existsSync(ckpt) ? Number(fs.readFileSync(ckpt, 'utf8')) : 0;
     fs.appendFileSync(path.join(job.dir, 'starts'), `${step}\n`);
-    const { steps, ms, seed } = job.settings;
+    fs.writeFileSync(path.join(job.dir, 'pid'), String(process.pid));
+    const { steps, ms, seed, busy } = job.settings;
     while (step < steps) {
-      await new Promise((r) => setTimeout(r, ms));
+      if (busy) for (const end = Date.now() + ms; Date.now() < end;) { /* computing */ }
+      else await new Promise((r) => setTimeout(r, ms));
       step++;
       fs.writeFileSync(ckpt, String(step));
       emit({ type: 'progress', step, total: steps });

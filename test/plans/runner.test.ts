@@ -80,6 +80,38 @@ describe('plan runner', () => {
     assert.ok(restarts.some((s) => s.length === 2 && s[1] > 0), `some job resumed mid-way: ${JSON.stringify(restarts)}`);
   });
 
+  test('workers die with their parent even while they compute, and a rerun right after finishes the plan', async () => {
+    const text = 'name: busy\nnodes:\n  a: {count: {steps: 30, ms: 200, busy: true, seed: 3}}\n  b: {count: {steps: 30, ms: 200, busy: true, seed: 4}}\n';
+    const planFile = path.join(tmp(), 'plan.yaml');
+    fs.writeFileSync(planFile, text);
+    const out = tmp();
+    const child = spawn(process.execPath, [path.join(__dirname, 'run_plan_child.js'), planFile, out], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = plan(text);
+    const pidFiles = expandPlan(p).jobs.map((j) => path.join(jobDir(out, j), 'pid'));
+    while (!pidFiles.every((f) => fs.existsSync(f) && fs.readFileSync(f, 'utf8') !== '')) await new Promise((r) => setTimeout(r, 50));
+    const pids = pidFiles.map((f) => Number(fs.readFileSync(f, 'utf8')));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    // Each step holds the worker's main thread for 200 ms; its watcher thread kills it anyway.
+    for (const end = Date.now() + 2000; pids.some(alive) && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(pids.filter(alive), [], 'no worker outlives the runner');
+    const resumed = await runPlan(p, { outDir: out, executor: executor(), cores: 2 });
+    assert.deepEqual(values(resumed.results), { a: 90, b: 120 });
+  });
+
+  test('jobs sharing a key (a swept value equal to the node\'s own) run once and share the result', async () => {
+    const text = 'name: twins\nnodes:\n  a: {count: {steps: 3, seed: 2}}\narms:\n  plain: a\n  swept: {final: a, sweep: {node: a, field: seed, values: [2, 5]}}\n';
+    const started: string[] = [];
+    const cached: string[] = [];
+    const run = await runPlan(plan(text), {
+      outDir: tmp(), executor: executor(), cores: 2, events: { started: (j) => started.push(j.id), cached: (j) => cached.push(j.id) },
+    });
+    assert.deepEqual(started.sort(), ['a', 'a[seed=5]']);
+    assert.deepEqual(cached, ['a[seed=2]']);
+    assert.equal(run.results.get('a[seed=2]'), run.results.get('a'));
+  });
+
   test('a failing job stops the plan with its name and log', async () => {
     const p = plan('name: f\nnodes:\n  x: {fail: {}}\n  y: {count: {steps: 2, from: x}}\n');
     await assert.rejects(runPlan(p, { outDir: tmp(), executor: executor(), cores: 2 }), /job x failed: deliberate failure \(log: .*log\.txt\)/);
