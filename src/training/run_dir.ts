@@ -144,10 +144,19 @@ export function checkRunIdentity(runDir: string, identity: Record<string, unknow
   const wanted = JSON.parse(JSON.stringify(identity)) as unknown;
   const diff = firstDifference(saved, wanted, '');
   if (diff) {
-    throw new ConfigError(file, diff.path, `this run was started with ${show(diff.saved)}, now ${show(diff.wanted)} is asked for`,
-      `repeat the original setting to resume, or train in another run directory`);
+    const setting = SETTING_OF[diff.path];
+    throw new ConfigError(file, diff.path, `${setting ? `(set by ${setting}) ` : ''}this run was started with ${show(diff.saved)}, ` +
+      `now ${show(diff.wanted)} is asked for`,
+      `repeat the original ${setting ?? 'setting'} to resume (${RUN_FILE} holds it), or train in another run directory`);
   }
 }
+
+/** Identity fields that the settings derive from other settings: a user changed those. */
+const SETTING_OF: Record<string, string> = {
+  'schedule.base': '--lr / "lr"',
+  'schedule.lr': '--lr / "lr"',
+  'schedule.warmup': '--warmup / "warmup"',
+};
 
 function firstDifference(a: unknown, b: unknown, at: string): { path: string; saved: unknown; wanted: unknown } | null {
   if (isDeepStrictEqual(a, b)) return null;
