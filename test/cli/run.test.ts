@@ -92,6 +92,21 @@ nodes:
     assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
   });
 
+  test('an --out that is a file, and a YAML alias bomb, are one line each', () => {
+    const file = path.join(dir, 'a-file');
+    fs.writeFileSync(file, 'mine');
+    const r = runCli(['run', planFile, '--out', file], env);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^error: .*a-file: is a file, so it cannot hold the plan's jobs and report\. Fix: /m);
+    const bomb = path.join(dir, 'bomb.yaml');
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) levels.push(`${'abcdefghi'[i]}: &${'abcdefghi'[i]} [${Array(9).fill(`*${'abcdefghi'[i - 1]}`).join(', ')}]`);
+    fs.writeFileSync(bomb, `${levels.join('\n')}\nname: bomb\n`);
+    const b = runCli(['run', bomb], env, { timeoutMs: 60_000 });
+    assert.equal(b.status, 2, b.stderr);
+    assert.match(b.stderr, /^error: .*bomb\.yaml: cannot be expanded \(Excessive alias count.*\)\. Fix: write the values out/);
+  });
+
   test('a bad plan is one error line naming the position and the fix', () => {
     const bad = path.join(dir, 'bad.yaml');
     fs.writeFileSync(bad, 'name: bad\nnodes:\n  a: {train: {preset: tiny, steps: -3}}\n');
