@@ -12,11 +12,20 @@ export function regularFile(file: string, fix: string): fs.Stats {
     stat = fs.statSync(file);
   } catch (err) {
     const code = errnoCode(err);
-    throw new FileError(file, code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`, fix);
+    throw new FileError(file, code === 'ENOENT' ? missing(file) : `cannot be read (${code})`, fix);
   }
   if (stat.isDirectory()) throw new FileError(file, 'is a directory, not a file', fix);
   if (!stat.isFile()) throw new FileError(file, 'is not a regular file (a pipe, socket or device cannot be read as one)', fix);
   return stat;
+}
+
+/** "does not exist", or for a dangling symbolic link, where it points. */
+function missing(file: string): string {
+  try {
+    return `is a symbolic link to ${fs.readlinkSync(file)}, which does not exist (ENOENT)`;
+  } catch {
+    return 'does not exist';
+  }
 }
 
 /** The file's UTF-8 text; a FileError naming the file, the reason and `fix` if it cannot be read. */

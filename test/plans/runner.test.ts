@@ -63,12 +63,23 @@ describe('plan runner', () => {
 
     const out = tmp();
     const child = spawn(process.execPath, [path.join(__dirname, 'run_plan_child.js'), planFile, out], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve) => {
-      child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('finished a@0')) { child.kill('SIGKILL'); resolve(); } });
+    let finished = false;
+    child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('finished a@0')) finished = true; });
+    // Killed once a job is finished and another is mid-way (its checkpoint between 5 and 35).
+    const checkpoints = expandPlan(plan(fs.readFileSync(planFile, 'utf8'))).jobs.map((j) => path.join(jobDir(out, j), 'checkpoint'));
+    const midway = (): boolean => checkpoints.some((f) => {
+      const step = fs.existsSync(f) ? Number(fs.readFileSync(f, 'utf8')) : 0;
+      return step >= 5 && step <= 35;
     });
-    await new Promise((r) => child.once('exit', r));
-    // Workers die with their parent's IPC channel; give them a moment.
-    await new Promise((r) => setTimeout(r, 300));
+    const exited = new Promise((r) => child.once('exit', r));
+    let done = false;
+    void exited.then(() => { done = true; });
+    while (!(finished && midway()) && !done) await new Promise((r) => setTimeout(r, 2));
+    assert.ok(!done, 'the plan is killed before it ends');
+    child.kill('SIGKILL');
+    await exited;
+    // Workers kill themselves within 200 ms of their parent's death; give them a moment.
+    await new Promise((r) => setTimeout(r, 500));
     const p = plan(fs.readFileSync(planFile, 'utf8'));
     const started: string[] = [];
     const resumed = await runPlan(p, { outDir: out, executor: executor(), cores: 2, events: { started: (j) => started.push(j.id) } });
