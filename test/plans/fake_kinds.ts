@@ -39,7 +39,9 @@ const count: NodeKind<CountSettings> = {
       if (busy) for (const end = Date.now() + ms; Date.now() < end;) { /* computing */ }
       else await new Promise((r) => setTimeout(r, ms));
       step++;
-      fs.writeFileSync(ckpt, String(step));
+      // Atomically, as real checkpoints are: a worker may be killed at any moment.
+      fs.writeFileSync(`${ckpt}.tmp`, String(step));
+      fs.renameSync(`${ckpt}.tmp`, ckpt);
       emit({ type: 'progress', step, total: steps });
     }
     const inputs = job.inputs.reduce((s, i) => s + (i.result.facts.value as number), 0);
