@@ -4,9 +4,10 @@
 // fixes and is combined in block order, so the result is the same bits on any thread count.
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <vector>
 
-#include "napi_util.h"
+#include "ops.h"
 #include "pool.h"
 
 namespace df {
@@ -190,33 +191,20 @@ void unfactored(const float* p, const float* g, const float* v, float* p2, float
   parallel_for(n, kGrain, [&](int64_t begin, int64_t end) { update_run(p, g, p2 + begin, 1.f, gs, p2, up, begin, end - begin); });
 }
 
-// adafactor(param, grad, vrOrV, vcOrNull, mOrNull, outParam, outVrOrV, outVcOrNull, outMOrNull,
-//           mats, rows, cols, lr, beta2, eps1, eps2, clipThreshold, scaleParameter, beta1,
-//           weightDecay, gradScale): factored when vc is given (param = mats × rows × cols), else
-// unfactored over all of param; m only with beta1 > 0.
-Napi::Value Adafactor(const Napi::CallbackInfo& info) {
-  const float* p = f32(info, 0);
-  const float* g = f32(info, 1);
-  const float* v = f32(info, 2);
-  const float* vc = f32_or_null(info, 3);
-  const float* m = f32_or_null(info, 4);
-  float* p2 = f32(info, 5);
-  float* v2 = f32(info, 6);
-  float* vc2 = f32_or_null(info, 7);
-  float* m2 = f32_or_null(info, 8);
-  const int64_t mats = int_arg(info, 9), rows = int_arg(info, 10), cols = int_arg(info, 11);
-  const Hyper h{num_arg(info, 12), num_arg(info, 13), num_arg(info, 14), num_arg(info, 15), num_arg(info, 16),
-                bool_arg(info, 17), num_arg(info, 18), num_arg(info, 19), static_cast<float>(num_arg(info, 20))};
-  if ((m == nullptr) != (m2 == nullptr) || (vc == nullptr) != (vc2 == nullptr)) {
-    throw Napi::TypeError::New(info.Env(), "adafactor: a moment and its output must both be given or both be null");
-  }
-  if (vc) factored(p, g, v, vc, p2, v2, vc2, m, m2, mats, rows, cols, h);
-  else unfactored(p, g, v, p2, v2, m, m2, static_cast<int64_t>(info[0].As<Napi::Float32Array>().ElementLength()), h);
-  return info.Env().Undefined();
-}
-
 }  // namespace
 
-void register_adafactor(Napi::Env env, Napi::Object exports) { export_fn(env, exports, "adafactor", Adafactor); }
+// Factored when vc is given (param = mats × rows × cols), else unfactored over all of param (n
+// elements); m only with beta1 > 0.
+void op::adafactor(const float* p, int64_t n, const float* g, const float* v, const float* vc, const float* m, float* p2,
+                   float* v2, float* vc2, float* m2, int64_t mats, int64_t rows, int64_t cols, double lr, double beta2,
+                   double eps1, double eps2, double clip_threshold, bool scale_parameter, double beta1,
+                   double weight_decay, double grad_scale) {
+  const Hyper h{lr, beta2, eps1, eps2, clip_threshold, scale_parameter, beta1, weight_decay, static_cast<float>(grad_scale)};
+  if ((m == nullptr) != (m2 == nullptr) || (vc == nullptr) != (vc2 == nullptr)) {
+    throw std::invalid_argument("a moment and its output must both be given or both be null");
+  }
+  if (vc) factored(p, g, v, vc, p2, v2, vc2, m, m2, mats, rows, cols, h);
+  else unfactored(p, g, v, p2, v2, m, m2, n, h);
+}
 
 }  // namespace df

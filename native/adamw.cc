@@ -2,26 +2,15 @@
 #include <array>
 #include <cmath>
 
-#include "napi_util.h"
+#include "ops.h"
 #include "pool.h"
 #include "simd.h"
 
 namespace df {
-namespace {
 
-// adamw(param, grad, m, v, outParam, outM, outV, lr, beta1, beta2, eps, weightDecay, step, gradScale)
-Napi::Value AdamW(const Napi::CallbackInfo& info) {
-  const float* p = f32(info, 0);
-  const float* g = f32(info, 1);
-  const float* m = f32(info, 2);
-  const float* v = f32(info, 3);
-  float* p2 = f32(info, 4);
-  float* m2 = f32(info, 5);
-  float* v2 = f32(info, 6);
-  const double lr = num_arg(info, 7), b1 = num_arg(info, 8), b2 = num_arg(info, 9), eps = num_arg(info, 10);
-  const double wd = num_arg(info, 11), step = num_arg(info, 12);
-  const float grad_scale = static_cast<float>(num_arg(info, 13));
-  const int64_t n = static_cast<int64_t>(info[0].As<Napi::Float32Array>().ElementLength());
+void op::adamw(const float* p, int64_t n, const float* g, const float* m, const float* v, float* p2, float* m2, float* v2,
+               double lr, double b1, double b2, double eps, double wd, double step, double grad_scale_arg) {
+  const float grad_scale = static_cast<float>(grad_scale_arg);
   // Bias corrections folded into two constants: p' = p·decay − step_size·m'/(sqrt(v')·inv_sqrt_c2 + ε).
   const float decay = static_cast<float>(1.0 - lr * wd);
   const float step_size = static_cast<float>(lr / (1.0 - std::pow(b1, step)));
@@ -63,11 +52,6 @@ Napi::Value AdamW(const Napi::CallbackInfo& info) {
     if (stream) stream_fence();
     for (; i < end; i++) scalar(i);
   });
-  return info.Env().Undefined();
 }
-
-}  // namespace
-
-void register_adamw(Napi::Env env, Napi::Object exports) { export_fn(env, exports, "adamw", AdamW); }
 
 }  // namespace df

@@ -7,6 +7,8 @@
     'openblas_include%': '',
     'openblas_libdir%': '',
     'arch_flags%': '',
+    # Where scripts/build-native.js wrote the headers it generates from ops.js (ops.h, ops_napi.h).
+    'gen_dir%': '',
     'napi_include%': '<!(node -p "require(\'path\').dirname(require.resolve(\'node-addon-api/package.json\'))")',
   },
   'targets': [{
@@ -17,7 +19,8 @@
       'rms_norm.cc', 'attention_softmax.cc', 'cross_entropy.cc', 'gated_gelu.cc', 'adamw.cc', 'adafactor.cc',
       'attention_matmul.cc', 'huge_pages.cc',
     ],
-    'include_dirs': ['<(napi_include)'],
+    # '.' for napi_util.h, which the generated ops_napi.h includes from gen_dir.
+    'include_dirs': ['<(napi_include)', '<(gen_dir)', '.'],
     'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS', 'NODE_ADDON_API_DISABLE_DEPRECATED'],
     'cflags!': ['-fno-exceptions'],
     'cflags_cc!': ['-fno-exceptions'],

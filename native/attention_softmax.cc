@@ -5,21 +5,14 @@
 // scores + bias (the −1e9 shift cancels), as the float64 reference computes.
 #include <vector>
 
-#include "napi_util.h"
+#include "ops.h"
 #include "pool.h"
 #include "softmax.h"
 
 namespace df {
-namespace {
 
-// attentionSoftmax(scores, bias|null, keyMask|null, out, batch, heads, queries, keys, causal)
-Napi::Value AttentionSoftmax(const Napi::CallbackInfo& info) {
-  const float* scores = f32(info, 0);
-  const float* bias = f32_or_null(info, 1);
-  const float* mask = f32_or_null(info, 2);
-  float* out = f32(info, 3);
-  const int64_t batch = int_arg(info, 4), heads = int_arg(info, 5), queries = int_arg(info, 6), keys = int_arg(info, 7);
-  const bool causal = bool_arg(info, 8);
+void op::attentionSoftmax(const float* scores, const float* bias, const float* mask, float* out, int64_t batch,
+                          int64_t heads, int64_t queries, int64_t keys, bool causal) {
   const int64_t rows = batch * heads * queries;
   parallel_for(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(keys, 1)), [&](int64_t begin, int64_t end) {
     std::vector<float> row(static_cast<size_t>(keys));
@@ -46,26 +39,12 @@ Napi::Value AttentionSoftmax(const Napi::CallbackInfo& info) {
       for (int64_t j = 0; j < n; j++) y[live[j]] = row[j];
     }
   });
-  return info.Env().Undefined();
 }
 
-// attentionSoftmaxGrad(dy, probs, dx, rows, keys)
-Napi::Value AttentionSoftmaxGrad(const Napi::CallbackInfo& info) {
-  const float* dy = f32(info, 0);
-  const float* probs = f32(info, 1);
-  float* dx = f32(info, 2);
-  const int64_t rows = int_arg(info, 3), keys = int_arg(info, 4);
+void op::attentionSoftmaxGrad(const float* dy, const float* probs, float* dx, int64_t rows, int64_t keys) {
   parallel_for(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(keys, 1)), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; r++) softmax_grad_row(dy + r * keys, probs + r * keys, dx + r * keys, keys);
   });
-  return info.Env().Undefined();
-}
-
-}  // namespace
-
-void register_attention_softmax(Napi::Env env, Napi::Object exports) {
-  export_fn(env, exports, "attentionSoftmax", AttentionSoftmax);
-  export_fn(env, exports, "attentionSoftmaxGrad", AttentionSoftmaxGrad);
 }
 
 }  // namespace df

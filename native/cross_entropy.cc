@@ -3,7 +3,7 @@
 // the thread count.
 #include <vector>
 
-#include "napi_util.h"
+#include "ops.h"
 #include "pool.h"
 #include "softmax.h"
 
@@ -12,12 +12,10 @@ namespace {
 
 constexpr int32_t kIgnore = -100;
 
-// crossEntropy(logits, labels, rows, vocab) → mean loss; the caller has checked that every label
-// is −100 or in [0, vocab).
-Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
-  const float* logits = f32(info, 0);
-  const int32_t* labels = i32(info, 1);
-  const int64_t rows = int_arg(info, 2), vocab = int_arg(info, 3);
+}  // namespace
+
+// The mean loss; the caller has checked that every label is −100 or in [0, vocab).
+double op::crossEntropy(const float* logits, const int32_t* labels, int64_t rows, int64_t vocab) {
   std::vector<double> losses(static_cast<size_t>(rows), 0.0);
   parallel_for(rows, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> e(static_cast<size_t>(vocab));
@@ -36,16 +34,12 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
     total += losses[r];
     count++;
   }
-  return Napi::Number::New(info.Env(), total / static_cast<double>(count));
+  return total / static_cast<double>(count);
 }
 
-// crossEntropyGrad(dLoss, logits, labels, dx, rows, vocab)
-Napi::Value CrossEntropyGrad(const Napi::CallbackInfo& info) {
-  const float d_loss = static_cast<float>(num_arg(info, 0));
-  const float* logits = f32(info, 1);
-  const int32_t* labels = i32(info, 2);
-  float* dx = f32(info, 3);
-  const int64_t rows = int_arg(info, 4), vocab = int_arg(info, 5);
+void op::crossEntropyGrad(double d_loss_arg, const float* logits, const int32_t* labels, float* dx, int64_t rows,
+                          int64_t vocab) {
+  const float d_loss = static_cast<float>(d_loss_arg);
   int64_t count = 0;
   for (int64_t r = 0; r < rows; r++) count += labels[r] != kIgnore;
   const float scale = d_loss / static_cast<float>(count);
@@ -61,14 +55,6 @@ Napi::Value CrossEntropyGrad(const Napi::CallbackInfo& info) {
       y[labels[r]] -= scale;
     }
   });
-  return info.Env().Undefined();
-}
-
-}  // namespace
-
-void register_cross_entropy(Napi::Env env, Napi::Object exports) {
-  export_fn(env, exports, "crossEntropy", CrossEntropy);
-  export_fn(env, exports, "crossEntropyGrad", CrossEntropyGrad);
 }
 
 }  // namespace df

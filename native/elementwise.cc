@@ -4,8 +4,10 @@
 // below are plain vectorisable loops.
 #include <cmath>
 #include <cstring>
+#include <iterator>
+#include <stdexcept>
 
-#include "napi_util.h"
+#include "ops.h"
 #include "pool.h"
 #include "vmath.h"
 
@@ -15,7 +17,7 @@ namespace {
 // Elements per parallel chunk: below this a thread hand-off costs more than the work.
 constexpr int64_t kGrain = 1 << 15;
 
-// Names in the order of the op codes JavaScript passes (exported as `binaryOps` / `unaryOps`).
+// Names in the order of the op codes JavaScript passes (exported by `binaryOps` / `unaryOps`).
 const char* const kBinaryOps[] = {"add", "sub", "mul", "div", "max", "min", "pow", "squaredDifference"};
 const char* const kUnaryOps[] = {"neg", "exp", "log", "sqrt", "rsqrt", "square", "reciprocal", "abs",
                                  "relu", "relu6", "step", "sign", "tanh", "sigmoid", "log1p", "expm1",
@@ -96,21 +98,6 @@ void binary_dispatch(int op, const float* a, const float* b, float* out, const L
   }
 }
 
-// binary(op, a, b, out, layout) with layout = Float64Array [rank, dims…, stridesA…, stridesB…].
-Napi::Value Binary(const Napi::CallbackInfo& info) {
-  const int op = static_cast<int>(int_arg(info, 0));
-  const float* a = f32(info, 1);
-  const float* b = f32(info, 2);
-  float* out = f32(info, 3);
-  const double* raw = info[4].As<Napi::Float64Array>().Data();
-  const int rank = static_cast<int>(raw[0]);
-  if (rank < 1 || rank > 16) throw Napi::RangeError::New(info.Env(), "binary: layout rank must be in [1, 16]");
-  int64_t buf[48];
-  for (int i = 0; i < 3 * rank; i++) buf[i] = static_cast<int64_t>(raw[1 + i]);
-  binary_dispatch(op, a, b, out, Layout{rank, buf, buf + rank, buf + 2 * rank});
-  return info.Env().Undefined();
-}
-
 template <class F>
 void unary_run(const F& f, const float* x, float* out, int64_t n) {
   parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
@@ -145,22 +132,23 @@ void unary_dispatch(int op, const float* x, float* out, int64_t n, float p) {
   }
 }
 
-// unary(op, x, out, param): param is Step's alpha / LeakyRelu's alpha, ignored otherwise.
-Napi::Value Unary(const Napi::CallbackInfo& info) {
-  const int op = static_cast<int>(int_arg(info, 0));
-  const Napi::Float32Array x = info[1].As<Napi::Float32Array>();
-  unary_dispatch(op, f32(info, 1), f32(info, 2), static_cast<int64_t>(x.ElementLength()),
-                 static_cast<float>(num_arg(info, 3)));
-  return info.Env().Undefined();
-}
-
 }  // namespace
 
-void register_elementwise(Napi::Env env, Napi::Object exports) {
-  export_fn(env, exports, "binary", Binary);
-  export_fn(env, exports, "unary", Unary);
-  exports.Set("binaryOps", name_list(env, kBinaryOps));
-  exports.Set("unaryOps", name_list(env, kUnaryOps));
+std::vector<std::string> op::binaryOps() { return {std::begin(kBinaryOps), std::end(kBinaryOps)}; }
+std::vector<std::string> op::unaryOps() { return {std::begin(kUnaryOps), std::end(kUnaryOps)}; }
+
+// layout = [rank, dims…, stridesA…, stridesB…].
+void op::binary(int64_t code, const float* a, const float* b, float* out, const double* layout) {
+  const int rank = static_cast<int>(layout[0]);
+  if (rank < 1 || rank > 16) throw std::range_error("layout rank must be in [1, 16]");
+  int64_t buf[48];
+  for (int i = 0; i < 3 * rank; i++) buf[i] = static_cast<int64_t>(layout[1 + i]);
+  binary_dispatch(static_cast<int>(code), a, b, out, Layout{rank, buf, buf + rank, buf + 2 * rank});
+}
+
+// param is Step's alpha / LeakyRelu's alpha, ignored otherwise.
+void op::unary(int64_t code, const float* x, int64_t n, float* out, double param) {
+  unary_dispatch(static_cast<int>(code), x, out, n, static_cast<float>(param));
 }
 
 }  // namespace df

@@ -1,5 +1,5 @@
 // DfGatedGelu(Grad): y = gelu_tanh(gate)·linear and its two input gradients in one pass.
-#include "napi_util.h"
+#include "ops.h"
 #include "pool.h"
 #include "vmath.h"
 
@@ -10,12 +10,9 @@ constexpr float kC = 0.7978845608028654f;  // sqrt(2/π)
 constexpr float kA = 0.044715f;
 constexpr int64_t kGrain = 1 << 14;
 
-// gatedGelu(gate, linear, out)
-Napi::Value GatedGelu(const Napi::CallbackInfo& info) {
-  const float* gate = f32(info, 0);
-  const float* lin = f32(info, 1);
-  float* y = f32(info, 2);
-  const int64_t n = static_cast<int64_t>(info[0].As<Napi::Float32Array>().ElementLength());
+}  // namespace
+
+void op::gatedGelu(const float* gate, int64_t n, const float* lin, float* y) {
   parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; i++) {
       const float x = gate[i];
@@ -23,17 +20,9 @@ Napi::Value GatedGelu(const Napi::CallbackInfo& info) {
       y[i] = 0.5f * x * (1.f + t) * lin[i];
     }
   });
-  return info.Env().Undefined();
 }
 
-// gatedGeluGrad(dy, gate, linear, dGate, dLinear)
-Napi::Value GatedGeluGrad(const Napi::CallbackInfo& info) {
-  const float* dy = f32(info, 0);
-  const float* gate = f32(info, 1);
-  const float* lin = f32(info, 2);
-  float* d_gate = f32(info, 3);
-  float* d_lin = f32(info, 4);
-  const int64_t n = static_cast<int64_t>(info[1].As<Napi::Float32Array>().ElementLength());
+void op::gatedGeluGrad(const float* dy, const float* gate, int64_t n, const float* lin, float* d_gate, float* d_lin) {
   parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; i++) {
       const float x = gate[i];
@@ -43,14 +32,6 @@ Napi::Value GatedGeluGrad(const Napi::CallbackInfo& info) {
       d_lin[i] = dy[i] * 0.5f * x * (1.f + t);
     }
   });
-  return info.Env().Undefined();
-}
-
-}  // namespace
-
-void register_gated_gelu(Napi::Env env, Napi::Object exports) {
-  export_fn(env, exports, "gatedGelu", GatedGelu);
-  export_fn(env, exports, "gatedGeluGrad", GatedGeluGrad);
 }
 
 }  // namespace df

@@ -3,40 +3,26 @@
 #include <algorithm>
 #include <cstring>
 
-#include "napi_util.h"
+#include "ops.h"
 #include "pool.h"
 
 namespace df {
-namespace {
 
-// gather(params, indices, out, outer, axisDim, inner); the caller has checked every index is in
-// [0, axisDim).
-Napi::Value Gather(const Napi::CallbackInfo& info) {
-  const float* params = f32(info, 0);
-  const Napi::Int32Array idx_array = info[1].As<Napi::Int32Array>();
-  const int32_t* idx = i32(info, 1);
-  float* out = f32(info, 2);
-  const int64_t outer = int_arg(info, 3), axis_dim = int_arg(info, 4), inner = int_arg(info, 5);
-  const int64_t n = static_cast<int64_t>(idx_array.ElementLength());
+// The caller has checked every index is in [0, axis_dim).
+void op::gather(const float* params, const int32_t* idx, int64_t n, float* out, int64_t outer, int64_t axis_dim,
+                int64_t inner) {
   parallel_for(outer * n, std::max<int64_t>(1, 8192 / std::max<int64_t>(inner, 1)), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; r++) {
       const int64_t o = r / n, i = r % n;
       std::memcpy(out + r * inner, params + (o * axis_dim + idx[i]) * inner, sizeof(float) * inner);
     }
   });
-  return info.Env().Undefined();
 }
 
-// segmentSum(data, ids, out, inner, numSegments): out[s] = Σ data[i] over ids[i] = s; ids outside
-// [0, numSegments) are dropped (as in TensorFlow). Each task owns a block of columns, so no two
-// tasks write the same element and the sum order is fixed.
-Napi::Value SegmentSum(const Napi::CallbackInfo& info) {
-  const float* data = f32(info, 0);
-  const Napi::Int32Array ids_array = info[1].As<Napi::Int32Array>();
-  const int32_t* ids = i32(info, 1);
-  float* out = f32(info, 2);
-  const int64_t inner = int_arg(info, 3), segments = int_arg(info, 4);
-  const int64_t n = static_cast<int64_t>(ids_array.ElementLength());
+// out[s] = Σ data[i] over ids[i] = s; ids outside [0, segments) are dropped (as in TensorFlow).
+// Each task owns a block of columns, so no two tasks write the same element and the sum order is
+// fixed.
+void op::segmentSum(const float* data, const int32_t* ids, int64_t n, float* out, int64_t inner, int64_t segments) {
   parallel_for(segments * inner, 1 << 16, [&](int64_t begin, int64_t end) {
     std::memset(out + begin, 0, sizeof(float) * (end - begin));
   });
@@ -52,14 +38,6 @@ Napi::Value SegmentSum(const Napi::CallbackInfo& info) {
       for (int64_t c = c0; c < c1; c++) dst[c] += src[c];
     }
   });
-  return info.Env().Undefined();
-}
-
-}  // namespace
-
-void register_gather(Napi::Env env, Napi::Object exports) {
-  export_fn(env, exports, "gather", Gather);
-  export_fn(env, exports, "segmentSum", SegmentSum);
 }
 
 }  // namespace df

@@ -6,34 +6,26 @@
 // array it allocates, before its first touch. A no-op where the OS has no such advice.
 #include <cstdint>
 
-#include "napi_util.h"
+#include "ops.h"
 
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
 
 namespace df {
-namespace {
 
-Napi::Value AdviseHugePages(const Napi::CallbackInfo& info) {
+void op::adviseHugePages(const float* array, int64_t n) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  const auto array = info[0].As<Napi::Float32Array>();
   constexpr uintptr_t kHuge = uintptr_t{2} << 20;
-  const uintptr_t begin = reinterpret_cast<uintptr_t>(array.Data());
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(array);
   const uintptr_t first = (begin + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t last = (begin + array.ByteLength()) & ~(kHuge - 1);
+  const uintptr_t last = (begin + sizeof(float) * static_cast<uintptr_t>(n)) & ~(kHuge - 1);
   // Only whole huge pages inside the array: advice must not reach memory the array does not own.
   if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
 #else
-  (void)info;
+  (void)array;
+  (void)n;
 #endif
-  return info.Env().Undefined();
-}
-
-}  // namespace
-
-void register_huge_pages(Napi::Env env, Napi::Object exports) {
-  export_fn(env, exports, "adviseHugePages", AdviseHugePages);
 }
 
 }  // namespace df

@@ -1,72 +1,118 @@
-// Argument access for the N-API entry points. JavaScript does all shape logic and passes typed
-// arrays (read and written in place, never copied) and plain numbers.
+// How the generated entry points (ops_napi.h, from native/ops.js) read an op's N-API arguments:
+// one accessor per argument kind, each checking the kind and naming the op and the argument when
+// it is wrong. Typed arrays are read and written in place, never copied.
 #pragma once
 #include <napi.h>
 
+#include <cmath>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
 
 namespace df {
 
-inline float* f32(const Napi::CallbackInfo& info, size_t i) {
-  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a Float32Array");
+class Args {
+ public:
+  Args(const Napi::CallbackInfo& call, const char* op, size_t count) : call_(call), op_(op) {
+    if (call.Length() != count) {
+      throw Napi::TypeError::New(call.Env(), std::string(op) + " takes " + std::to_string(count) + " arguments, got " +
+                                                 std::to_string(call.Length()));
+    }
   }
-  return info[i].As<Napi::Float32Array>().Data();
-}
 
-inline const int32_t* i32(const Napi::CallbackInfo& info, size_t i) {
-  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be an Int32Array");
+  float* f32(size_t i, const char* name) const {
+    return array<float>(i, name, napi_float32_array, "a Float32Array");
   }
-  return info[i].As<Napi::Int32Array>().Data();
-}
+  /** A Float32Array or null (an absent optional input): nullptr then. */
+  float* f32_or_null(size_t i, const char* name) const {
+    if (call_[i].IsNull() || call_[i].IsUndefined()) return nullptr;
+    return array<float>(i, name, napi_float32_array, "a Float32Array or null");
+  }
+  const int32_t* i32(size_t i, const char* name) const {
+    return array<int32_t>(i, name, napi_int32_array, "an Int32Array");
+  }
+  const double* f64(size_t i, const char* name) const {
+    return array<double>(i, name, napi_float64_array, "a Float64Array");
+  }
+  /** Elements of typed array i (0 for null), once its accessor has checked it. */
+  int64_t length(size_t i) const {
+    return call_[i].IsTypedArray() ? static_cast<int64_t>(call_[i].As<Napi::TypedArray>().ElementLength()) : 0;
+  }
 
-/** Float32Array argument that may be null (absent optional input). */
-inline float* f32_or_null(const Napi::CallbackInfo& info, size_t i) {
-  return info[i].IsNull() || info[i].IsUndefined() ? nullptr : f32(info, i);
-}
+  int64_t integer(size_t i, const char* name) const {
+    const double v = call_[i].IsNumber() ? call_[i].As<Napi::Number>().DoubleValue() : NAN;
+    // A fractional count is a bug at the call site, which truncating would hide.
+    if (!(std::isfinite(v) && v == std::trunc(v))) throw wrong(i, name, "an integer");
+    return static_cast<int64_t>(v);
+  }
+  double number(size_t i, const char* name) const {
+    if (!call_[i].IsNumber()) throw wrong(i, name, "a number");
+    return call_[i].As<Napi::Number>().DoubleValue();
+  }
+  bool boolean(size_t i, const char* name) const {
+    if (!call_[i].IsBoolean()) throw wrong(i, name, "a boolean");
+    return call_[i].As<Napi::Boolean>().Value();
+  }
+  std::string string(size_t i, const char* name) const {
+    if (!call_[i].IsString()) throw wrong(i, name, "a string");
+    return call_[i].As<Napi::String>().Utf8Value();
+  }
 
-inline int64_t int_arg(const Napi::CallbackInfo& info, size_t i) {
-  return info[i].As<Napi::Number>().Int64Value();
-}
+  /**
+   * Runs the op and returns its result to JavaScript. An op reports bad input by throwing
+   * std::range_error (a RangeError in JavaScript) or std::invalid_argument (a TypeError), with a
+   * message the op's name is put in front of.
+   */
+  template <class F>
+  Napi::Value run(const F& op) const {
+    const Napi::Env env = call_.Env();
+    try {
+      if constexpr (std::is_void_v<std::invoke_result_t<F>>) {
+        op();
+        return env.Undefined();
+      } else {
+        return to_js(env, op());
+      }
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::range_error& e) {
+      throw Napi::RangeError::New(env, prefixed(e.what()));
+    } catch (const std::invalid_argument& e) {
+      throw Napi::TypeError::New(env, prefixed(e.what()));
+    } catch (const std::exception& e) {
+      // Anything else (std::bad_alloc) would otherwise end the process.
+      throw Napi::Error::New(env, prefixed(e.what()));
+    }
+  }
 
-inline double num_arg(const Napi::CallbackInfo& info, size_t i) {
-  return info[i].As<Napi::Number>().DoubleValue();
-}
+ private:
+  template <class T>
+  T* array(size_t i, const char* name, napi_typedarray_type type, const char* what) const {
+    const Napi::Value v = call_[i];
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) throw wrong(i, name, what);
+    return v.As<Napi::TypedArrayOf<T>>().Data();
+  }
 
-inline bool bool_arg(const Napi::CallbackInfo& info, size_t i) { return info[i].ToBoolean().Value(); }
+  Napi::TypeError wrong(size_t i, const char* name, const char* what) const {
+    return Napi::TypeError::New(call_.Env(), std::string(op_) + ": argument " + std::to_string(i) + " (" + name +
+                                                 ") must be " + what);
+  }
 
-/** Each kernel family adds its functions to the module's exports. */
-void register_matmul(Napi::Env env, Napi::Object exports);
-void register_elementwise(Napi::Env env, Napi::Object exports);
-void register_reduce(Napi::Env env, Napi::Object exports);
-void register_transpose(Napi::Env env, Napi::Object exports);
-void register_gather(Napi::Env env, Napi::Object exports);
-void register_softmax(Napi::Env env, Napi::Object exports);
-void register_rms_norm(Napi::Env env, Napi::Object exports);
-void register_attention_softmax(Napi::Env env, Napi::Object exports);
-void register_cross_entropy(Napi::Env env, Napi::Object exports);
-void register_gated_gelu(Napi::Env env, Napi::Object exports);
-void register_adamw(Napi::Env env, Napi::Object exports);
-void register_adafactor(Napi::Env env, Napi::Object exports);
-void register_attention_matmul(Napi::Env env, Napi::Object exports);
-void register_huge_pages(Napi::Env env, Napi::Object exports);
+  std::string prefixed(const char* message) const { return std::string(op_) + ": " + message; }
 
-inline void export_fn(Napi::Env env, Napi::Object exports, const char* name,
-                      Napi::Value (*fn)(const Napi::CallbackInfo&)) {
-  exports.Set(name, Napi::Function::New(env, fn, name));
-}
+  static Napi::Value to_js(Napi::Env env, double v) { return Napi::Number::New(env, v); }
+  static Napi::Value to_js(Napi::Env env, bool v) { return Napi::Boolean::New(env, v); }
+  static Napi::Value to_js(Napi::Env, Napi::Object v) { return v; }
+  static Napi::Value to_js(Napi::Env env, const std::vector<std::string>& names) {
+    Napi::Array a = Napi::Array::New(env, names.size());
+    for (size_t i = 0; i < names.size(); i++) a.Set(static_cast<uint32_t>(i), names[i]);
+    return a;
+  }
 
-}  // namespace df
-
-namespace df {
-
-/** A JavaScript array of names: op codes are indices into it, so C++ holds the only list. */
-template <size_t N>
-Napi::Array name_list(Napi::Env env, const char* const (&names)[N]) {
-  Napi::Array a = Napi::Array::New(env, N);
-  for (size_t i = 0; i < N; i++) a.Set(static_cast<uint32_t>(i), names[i]);
-  return a;
-}
+  const Napi::CallbackInfo& call_;
+  const char* op_;
+};
 
 }  // namespace df

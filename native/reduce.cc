@@ -1,9 +1,10 @@
 // Reductions over the middle axis of x viewed as [outer, n, inner] (JavaScript transposes the
 // reduced axes together first when they are not adjacent). Sums accumulate in double, as tfjs's
 // reference does with JavaScript numbers; max/min propagate NaN like the reference.
+#include <iterator>
 #include <vector>
 
-#include "napi_util.h"
+#include "ops.h"
 #include "pool.h"
 
 namespace df {
@@ -87,27 +88,19 @@ void reduce_op(const float* x, float* out, int64_t outer, int64_t n, int64_t inn
   else reduce_columns<op>(x, out, outer, n, inner);
 }
 
-// reduce(op, x, out, outer, n, inner); n ≥ 1.
-Napi::Value Reduce(const Napi::CallbackInfo& info) {
-  const int op = static_cast<int>(int_arg(info, 0));
-  const float* x = f32(info, 1);
-  float* out = f32(info, 2);
-  const int64_t outer = int_arg(info, 3), n = int_arg(info, 4), inner = int_arg(info, 5);
-  switch (op) {
+}  // namespace
+
+std::vector<std::string> op::reduceOps() { return {std::begin(kReduceOps), std::end(kReduceOps)}; }
+
+// n ≥ 1.
+void op::reduce(int64_t code, const float* x, float* out, int64_t outer, int64_t n, int64_t inner) {
+  switch (code) {
     case kSum: reduce_op<kSum>(x, out, outer, n, inner); break;
     case kMean: reduce_op<kMean>(x, out, outer, n, inner); break;
     case kMax: reduce_op<kMax>(x, out, outer, n, inner); break;
     case kMin: reduce_op<kMin>(x, out, outer, n, inner); break;
     case kProd: reduce_op<kProd>(x, out, outer, n, inner); break;
   }
-  return info.Env().Undefined();
-}
-
-}  // namespace
-
-void register_reduce(Napi::Env env, Napi::Object exports) {
-  export_fn(env, exports, "reduce", Reduce);
-  exports.Set("reduceOps", name_list(env, kReduceOps));
 }
 
 }  // namespace df

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "napi_util.h"
+#include "ops.h"
 #include "pool.h"
 #include "simd.h"
 
@@ -20,14 +20,12 @@ inline float inv_rms(const float* x, int64_t n, float eps) {
   return 1.f / std::sqrt(row_dot(x, x, n) / static_cast<float>(n) + eps);
 }
 
-// rmsNorm(x, w, y, rows, d, groups, eps)
-Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
-  const float* x = f32(info, 0);
-  const float* w = f32(info, 1);
-  float* y = f32(info, 2);
-  const int64_t rows = int_arg(info, 3), d = int_arg(info, 4);
-  const Groups g{i32(info, 5), static_cast<int64_t>(info[5].As<Napi::Int32Array>().ElementLength())};
-  const float eps = static_cast<float>(num_arg(info, 6));
+}  // namespace
+
+void op::rmsNorm(const float* x, const float* w, float* y, int64_t rows, int64_t d, const int32_t* group_sizes,
+                 int64_t group_count, double eps_arg) {
+  const Groups g{group_sizes, group_count};
+  const float eps = static_cast<float>(eps_arg);
   parallel_for(rows, std::max<int64_t>(1, 8192 / std::max<int64_t>(d, 1)), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; r++) {
       int64_t start = 0;
@@ -41,19 +39,12 @@ Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
       }
     }
   });
-  return info.Env().Undefined();
 }
 
-// rmsNormGrad(dy, x, w, dx, dw, rows, d, groups, eps)
-Napi::Value RmsNormGrad(const Napi::CallbackInfo& info) {
-  const float* dy = f32(info, 0);
-  const float* x = f32(info, 1);
-  const float* w = f32(info, 2);
-  float* dx = f32(info, 3);
-  float* dw = f32(info, 4);
-  const int64_t rows = int_arg(info, 5), d = int_arg(info, 6);
-  const Groups g{i32(info, 7), static_cast<int64_t>(info[7].As<Napi::Int32Array>().ElementLength())};
-  const float eps = static_cast<float>(num_arg(info, 8));
+void op::rmsNormGrad(const float* dy, const float* x, const float* w, float* dx, float* dw, int64_t rows, int64_t d,
+                     const int32_t* group_sizes, int64_t group_count, double eps_arg) {
+  const Groups g{group_sizes, group_count};
+  const float eps = static_cast<float>(eps_arg);
   const int64_t tasks = std::max<int64_t>(1, std::min<int64_t>(pool_threads() * 4, rows * d / 8192));
   std::vector<double> partial(static_cast<size_t>(tasks * d), 0.0);
   struct Ctx {
@@ -97,14 +88,6 @@ Napi::Value RmsNormGrad(const Napi::CallbackInfo& info) {
     for (int64_t t = 0; t < tasks; t++) s += partial[t * d + i];
     dw[i] = static_cast<float>(s);
   }
-  return info.Env().Undefined();
-}
-
-}  // namespace
-
-void register_rms_norm(Napi::Env env, Napi::Object exports) {
-  export_fn(env, exports, "rmsNorm", RmsNorm);
-  export_fn(env, exports, "rmsNormGrad", RmsNormGrad);
 }
 
 }  // namespace df

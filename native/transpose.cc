@@ -3,8 +3,9 @@
 // batch of 2-D transposes, done in cache-sized tiles.
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
-#include "napi_util.h"
+#include "ops.h"
 #include "pool.h"
 
 namespace df {
@@ -77,14 +78,13 @@ void tiled(const Plan& p, int q, const float* x, float* y) {
   });
 }
 
-// transpose(x, out, layout) with layout = Float64Array [rank, inDims…, perm…].
-Napi::Value Transpose(const Napi::CallbackInfo& info) {
-  const float* x = f32(info, 0);
-  float* y = f32(info, 1);
-  const double* raw = info[2].As<Napi::Float64Array>().Data();
+}  // namespace
+
+// raw = layout [rank, inDims…, perm…].
+void op::transpose(const float* x, float* y, const double* raw) {
   Plan p;
   p.rank = static_cast<int>(raw[0]);
-  if (p.rank < 1 || p.rank > kMaxRank) throw Napi::RangeError::New(info.Env(), "transpose: rank must be in [1, 16]");
+  if (p.rank < 1 || p.rank > kMaxRank) throw std::range_error("rank must be in [1, 16]");
   int64_t in_dims[kMaxRank], in_strides[kMaxRank];
   for (int i = 0; i < p.rank; i++) in_dims[i] = static_cast<int64_t>(raw[1 + i]);
   in_strides[p.rank - 1] = 1;
@@ -100,11 +100,6 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
   for (int i = p.rank - 2; i >= 0; i--) p.out_strides[i] = p.out_strides[i + 1] * p.out_dims[i + 1];
   if (q == p.rank - 1) copy_rows(p, x, y);
   else tiled(p, q, x, y);
-  return info.Env().Undefined();
 }
-
-}  // namespace
-
-void register_transpose(Napi::Env env, Napi::Object exports) { export_fn(env, exports, "transpose", Transpose); }
 
 }  // namespace df

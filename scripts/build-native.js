@@ -2,6 +2,9 @@
 // Builds the native addon (native/*.cc through binding.gyp) with node-gyp. Run by `npm install` /
 // `npm ci` (the package's own `install` script) and by the portable-build test.
 //
+// The C++ side of the op table (native/ops.js) is generated into the build directory first
+// (scripts/native-ops.js).
+//
 // The GEMM comes from OpenBLAS when its cblas.h and library are found and a probe program links
 // against them; otherwise the addon uses its portable built-in GEMM. An install never fails for
 // lack of a library or compiler: it warns and the project then runs on tfjs's `cpu` backend.
@@ -11,6 +14,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { writeHeaders } = require('./native-ops');
 
 const ROOT = path.resolve(__dirname, '..');
 const ADDON = path.join('build', 'Release', 'deepfusion.node');
@@ -180,7 +184,7 @@ function stagingDir(dir) {
 }
 
 function buildVariant(variant, dir, blas, arch) {
-  const variables = { gemm: variant, arch_flags: arch };
+  const variables = { gemm: variant, arch_flags: arch, gen_dir: writeHeaders(path.join(dir, 'build', 'gen')) };
   if (variant === 'openblas') Object.assign(variables, { openblas_include: blas.include, openblas_libdir: blas.libdir });
   const started = Date.now();
   const addon = gypBuild(dir, variables);

@@ -1,9 +1,11 @@
-// Loads the C++ addon built by scripts/build-native.js and declares what it exports. Every
-// function reads and writes typed arrays in place; shapes arrive as plain numbers or a small
-// Float64Array layout, so crossing into C++ costs a function call and nothing more.
+// Loads the C++ addon built by scripts/build-native.js; its functions' types follow from the op
+// table (native/ops.js). Every function reads and writes typed arrays in place; shapes arrive as
+// plain numbers or a small Float64Array layout, so crossing into C++ costs a function call and
+// nothing more.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ABI, OPS } from '../../../native/ops';
 import { UserError } from '../../errors';
 
 export interface AddonInfo {
@@ -16,56 +18,43 @@ export interface AddonInfo {
   simd: string;
 }
 
-type F32 = Float32Array;
-type Maybe<T> = T | null;
+/** What each argument kind of native/ops.js is in JavaScript. */
+interface ArgTypes {
+  f32: Float32Array;
+  'f32 out': Float32Array;
+  'f32?': Float32Array | null;
+  'f32? out': Float32Array | null;
+  i32: Int32Array;
+  f64: Float64Array;
+  int: number;
+  number: number;
+  bool: boolean;
+  string: string;
+}
 
-/** The addon's interface version this code was written against (native/addon.cc kAbi). */
-export const ADDON_ABI = 4;
+interface ReturnTypes {
+  number: number;
+  bool: boolean;
+  names: string[];
+  info: AddonInfo;
+}
 
-export interface NativeAddon {
-  abi: number;
-  info(): AddonInfo;
-  setThreads(threads: number): void;
-  selectGemm(name: string): boolean;
-  /** Asks the OS to back the array's whole 2 MiB pages with huge pages (before it is first written). */
-  adviseHugePages(array: F32): void;
-  matmul(a: F32, b: F32, c: F32, batch: number, batchA: number, batchB: number,
-    m: number, n: number, k: number, transA: boolean, transB: boolean): void;
-  binaryOps: string[];
-  unaryOps: string[];
-  reduceOps: string[];
-  binary(op: number, a: F32, b: F32, out: F32, layout: Float64Array): void;
-  unary(op: number, x: F32, out: F32, param: number): void;
-  reduce(op: number, x: F32, out: F32, outer: number, n: number, inner: number): void;
-  transpose(x: F32, out: F32, layout: Float64Array): void;
-  /** Indices must be in [0, axisDim) (checked by the caller). */
-  gather(params: F32, indices: Int32Array, out: F32, outer: number, axisDim: number, inner: number): void;
-  segmentSum(data: F32, ids: Int32Array, out: F32, inner: number, numSegments: number): void;
-  softmax(logits: F32, out: F32, rows: number, cols: number): void;
-  rmsNorm(x: F32, w: F32, y: F32, rows: number, d: number, groups: Int32Array, eps: number): void;
-  rmsNormGrad(dy: F32, x: F32, w: F32, dx: F32, dw: F32, rows: number, d: number, groups: Int32Array, eps: number): void;
-  attentionSoftmax(scores: F32, bias: Maybe<F32>, keyMask: Maybe<F32>, out: F32,
-    batch: number, heads: number, queries: number, keys: number, causal: boolean): void;
-  attentionSoftmaxGrad(dy: F32, probs: F32, dx: F32, rows: number, keys: number): void;
-  /** The mean loss; labels must be −100 or in [0, vocab) (checked by the caller). */
-  crossEntropy(logits: F32, labels: Int32Array, rows: number, vocab: number): number;
-  crossEntropyGrad(dLoss: number, logits: F32, labels: Int32Array, dx: F32, rows: number, vocab: number): void;
-  gatedGelu(gate: F32, linear: F32, out: F32): void;
-  gatedGeluGrad(dy: F32, gate: F32, linear: F32, dGate: F32, dLinear: F32): void;
-  attentionScores(q: F32, k: F32, out: F32, batch: number, heads: number, queries: number, keys: number, dk: number): void;
-  attentionContext(p: F32, x: F32, out: F32, batch: number, heads: number, rows: number, cols: number, dk: number,
-    transposeP: boolean): void;
-  adamw(param: F32, grad: F32, m: F32, v: F32, outParam: F32, outM: F32, outV: F32,
-    learningRate: number, beta1: number, beta2: number, epsilon: number, weightDecay: number, step: number,
-    gradScale: number): void;
-  /**
-   * Factored (param = mats × rows × cols, vOrVr [mats·rows], vc [mats·cols]) when vc is given,
-   * else unfactored (vOrVr shaped like param); m and outM only with beta1 > 0.
-   */
-  adafactor(param: F32, grad: F32, vOrVr: F32, vc: Maybe<F32>, m: Maybe<F32>, outParam: F32, outVOrVr: F32,
-    outVc: Maybe<F32>, outM: Maybe<F32>, mats: number, rows: number, cols: number, learningRate: number, beta2: number,
-    eps1: number, eps2: number, clipThreshold: number, scaleParameter: boolean, beta1: number, weightDecay: number,
-    gradScale: number): void;
+/** The kind of 'name: kind' or 'name: kind[len]' (the length reaches C++ alone). */
+type KindOf<Arg> = Arg extends `${string}: ${infer Kind}` ? (Kind extends `${infer Base}[${string}]` ? Base : Kind) : never;
+type Params<Args extends readonly string[]> = { -readonly [I in keyof Args]: ArgTypes[KindOf<Args[I]> & keyof ArgTypes] };
+type Ops = typeof OPS;
+
+/** Every function the addon exports, as native/ops.js declares it. */
+export type NativeOps = {
+  [Name in keyof Ops]: (...args: Params<Ops[Name]['args']>) =>
+    Ops[Name] extends { returns: infer R extends keyof ReturnTypes } ? ReturnTypes[R] : void;
+};
+
+/** The interface hash of native/ops.js, which an addon built from the same table exports as `abi`. */
+export const ADDON_ABI: string = ABI;
+
+export interface NativeAddon extends NativeOps {
+  abi: string;
 }
 
 /** The package root (this file runs from dist/src/engine/native). */

@@ -36,12 +36,13 @@ function checkGemm(addon: NativeAddon): void {
   }
 }
 
-/** Sources newer than the portable build mean it must be rebuilt before it proves anything. */
+/** Sources (the op table generator too) newer than the portable build: it must be rebuilt before it proves anything. */
 function stale(): boolean {
   if (!fs.existsSync(PORTABLE_ADDON_PATH)) return true;
   const built = fs.statSync(PORTABLE_ADDON_PATH).mtimeMs;
   const dir = path.join(PACKAGE_ROOT, 'native');
-  return fs.readdirSync(dir).some((f) => fs.statSync(path.join(dir, f)).mtimeMs > built);
+  const sources = [...fs.readdirSync(dir).map((f) => path.join(dir, f)), path.join(PACKAGE_ROOT, 'scripts', 'native-ops.js')];
+  return sources.some((f) => fs.statSync(f).mtimeMs > built);
 }
 
 describe('portable GEMM', () => {

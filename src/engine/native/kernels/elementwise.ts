@@ -37,7 +37,7 @@ export function unaryOp(backend: NativeBackend, code: number, x: TensorInfo, par
 
 export function elementwiseKernels(addon: NativeAddon): KernelConfig[] {
   const binary = Object.entries(BINARY).map(([name, op]) => {
-    const code = opCode(addon.binaryOps, op);
+    const code = opCode(addon.binaryOps(), op);
     return nativeKernel(name, ({ inputs, backend }) => {
       const a = need(inputs, 'a');
       const b = need(inputs, 'b');
@@ -45,7 +45,7 @@ export function elementwiseKernels(addon: NativeAddon): KernelConfig[] {
     });
   });
   const unary = Object.entries(UNARY).map(([name, { op, param }]) => {
-    const code = opCode(addon.unaryOps, op);
+    const code = opCode(addon.unaryOps(), op);
     return nativeKernel(name, ({ inputs, backend, attrs }) => {
       const x = need(inputs, 'x');
       return allFloat32(x) ? unaryOp(backend, code, x, param ? Number(attrs[param]) : 0) : null;

@@ -32,10 +32,10 @@ export function batchMatMul(backend: NativeBackend, a: TensorInfo, b: TensorInfo
 const UNARY_ACTIVATIONS: Record<string, string> = { relu: 'relu', relu6: 'relu6', elu: 'elu', sigmoid: 'sigmoid' };
 
 export function matmulKernels(addon: NativeAddon): KernelConfig[] {
-  const add = opCode(addon.binaryOps, 'add');
+  const add = opCode(addon.binaryOps(), 'add');
   const activationCodes = Object.fromEntries(
-    Object.entries(UNARY_ACTIVATIONS).map(([name, op]) => [name, opCode(addon.unaryOps, op)]));
-  const leaky = opCode(addon.unaryOps, 'leakyRelu');
+    Object.entries(UNARY_ACTIVATIONS).map(([name, op]) => [name, opCode(addon.unaryOps(), op)]));
+  const leaky = opCode(addon.unaryOps(), 'leakyRelu');
 
   const fused = ({ inputs, backend, attrs }: NativeArgs): TensorInfo | null => {
     const { a, b, bias, preluActivationWeights } = inputs;

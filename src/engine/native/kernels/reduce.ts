@@ -32,7 +32,7 @@ function reduce(backend: NativeBackend, code: number, x: TensorInfo, axisAttr: u
 
 export function reduceKernels(addon: NativeAddon): KernelConfig[] {
   return Object.entries(REDUCTIONS).map(([name, [op, axisAttr]]) => {
-    const code = opCode(addon.reduceOps, op);
+    const code = opCode(addon.reduceOps(), op);
     return nativeKernel(name, ({ inputs, backend, attrs }) => {
       const x = need(inputs, 'x');
       return allFloat32(x) ? reduce(backend, code, x, attrs[axisAttr], Boolean(attrs.keepDims)) : null;
