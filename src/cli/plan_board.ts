@@ -41,8 +41,8 @@ export class PlanBoard implements RunnerEvents {
   progress(job: JobInstance, e: JobEvent): void {
     const r = this.running.get(job.id);
     if (!r) return;
-    if (e.type === 'note') {
-      this.line(`         ${job.id}: ${e.text}`);
+    if (e.type === 'note' || e.type === 'placed') {
+      this.line(`         ${job.id}: ${e.type === 'note' ? e.text : `runs on ${e.machine}`}`);
       return;
     }
     const t = performance.now();

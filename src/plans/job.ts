@@ -52,7 +52,9 @@ export interface JobResult {
 
 export type JobEvent =
   | { type: 'progress'; step: number; total: number; loss?: number; tokensPerSecond?: number }
-  | { type: 'note'; text: string };
+  | { type: 'note'; text: string }
+  /** Where the job runs, from an executor that places jobs on other machines (the runner's host otherwise). */
+  | { type: 'placed'; machine: string };
 
 /** A node kind: how its settings are parsed, what it reads, and how it runs. */
 export interface NodeKind<S> {

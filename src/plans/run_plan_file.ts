@@ -73,7 +73,7 @@ export async function runPlanFile(plan: Plan, opts: PlanRunOptions = {}): Promis
   await initEngine();
   await prepareData(plan, opts.progress ?? (() => undefined));
   const executor = opts.executor ?? new LocalProcessExecutor({ capacity: opts.workers ?? cores });
-  const run = await runPlan(plan, { outDir, executor, events: opts.events, cores });
+  const run = await runPlan(plan, { outDir, executor, events: opts.events, cores, kinds: nodeKinds });
   const arms = writeReport(run, { backend: describeBackend(), kinds: nodeKinds, finishedAt: new Date().toISOString() });
   return { run, arms, outDir };
 }

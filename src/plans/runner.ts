@@ -7,8 +7,9 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../io/atomic';
 import { JobFailed, type Executor } from './executor';
 import { expandPlan, type Expansion, type JobInstance } from './graph';
-import type { JobEvent, JobResult, JobSpec } from './job';
+import type { JobEvent, JobResult, JobSpec, NodeKinds } from './job';
 import type { Plan } from './plan';
+import { PlanStatusWriter } from './status';
 
 export const RESULT_FILE = 'result.json';
 export const JOB_FILE = 'job.json';
@@ -19,6 +20,7 @@ export interface RunnerEvents {
   started?(job: JobInstance, threads: number): void;
   progress?(job: JobInstance, e: JobEvent): void;
   finished?(job: JobInstance, result: JobResult): void;
+  failed?(job: JobInstance, error: unknown): void;
 }
 
 export interface PlanRun {
@@ -35,6 +37,8 @@ export interface RunOptions {
   events?: RunnerEvents;
   /** Cores the jobs share; a job gets cores / (jobs running) threads when it starts. */
   cores?: number;
+  /** The node kinds, for the jobs' labels in status.json. */
+  kinds?: NodeKinds;
 }
 
 export function jobDir(outDir: string, job: JobInstance): string {
@@ -51,13 +55,16 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<PlanRun> {
   const results = new Map<string, JobResult>();
   const dirs = new Map<string, string>();
   const cores = opts.cores ?? os.availableParallelism();
+  // status.json: the run's live state for watchers in other processes (the dashboard).
+  const status = new PlanStatusWriter(opts.outDir, plan, expansion, { label: (j) => opts.kinds?.[j.kind]?.label(j.settings) ?? j.kind });
+  const events = fanOut(status, opts.events ?? {});
   for (const job of expansion.jobs) {
     const dir = jobDir(opts.outDir, job);
     dirs.set(job.id, dir);
     const cached = readCachedResult(dir);
     if (cached) {
       results.set(job.id, cached);
-      opts.events?.cached?.(job, cached);
+      events.cached(job, cached);
     }
   }
 
@@ -83,18 +90,19 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<PlanRun> {
       id: job.id, kind: job.kind, key: job.key, dir, settings: job.settings, data: plan.data, threads,
       inputs: job.inputs.map((i) => ({ id: i, dir: dirs.get(i) as string, result: results.get(i) as JobResult })),
     };
-    opts.events?.started?.(job, threads);
-    const p = opts.executor.run(spec, (e) => opts.events?.progress?.(job, e)).then((result) => {
+    events.started(job, threads);
+    const p = opts.executor.run(spec, (e) => events.progress(job, e)).then((result) => {
       // The result file is the job's "done" mark: written last, atomically, by the runner.
       writeFileAtomic(path.join(dir, RESULT_FILE), `${JSON.stringify(result, null, 2)}\n`);
       results.set(job.id, result);
-      opts.events?.finished?.(job, result);
+      events.finished(job, result);
       for (const twin of (twins.get(job.key) ?? []).slice(1)) {
         results.set(twin.id, result);
-        opts.events?.cached?.(twin, result);
+        events.cached(twin, result);
       }
     }, (err: unknown) => {
       failure ??= err;
+      events.failed(job, err);
     }).finally(() => running.delete(job.id));
     running.set(job.id, p);
   };
@@ -113,9 +121,21 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<PlanRun> {
     if (running.size === 0) break;
     await Promise.race(running.values());
   }
+  status.close(failure === undefined && pending.length === 0 ? 'finished' : 'failed');
   if (failure !== undefined) throw failure;
   if (pending.length > 0) throw new Error(`plan ${plan.name}: jobs ${pending.map((j) => j.id).join(', ')} could not start`);
   return { plan, expansion, outDir: opts.outDir, results, dirs };
+}
+
+/** Every event goes to the status first, then to the caller's sink. */
+function fanOut(status: PlanStatusWriter, user: RunnerEvents): Required<RunnerEvents> {
+  return {
+    cached: (j, r) => { status.cached(j, r); user.cached?.(j, r); },
+    started: (j, t) => { status.started(j, t); user.started?.(j, t); },
+    progress: (j, e) => { status.progress(j, e); user.progress?.(j, e); },
+    finished: (j, r) => { status.finished(j, r); user.finished?.(j, r); },
+    failed: (j, e) => { status.failed(j, e); user.failed?.(j, e); },
+  };
 }
 
 /** For each job, how many jobs (transitively) read its output. */

@@ -1,19 +1,21 @@
 import { loadPlan } from '../../plans/run_plan_file';
 import { parseCommandArgs, type Command } from '../command';
-import { runAndReport } from './run';
+import { RUN_SERVE_SETTINGS } from '../../serve/settings';
+import { runAndReport, serveOption } from './run';
 
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'the main job on the bundled data: grow a T5 by fusion vs. from scratch (~10 min on 2 cores)',
-  help: `Usage: deepfusion demo [--out <dir>]
+  help: `Usage: deepfusion demo [--out <dir>] [--serve [--port 8080]]
 
 Runs the bundled plan "demo" (deepfusion run demo): on the bundled English corpus it trains two
 small T5s in parallel, fuses them into one twice as wide, trains that on, and compares it with
 the wide model trained from scratch at equal compute — then writes report.md and the plots
 into runs/demo (or --out). Interrupt it any time; the same command resumes.
-See deepfusion run --help for plans.`,
+With --serve, the live dashboard (docs/dashboard.md) runs beside it. See deepfusion run --help
+for plans.`,
   async run(argv) {
-    const { values } = parseCommandArgs('demo', argv, { out: { type: 'string' } }, false);
-    await runAndReport(loadPlan('demo'), values.out, undefined);
+    const { values } = parseCommandArgs('demo', argv, { out: { type: 'string' }, ...RUN_SERVE_SETTINGS.cliOptions() }, false);
+    await runAndReport(loadPlan('demo'), values.out, undefined, serveOption('demo', values));
   },
 };

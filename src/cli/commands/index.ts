@@ -10,10 +10,11 @@ import { pretrainCommand } from './pretrain';
 import { demoCommand } from './demo';
 import { runCommand } from './run';
 import { selfFuseCommand } from './self_fuse';
+import { serveCommand } from './serve';
 import { tokenizerCommand } from './tokenizer';
 
 /** Every CLI command, in the order `deepfusion --help` lists them. */
 export const commands: Command[] = [
-  demoCommand, runCommand, infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand, fuseCommand, selfFuseCommand,
+  demoCommand, runCommand, serveCommand, infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand, fuseCommand, selfFuseCommand,
   collapseNormsCommand, benchCommand,
 ];

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../errors';
@@ -8,10 +9,13 @@ import { numberOption, parseCommandArgs, type Command } from '../command';
 import { PlanBoard } from '../plan_board';
 import { LocalProcessExecutor } from '../../plans/executor';
 import type { Plan } from '../../plans/plan';
+import { RUN_SERVE_SETTINGS, SERVE_SETTINGS } from '../../serve/settings';
+import type { Dashboard } from '../../serve/server';
+import { startDashboard } from './serve';
 
 const NAME = 'run';
 
-export const RUN_HELP = `Usage: deepfusion run <plan.yaml | bundled plan name> [--out <dir>] [--workers N]
+export const RUN_HELP = `Usage: deepfusion run <plan.yaml | bundled plan name> [--out <dir>] [--workers N] [--serve [--port 8080]]
        deepfusion run --list
 
 Runs a fusion plan: a graph of jobs (train, fuse, selfFuse, eval) compared as arms, with repeats.
@@ -29,6 +33,11 @@ Writes into <dir> (default runs/<plan name>):
   ${FIGURES.graph}              the plan's graph
   ${FIGURES.sweep}              final loss against a swept setting (plans with a sweep)
   results.json, jobs/             the numbers, and each job's model, metrics and log
+  status.json                     the live state of every job, while the plan runs
+
+With --serve, the live dashboard of <dir> (deepfusion serve, docs/dashboard.md) runs beside the
+plan and keeps serving after it ends, until Ctrl-C:
+${RUN_SERVE_SETTINGS.help()}
 
 A plan file (YAML or JSON):
   name: my-plan
@@ -48,8 +57,24 @@ Train nodes take every setting of \`deepfusion pretrain\` (snake_case) except th
 
 Example: deepfusion run demo`;
 
-export async function runAndReport(plan: Plan, out: string | undefined, workers: number | undefined): Promise<void> {
+/** The --serve flags of run and demo: their values if --serve is given; a --port etc. without it is refused. */
+export function serveOption(command: string, values: Record<string, unknown>): Record<string, unknown> | undefined {
+  const s = RUN_SERVE_SETTINGS.resolve([{ values: RUN_SERVE_SETTINGS.fromArgs(values), source: `deepfusion ${command}`, fromFlags: true }]);
+  if (s.serve) return values;
+  const stray = SERVE_SETTINGS.keys.find((k) => values[SERVE_SETTINGS.decls[k].flag as string] !== undefined);
+  if (stray) throw new UserError(`deepfusion ${command}: --${SERVE_SETTINGS.decls[stray].flag} configures the dashboard. Fix: add --serve, or leave it out`);
+  return undefined;
+}
+
+export async function runAndReport(plan: Plan, out: string | undefined, workers: number | undefined,
+  serve?: Record<string, unknown>): Promise<void> {
   const { jobs, arms } = expandPlan(plan);
+  const outDir = path.resolve(out ?? defaultOutDir(plan));
+  let dashboard: Dashboard | undefined;
+  if (serve) {
+    fs.mkdirSync(outDir, { recursive: true });
+    dashboard = await startDashboard(outDir, serve, 'deepfusion run');
+  }
   const board = new PlanBoard(jobs.length);
   const executor = new LocalProcessExecutor({ capacity: workers ?? os.availableParallelism() });
   let interrupted = false;
@@ -58,16 +83,17 @@ export async function runAndReport(plan: Plan, out: string | undefined, workers:
     interrupted = true;
     executor.cancelAll();
     board.close();
-    console.error(`\ninterrupted: finished jobs are kept in ${path.resolve(out ?? defaultOutDir(plan))}; ` +
+    console.error(`\ninterrupted: finished jobs are kept in ${outDir}; ` +
       `run the same command again to resume.`);
     process.exit(130);
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   console.error(`plan ${plan.name}: ${plan.nodes.length} nodes, ${plan.repeats} repeat(s), ${jobs.length} jobs, ${arms.length} arms`);
+  let failure: unknown;
   try {
     const done = await runPlanFile(plan, {
-      outDir: out, executor, events: board, progress: (line) => console.error(`data: ${line}`),
+      outDir, executor, events: board, progress: (line) => console.error(`data: ${line}`),
     });
     board.close();
     console.log(`\nreport: ${path.join(done.outDir, REPORT_FILE)}`);
@@ -75,10 +101,23 @@ export async function runAndReport(plan: Plan, out: string | undefined, workers:
       console.log(`  ${a.name.padEnd(24)} final val loss ${a.finalLoss.mean.toFixed(3)}${a.finalLoss.n > 1 ? ` ± ${a.finalLoss.std.toFixed(3)}` : ''}` +
         `  acc ${(100 * a.finalAccuracy.mean).toFixed(1)}%  FLOPs ${a.flops.mean.toExponential(2)}`);
     }
+  } catch (err) {
+    failure = err;
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
+  if (dashboard) {
+    board.close();
+    console.error(`\nplan ${failure === undefined ? 'finished' : `failed: ${(failure as Error).message ?? failure}`}; ` +
+      `the dashboard is still at ${dashboard.baseUrl} — Ctrl-C to stop it`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await dashboard.close();
+  }
+  if (failure !== undefined) throw failure;
 }
 
 export const runCommand: Command = {
@@ -87,7 +126,7 @@ export const runCommand: Command = {
   help: RUN_HELP,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(NAME, argv, {
-      out: { type: 'string' }, workers: { type: 'string' }, list: { type: 'boolean' },
+      out: { type: 'string' }, workers: { type: 'string' }, list: { type: 'boolean' }, ...RUN_SERVE_SETTINGS.cliOptions(),
     });
     if (values.list) {
       for (const name of bundledPlanNames()) {
@@ -97,7 +136,8 @@ export const runCommand: Command = {
       return;
     }
     if (positionals.length !== 1) throw new UserError(`deepfusion run: give one plan (a file or one of: ${bundledPlanNames().join(', ')}). See: deepfusion run --help`);
-    const plan = loadPlan(positionals[0]);
-    await runAndReport(plan, values.out, values.workers === undefined ? undefined : numberOption(NAME, 'workers', values.workers, 1, { integer: true, min: 1 }));
+    const workers = values.workers === undefined ? undefined : numberOption(NAME, 'workers', values.workers, 1, { integer: true, min: 1 });
+    const serve = serveOption(NAME, values);
+    await runAndReport(loadPlan(positionals[0]), values.out, workers, serve);
   },
 };
