@@ -53,6 +53,12 @@ export function outputHazard(out: string, sources: readonly string[]): string | 
   return null;
 }
 
+/** The output is, holds or lies inside a source (a forced write then replaces or changes what verification would read). */
+export function overlapsSource(out: string, sources: readonly string[]): boolean {
+  const target = realOrResolved(out);
+  return sources.map(realOrResolved).some((s) => s === target || inside(s, target) || inside(target, s));
+}
+
 /**
  * Refuses an output directory that would destroy a source or files that are not a model (see
  * `outputHazard`), unless `force`. An existing model directory is replaced, as users expect.

@@ -122,8 +122,9 @@ describe('deepfusion fuse / self-fuse / collapse-norms', () => {
 
     // Forced, through a path that passes through the source itself: the source is replaced by the
     // wider model, complete, with no temporary left beside it.
-    const r = runCli(['self-fuse', final, '-o', `${final}/../final`, '--force']);
+    const r = runCli(['self-fuse', final, '-o', `${final}/../final`, '--force', '--verify', fixtureCase(name)]);
     assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^not verified: the output replaced a source$/m);
     assert.equal((readJsonFile(path.join(final, 'config.json'), 'config') as { d_model: number }).d_model, 48);
     assert.deepEqual(fs.readdirSync(dir('run')).sort(), ['final', 'metrics.jsonl']);
   });

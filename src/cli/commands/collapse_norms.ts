@@ -2,7 +2,7 @@ import { initEngine } from '../../engine';
 import { UserError } from '../../errors';
 import { collapseNormsCheckpoint, verifyCheckpoint } from '../../fusion/checkpoints';
 import { readConfig } from '../../io/checkpoint';
-import { OUTPUT_SETTINGS } from '../../io/output';
+import { OUTPUT_SETTINGS, overlapsSource } from '../../io/output';
 import { parseCommandArgs, requireOption, type Command } from '../command';
 import { formatChange, probeBatch, VERIFY_HELP, verifyFileBatch } from '../fusion_args';
 
@@ -33,10 +33,16 @@ Example: deepfusion collapse-norms runs/medium/final -o export/medium --verify c
     const [dir] = positionals;
     const out = requireOption('collapse-norms', 'out', values.out);
     const { force } = OUTPUT_SETTINGS.resolve([{ values: OUTPUT_SETTINGS.fromArgs(values), source: 'deepfusion collapse-norms', fromFlags: true }]);
+    // Forced onto a source, the sources are gone once written: nothing is left to verify against.
+    const replacesSource = force && overlapsSource(out, [dir]);
     const source = readConfig(dir);
     const batch = (await verifyFileBatch(values.verify, source, dir)) ?? probeBatch(source);
     const config = await collapseNormsCheckpoint(dir, out, { force });
     console.log(`wrote ${out}: a plain T5 (d_model ${config.d_model}, norm_groups dropped)`);
+    if (replacesSource) {
+      console.log('not verified: the output replaced the source');
+      return;
+    }
     await initEngine();
     const change = verifyCheckpoint(out, [{ dir, weight: 1 }], batch.case);
     console.log(`verify on ${batch.what}: collapsed logits vs the grouped model's: ${formatChange(change)}`);

@@ -3,7 +3,7 @@ import { UserError } from '../../errors';
 import { fuseCheckpoints, verifyCheckpoint } from '../../fusion/checkpoints';
 import { outputWeights } from '../../fusion/compatibility';
 import { readConfig } from '../../io/checkpoint';
-import { OUTPUT_SETTINGS } from '../../io/output';
+import { OUTPUT_SETTINGS, overlapsSource } from '../../io/output';
 import { parseCommandArgs, requireOption, type Command } from '../command';
 import { describeFusion, formatChange, probeBatch, VERIFY_HELP, verifyFileBatch } from '../fusion_args';
 import { optimizerTransfer } from '../../fusion/optimizer_transfer';
@@ -39,6 +39,8 @@ Example: deepfusion fuse runs/small-a/final runs/small-b/final -o runs/medium/in
     }
     const out = requireOption('fuse', 'out', values.out);
     const { force } = OUTPUT_SETTINGS.resolve([{ values: OUTPUT_SETTINGS.fromArgs(values), source: 'deepfusion fuse', fromFlags: true }]);
+    // Forced onto a source, the sources are gone once written: nothing is left to verify against.
+    const replacesSource = force && overlapsSource(out, positionals);
     const s = FUSE_SETTINGS.resolve([{ values: FUSE_SETTINGS.fromArgs(values), source: 'deepfusion fuse', fromFlags: true }]);
     const weights = outputWeights(positionals.length, s.weights);
     const norm = s.norm;
@@ -51,7 +53,8 @@ Example: deepfusion fuse runs/small-a/final runs/small-b/final -o runs/medium/in
     for (const line of describeFusion(out, result, configs, (performance.now() - start) / 1000, weightText)) console.log(line);
     // Grouped fusion is exact; joint fusion of different sources is not, so it is always measured.
     const batch = requested ?? (result.config.norm_groups ? undefined : probeBatch(configs[0]));
-    if (batch) {
+    if (batch && replacesSource) console.log('not verified: the output replaced a source');
+    else if (batch) {
       await initEngine();
       const change = verifyCheckpoint(out, positionals.map((dir, i) => ({ dir, weight: weights[i] })), batch.case);
       console.log(`verify on ${batch.what}: fused logits vs Σ wᵢ·logitsᵢ of the sources: ${formatChange(change)}`);

@@ -2,7 +2,7 @@ import { initEngine } from '../../engine';
 import { UserError } from '../../errors';
 import { selfFuseCheckpoint, verifyCheckpoint } from '../../fusion/checkpoints';
 import { readConfig } from '../../io/checkpoint';
-import { OUTPUT_SETTINGS } from '../../io/output';
+import { OUTPUT_SETTINGS, overlapsSource } from '../../io/output';
 import { parseCommandArgs, requireOption, type Command } from '../command';
 import { describeFusion, formatChange, probeBatch, VERIFY_HELP, verifyFileBatch } from '../fusion_args';
 import { optimizerTransfer } from '../../fusion/optimizer_transfer';
@@ -36,6 +36,8 @@ Example: deepfusion self-fuse runs/small/final -o runs/medium/init --noise paire
     const [dir] = positionals;
     const out = requireOption('self-fuse', 'out', values.out);
     const { force } = OUTPUT_SETTINGS.resolve([{ values: OUTPUT_SETTINGS.fromArgs(values), source: 'deepfusion self-fuse', fromFlags: true }]);
+    // Forced onto a source, the sources are gone once written: nothing is left to verify against.
+    const replacesSource = force && overlapsSource(out, [dir]);
     const { copies, noise, seed, norm, optimizer_state } = SELF_FUSE_SETTINGS.resolve([
       { values: SELF_FUSE_SETTINGS.fromArgs(values), source: 'deepfusion self-fuse', fromFlags: true }]);
     const optimizer = optimizerTransfer(optimizer_state);
@@ -50,7 +52,8 @@ Example: deepfusion self-fuse runs/small/final -o runs/medium/init --noise paire
     // Exact unless plain noise, or joint norms over a grouped source's replicas.
     const exact = noise.kind !== 'plain' && (result.config.norm_groups !== undefined || !config.norm_groups);
     const batch = requested ?? (exact ? undefined : probeBatch(config));
-    if (batch) {
+    if (batch && replacesSource) console.log('not verified: the output replaced a source');
+    else if (batch) {
       await initEngine();
       const change = verifyCheckpoint(out, [{ dir, weight: 1 }], batch.case);
       console.log(`verify on ${batch.what}: self-fused logits vs the source's: ${formatChange(change)}`);
