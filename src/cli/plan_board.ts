@@ -9,6 +9,8 @@ import { progressLine, type ProgressSink } from './progress';
 interface Running {
   job: JobInstance;
   threads: number;
+  /** The worker a queue placed the job on. */
+  worker?: string;
   started: number;
   firstStep?: { step: number; t: number };
   step: number;
@@ -25,7 +27,9 @@ export class PlanBoard implements RunnerEvents {
   private lastDraw = 0;
   private readonly startTime = performance.now();
 
-  constructor(private readonly total: number, private readonly out: ProgressSink = process.stderr, private readonly interval = 15) {}
+  /** `queued`: jobs go to a queue, so a job starts when a worker takes it, with the worker's threads. */
+  constructor(private readonly total: number, private readonly out: ProgressSink = process.stderr, private readonly interval = 15,
+    private readonly queued = false) {}
 
   cached(job: JobInstance, result: JobResult): void {
     this.done++;
@@ -35,14 +39,22 @@ export class PlanBoard implements RunnerEvents {
 
   started(job: JobInstance, threads: number): void {
     this.running.set(job.id, { job, threads, started: performance.now(), step: 0, total: 0, fields: {}, lastLine: performance.now() });
-    this.line(`started  ${job.id} (${threads} thread${threads > 1 ? 's' : ''})`);
+    this.line(this.queued ? `queued   ${job.id}` : `started  ${job.id} (${threads} thread${threads > 1 ? 's' : ''})`);
   }
 
   progress(job: JobInstance, e: JobEvent): void {
     const r = this.running.get(job.id);
     if (!r) return;
-    if (e.type === 'note' || e.type === 'placed') {
-      this.line(`         ${job.id}: ${e.type === 'note' ? e.text : `runs on ${e.machine}`}`);
+    if (e.type === 'note') {
+      this.line(`         ${job.id}: ${e.text}`);
+      return;
+    }
+    if (e.type === 'placed') {
+      // A second placement is a job that moved (its worker was lost) and resumes elsewhere.
+      const moved = r.worker !== undefined;
+      r.worker = e.machine;
+      r.threads = e.threads ?? r.threads;
+      this.line(`${moved ? 'moved    ' : 'started  '}${job.id} ${moved ? 'to' : 'on'} ${e.machine} (${r.threads} thread${r.threads > 1 ? 's' : ''})`);
       return;
     }
     const t = performance.now();
@@ -50,6 +62,7 @@ export class PlanBoard implements RunnerEvents {
     r.step = e.step;
     r.total = e.total;
     r.fields = {
+      ...(r.worker !== undefined ? { on: r.worker } : {}),
       ...(e.loss !== undefined ? { loss: e.loss.toFixed(3) } : {}),
       ...(e.tokensPerSecond !== undefined ? { 'tok/s': e.tokensPerSecond.toFixed(0) } : {}),
     };
@@ -66,7 +79,7 @@ export class PlanBoard implements RunnerEvents {
     this.running.delete(job.id);
     this.done++;
     const took = r ? formatDuration((performance.now() - r.started) / 1000) : '';
-    this.line(`finished ${job.id} in ${took} (${finalLoss(result)})`);
+    this.line(`finished ${job.id} in ${took}${result.worker !== undefined ? ` on ${result.worker}` : ''} (${finalLoss(result)})`);
   }
 
   /** Leaves the terminal below the block. */

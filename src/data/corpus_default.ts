@@ -20,7 +20,8 @@ const BUILD_VERSION = 1;
 interface SotuAddress { year: number; name: string; text: string }
 interface MobyDickPart { chapter: string; title: string; text: string }
 
-function packageVersion(name: string): string {
+/** The installed version of an npm package (part of cache keys: a new version may hold other data). */
+export function packageVersion(name: string): string {
   const file = require.resolve(`${name}/package.json`);
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
 }

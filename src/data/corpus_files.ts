@@ -51,7 +51,8 @@ function readCorpusFile(file: string, id: string): CorpusFile {
   return { file, id, jsonl: JSONL_EXTENSIONS.has(path.extname(file).toLowerCase()), bytes };
 }
 
-function listCorpusFiles(dir: string): string[] {
+/** The corpus files of a directory, in the order a corpus reads them. */
+export function listCorpusFiles(dir: string): string[] {
   const found: string[] = [];
   const walk = (d: string) => {
     let entries: fs.Dirent[];

@@ -1,6 +1,7 @@
 // What a finished plan says about its arms: each repeat's validation curve against cumulative
 // training FLOPs and against wall time, final loss and accuracy (mean ± std over repeats),
-// total cost, and the compute an arm needed to reach the baseline's final loss.
+// total cost, the compute an arm needed to reach the baseline's final loss, and the scores of
+// the arm's final model fine-tuned on labelled tasks (finetune nodes that read it).
 import type { ArmInstance, JobInstance } from './graph';
 import type { EvalPoint, JobResult } from './job';
 
@@ -26,6 +27,20 @@ export interface ArmSummary {
   peakRssMb: number;
   /** FLOPs to first reach the baseline's mean final loss, per repeat that reached it. */
   flopsToBaseline?: { reached: number[]; repeats: number };
+  /** Fine-tuning results of the arm's final model: one entry per finetune node that reads it. */
+  downstream: DownstreamSummary[];
+}
+
+/** A finetune node's scores for one arm: each task's test score and the suite average, over repeats. */
+export interface DownstreamSummary {
+  /** The finetune node. */
+  node: string;
+  suite: string;
+  init: string;
+  /** The average over the tasks that are not contaminated. */
+  average: MeanStd;
+  majorityAverage: number;
+  tasks: Array<{ task: string; metrics: string[]; score: MeanStd; majority: number; contaminated: boolean }>;
 }
 
 export function meanStd(xs: number[]): MeanStd {
@@ -100,6 +115,7 @@ export function summarizeArms(arms: ArmInstance[], jobs: JobInstance[], results:
       criticalSeconds: meanStd(arm.finals.map((f) => finishTime(f))),
       nodeSteps: meanStd(arm.finals.map((_, r) => sum(r, (x) => x.steps))),
       peakRssMb: Math.max(0, ...arm.members.flat().map((j) => result(j).peak_rss_mb)),
+      downstream: downstreamOf(arm, jobs, results),
     };
   });
 
@@ -113,4 +129,25 @@ export function summarizeArms(arms: ArmInstance[], jobs: JobInstance[], results:
     }
   }
   return summaries;
+}
+
+/** The finetune jobs that read the arm's final job of each repeat, summarised per finetune node. */
+function downstreamOf(arm: ArmInstance, jobs: JobInstance[], results: Map<string, JobResult>): DownstreamSummary[] {
+  const byNode = new Map<string, Array<NonNullable<JobResult['downstream']>>>();
+  for (const final of arm.finals) {
+    for (const j of jobs) {
+      const d = results.get(j.id)?.downstream;
+      if (j.kind !== 'finetune' || j.inputs[0] !== final || !d) continue;
+      byNode.set(j.node, [...(byNode.get(j.node) ?? []), d]);
+    }
+  }
+  return [...byNode].map(([node, runs]) => ({
+    node, suite: runs[0].suite, init: runs[0].init,
+    average: meanStd(runs.map((r) => r.average).filter(Number.isFinite)),
+    majorityAverage: runs[0].majority_average,
+    tasks: runs[0].tasks.map((t) => ({
+      task: t.task, metrics: t.metrics, contaminated: t.contamination !== null, majority: t.majority.score,
+      score: meanStd(runs.map((r) => r.tasks.find((x) => x.task === t.task)?.score).filter((x): x is number => x !== undefined)),
+    })),
+  }));
 }

@@ -2,10 +2,13 @@
 // is plain JSON so that a job can run in another process, or (later) on another machine.
 import type { DataSettings } from '../data/settings';
 import type { T5Config } from '../model/config';
+import type { SuiteResult } from '../training/finetune';
 import type { FieldPath, PlanSource } from './plan_source';
 
 export interface JobInput {
   id: string;
+  /** The input job's content key. */
+  key: string;
   /** The input job's output directory. */
   dir: string;
   result: JobResult;
@@ -48,13 +51,19 @@ export interface JobResult {
   evals: EvalPoint[];
   /** Kind-specific facts for the report (e.g. fusion verification errors, model width). */
   facts: Record<string, number | string | boolean | null>;
+  /** A finetune job's scores on its tasks. */
+  downstream?: SuiteResult;
+  /** The worker that ran the job, when a queue placed it (docs/distributed.md). */
+  worker?: string;
+  /** Seconds from the job's submission to the queue until a worker started it. */
+  queue_seconds?: number;
 }
 
 export type JobEvent =
   | { type: 'progress'; step: number; total: number; loss?: number; tokensPerSecond?: number }
   | { type: 'note'; text: string }
-  /** Where the job runs, from an executor that places jobs on other machines (the runner's host otherwise). */
-  | { type: 'placed'; machine: string };
+  /** Where a queued job runs: the worker (docs/distributed.md), with its threads (the runner's host otherwise). */
+  | { type: 'placed'; machine: string; threads?: number };
 
 /** A node kind: how its settings are parsed, what it reads, and how it runs. */
 export interface NodeKind<S> {
@@ -64,6 +73,8 @@ export interface NodeKind<S> {
   inputs(settings: S): string[];
   /** Short description for progress lines and the graph figure, e.g. "train s 2000 steps". */
   label(settings: S): string;
+  /** The job reads the plan's data (tokenizer, corpus): a queue worker prepares it before the first such job. */
+  readsData?: boolean;
   /** The settings of another repeat: seeds moved by `offset`. Absent: every repeat is the same job. */
   reseed?(settings: S, offset: number): S;
   run(job: JobSpec<S>, emit: (e: JobEvent) => void): Promise<JobResult>;

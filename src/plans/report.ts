@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../io/atomic';
 import { graphFigure, type GraphLink, type GraphNode } from '../report/graph_figure';
 import { lineChart, type Series } from '../report/plot';
 import { summarizeArms, type ArmSummary, type CurvePoint, type MeanStd } from './arm_results';
+import { DOWNSTREAM_FIGURE, downstreamSection } from './downstream_report';
 import type { JobResult, NodeKinds } from './job';
 import type { PlanRun } from './runner';
 
@@ -137,14 +138,21 @@ export function writeReport(run: PlanRun, ctx: ReportContext): ArmSummary[] {
   out(FIGURES.graph, graphOf(run, ctx.kinds));
   const sweep = sweepFigure(arms);
   if (sweep) out(FIGURES.sweep, sweep);
+  const downstream = downstreamSection(arms, run.plan.baseline);
+  if (downstream.figure) out(DOWNSTREAM_FIGURE, downstream.figure);
 
   const plan = run.plan;
+  // Jobs a queue placed name their worker (docs/distributed.md).
+  const placed = run.expansion.jobs.some((j) => run.results.get(j.id)?.worker !== undefined);
   const jobRows = run.expansion.jobs.map((j) => {
     const r = run.results.get(j.id) as JobResult;
     const last = r.evals.at(-1);
     const err = r.facts.logits_relative_error;
+    const note = typeof err === 'number' ? `fused logits vs Σ wᵢ·sourceᵢ: rel. error ${err.toExponential(1)}`
+      : r.downstream ? `suite ${r.downstream.suite} average ${fmt(100 * r.downstream.average, 1)}` : '';
     return `| ${j.id} | ${ctx.kinds[j.kind]?.label(j.settings) ?? j.kind} | ${r.steps} | ${flops(r.flops)} | ${seconds(r.seconds)} | ` +
-      `${r.peak_rss_mb} MB | ${last ? fmt(last.val_loss) : ''} | ${typeof err === 'number' ? `fused logits vs Σ wᵢ·sourceᵢ: rel. error ${err.toExponential(1)}` : ''} |`;
+      `${r.peak_rss_mb} MB | ${last ? fmt(last.val_loss) : ''} | ${note} |` +
+      `${placed ? ` ${r.worker ?? ''} |` : ''}`;
   });
   const armRows = arms.map((a) => {
     const reach = a.flopsToBaseline;
@@ -178,6 +186,7 @@ export function writeReport(run: PlanRun, ctx: ReportContext): ArmSummary[] {
       'at once (the small models of a fusion train in parallel). *FLOPs to baseline loss* is where the arm\'s validation ' +
       'curve first reaches the baseline\'s final loss (linear interpolation between evaluations of the same job; where it is first reached at the first evaluation of a job, e.g. right after a fusion, that point).',
     '',
+    ...downstream.lines,
     '## Figures',
     '',
     `![validation loss against FLOPs](${FIGURES.lossVsFlops})`,
@@ -188,8 +197,8 @@ export function writeReport(run: PlanRun, ctx: ReportContext): ArmSummary[] {
     '',
     '## Jobs',
     '',
-    '| job | what | steps | training FLOPs | wall time | peak RSS | final val loss | notes |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| job | what | steps | training FLOPs | wall time | peak RSS | final val loss | notes |${placed ? ' worker |' : ''}`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- |${placed ? ' --- |' : ''}`,
     ...jobRows,
     '',
     '## How cost is counted',

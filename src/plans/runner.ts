@@ -54,6 +54,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<PlanRun> {
   const expansion = expandPlan(plan);
   const results = new Map<string, JobResult>();
   const dirs = new Map<string, string>();
+  const keys = new Map(expansion.jobs.map((j) => [j.id, j.key]));
   const cores = opts.cores ?? os.availableParallelism();
   // status.json: the run's live state for watchers in other processes (the dashboard).
   const status = new PlanStatusWriter(opts.outDir, plan, expansion, { label: (j) => opts.kinds?.[j.kind]?.label(j.settings) ?? j.kind });
@@ -88,7 +89,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<PlanRun> {
     writeFileAtomic(path.join(dir, JOB_FILE), `${JSON.stringify({ id: job.id, node: job.node, kind: job.kind, settings: job.settings, inputs: job.inputs }, null, 2)}\n`);
     const spec: JobSpec = {
       id: job.id, kind: job.kind, key: job.key, dir, settings: job.settings, data: plan.data, threads,
-      inputs: job.inputs.map((i) => ({ id: i, dir: dirs.get(i) as string, result: results.get(i) as JobResult })),
+      inputs: job.inputs.map((i) => ({ id: i, key: keys.get(i) as string, dir: dirs.get(i) as string, result: results.get(i) as JobResult })),
     };
     events.started(job, threads);
     const p = opts.executor.run(spec, (e) => events.progress(job, e)).then((result) => {

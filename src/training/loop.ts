@@ -3,11 +3,13 @@
 // options continues from its last checkpoint and produces the same losses as a run that was
 // never interrupted: parameters and optimizer state are saved bit-exactly, the data stream
 // resumes from its recorded position, and dropout masks derive from (seed, step, micro-batch).
+// An optional scorer (fine-tuning's task metric) adds a score to every evaluation, and the model
+// of the best score so far can be kept in best/.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, FileError, UserError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
-import { loadModel } from '../io/checkpoint';
+import { loadModel, saveModel } from '../io/checkpoint';
 import type { T5Config } from '../model/config';
 import { countParams, disposeParams, initParams, type Params } from '../model/params';
 import { lineChart } from '../report/plot';
@@ -20,7 +22,7 @@ import { makeOptimizer } from './optimizers/spec';
 import { hasOptimizerState, loadOptimizerState } from './optimizers/state_io';
 import type { Optimizer, OptimizerState } from './optimizers/types';
 import {
-  checkpointDir, checkRunIdentity, FINAL_DIR, latestCheckpoint, lockRun, pruneCheckpoints, removeLeftovers,
+  BEST_DIR, BEST_FILE, checkpointDir, checkRunIdentity, FINAL_DIR, latestCheckpoint, lockRun, pruneCheckpoints, removeLeftovers,
   VAL_LOSS_PLOT, writeRunIdentity, type SavedState,
 } from './run_dir';
 import { learningRate } from './schedules';
@@ -43,7 +45,26 @@ export interface TrainOptions {
   settings: TrainSettings;
   /** Copied into every checkpoint and the final model (e.g. {"tokenizer.json": path}). */
   extraFiles?: Record<string, string>;
+  /**
+   * Scores the model at every evaluation, higher is better (fine-tuning: the task's metric on its
+   * validation examples); the score and its parts land in the evaluation record.
+   */
+  score?: (model: { config: T5Config; params: Params }) => Promise<ModelScore>;
+  /** With `score`: keep the model of the best score so far in best/ (the first of equal scores). */
+  keepBest?: boolean;
   onEvent?: (event: TrainEvent) => void;
+}
+
+export interface ModelScore {
+  score: number;
+  metrics: Record<string, number>;
+}
+
+/** The evaluation of the best score and the model directory kept for it. */
+export interface BestModel {
+  step: number;
+  score: number;
+  dir: string;
 }
 
 export type TrainEvent =
@@ -63,6 +84,8 @@ export interface TrainResult {
   resumedFrom: string | null;
   /** The run dir already held the finished run; nothing was trained. */
   cached: boolean;
+  /** With `keepBest`: the best evaluation's model. */
+  best: BestModel | null;
 }
 
 /** The loss became NaN or infinite: the run stops before the update would spoil the parameters. */
@@ -93,8 +116,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   try {
     removeLeftovers(runDir);
     const latest = latestCheckpoint(runDir);
-    const identity = runIdentity(o);
-    if (latest) checkRunIdentity(runDir, identity);
+    const identity = runIdentity(o, runDir);
+    if (latest) checkResumeIdentity(runDir, identity);
     else writeRunIdentity(runDir, identity);
     if (latest && latest.step > s.steps) {
       throw new UserError(`${runDir}: this run has already trained ${latest.step} steps, more than the ${s.steps} asked for. ` +
@@ -114,10 +137,29 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
 }
 
-/** What must be the same for a resumed run to continue the original one. */
-function runIdentity(o: TrainOptions): Record<string, unknown> {
-  const init = 'from' in o.init ? { from: path.resolve(o.init.from), optimizer_state: o.init.optimizerState } : o.init;
+/**
+ * What must be the same for a resumed run to continue the original one. The input model is named
+ * relative to the run directory: a run directory that moves together with its input (a plan's
+ * output directory renamed, a plan job resumed on another machine) still resumes.
+ */
+function runIdentity(o: TrainOptions, runDir: string): Record<string, unknown> {
+  const init = 'from' in o.init ? { from: path.relative(runDir, path.resolve(o.init.from)), optimizer_state: o.init.optimizerState } : o.init;
   return { init, data: o.data.describe, ...Object.fromEntries(RESUME_IDENTITY.map((k) => [k, o.settings[k]])) };
+}
+
+/** checkRunIdentity, also accepting the absolute input path that runs started before saved. */
+function checkResumeIdentity(runDir: string, identity: Record<string, unknown>): void {
+  try {
+    checkRunIdentity(runDir, identity);
+  } catch (err) {
+    const init = identity.init as { from?: unknown };
+    if (!(err instanceof ConfigError) || typeof init.from !== 'string') throw err;
+    try {
+      checkRunIdentity(runDir, { ...identity, init: { ...init, from: path.resolve(runDir, init.from) } });
+    } catch {
+      throw err;
+    }
+  }
 }
 
 function begin(init: InitFromScratch | InitFromModel, optimizer: Optimizer): Session {
@@ -168,11 +210,18 @@ async function run(o: TrainOptions, runDir: string, optimizer: Optimizer, s: Ses
   let lastTrain = s.trainer?.last_train ?? null;
   let lastCheckpoint = resumedFrom;
 
-  const runEval = (): void => {
+  const runEval = async (): Promise<void> => {
     const r = evaluate(s.config, s.params, o.validation);
+    const scored = o.score ? await o.score({ config: s.config, params: s.params }) : undefined;
     const record: EvalRecord = {
       type: 'eval', step, val_loss: r.loss, val_accuracy: r.accuracy, val_tokens: r.tokens, tokens, elapsed: elapsed(),
+      ...(scored ? { score: scored.score, metrics: scored.metrics } : {}),
     };
+    // Written before the record, so a checkpoint that lists this evaluation never lacks its model.
+    if (o.keepBest && scored && bestEval([...evals, record]) === record) {
+      await saveModel(path.join(runDir, BEST_DIR), { config: s.config, params: s.params }, extraFiles, (tmp) =>
+        writeFileAtomic(path.join(tmp, BEST_FILE), `${JSON.stringify({ step, score: scored.score, metrics: scored.metrics }, null, 2)}\n`));
+    }
     evals.push(record);
     metrics.append(record);
     emit(record);
@@ -188,7 +237,7 @@ async function run(o: TrainOptions, runDir: string, optimizer: Optimizer, s: Ses
   };
 
   emit({ type: 'start', step, steps: t.steps, resumedFrom, config: s.config, parameters: countParams(s.params) });
-  if (!s.trainer) runEval();
+  if (!s.trainer) await runEval();
   while (step < t.steps) {
     const stepStart = clock();
     const micro = Array.from({ length: t.grad_accumulation }, () => stream.next());
@@ -210,7 +259,7 @@ async function run(o: TrainOptions, runDir: string, optimizer: Optimizer, s: Ses
     }
     metrics.append(lastTrain);
     emit(lastTrain);
-    if (t.eval_every > 0 && step % t.eval_every === 0) runEval();
+    if (t.eval_every > 0 && step % t.eval_every === 0) await runEval();
     if (t.checkpoint_every > 0 && step % t.checkpoint_every === 0 && step < t.steps) {
       const dir = checkpointDir(runDir, step);
       await save(dir);
@@ -219,12 +268,27 @@ async function run(o: TrainOptions, runDir: string, optimizer: Optimizer, s: Ses
       emit({ type: 'checkpoint', step, dir });
     }
   }
-  if (evals.at(-1)?.step !== step) runEval();
+  if (evals.at(-1)?.step !== step) await runEval();
   const finalDir = path.join(runDir, FINAL_DIR);
   await save(finalDir);
   writeValLossPlot(runDir, evals);
   emit({ type: 'done', step, dir: finalDir, cached: false });
-  return { runDir, finalDir, step, evals, lastTrain, resumedFrom, cached: false };
+  return { runDir, finalDir, step, evals, lastTrain, resumedFrom, cached: false, best: bestModel(o, runDir, evals) };
+}
+
+/** The evaluation with the highest score (the earliest of equal ones); null when none was scored. */
+export function bestEval(evals: readonly EvalRecord[]): EvalRecord | null {
+  let best: EvalRecord | null = null;
+  for (const e of evals) {
+    if (e.score === undefined || Number.isNaN(e.score)) continue;
+    if (!best || e.score > (best.score as number)) best = e;
+  }
+  return best;
+}
+
+function bestModel(o: TrainOptions, runDir: string, evals: readonly EvalRecord[]): BestModel | null {
+  const best = o.keepBest ? bestEval(evals) : null;
+  return best ? { step: best.step, score: best.score as number, dir: path.join(runDir, BEST_DIR) } : null;
 }
 
 /** The run dir already holds this run, finished: report it without training. */
@@ -232,7 +296,10 @@ function finished(o: TrainOptions, runDir: string, saved: SavedState): TrainResu
   const trainer = readTrainerState(saved.dir);
   if (!fs.existsSync(path.join(runDir, VAL_LOSS_PLOT))) writeValLossPlot(runDir, trainer.evals);
   o.onEvent?.({ type: 'done', step: trainer.step, dir: saved.dir, cached: true });
-  return { runDir, finalDir: saved.dir, step: trainer.step, evals: trainer.evals, lastTrain: trainer.last_train, resumedFrom: null, cached: true };
+  return {
+    runDir, finalDir: saved.dir, step: trainer.step, evals: trainer.evals, lastTrain: trainer.last_train, resumedFrom: null, cached: true,
+    best: bestModel(o, runDir, trainer.evals),
+  };
 }
 
 function writeValLossPlot(runDir: string, evals: readonly EvalRecord[]): void {

@@ -32,6 +32,9 @@ export interface EvalRecord {
   /** Training tokens seen so far, as in TrainRecord (so curves can use tokens for x). */
   tokens: number;
   elapsed: number;
+  /** With a scorer (fine-tuning): the score, higher is better, and the metrics it averages. */
+  score?: number;
+  metrics?: Record<string, number>;
 }
 
 export type MetricsRecord = TrainRecord | EvalRecord;

@@ -5,6 +5,7 @@
 //   metrics.jsonl        one line per step and per evaluation (metrics.ts)
 //   checkpoints/step-N/  the last few checkpoints (checkpoint.ts), each complete or absent
 //   final/               the model at the last step, with its training state
+//   best/                with a scorer (fine-tuning): the model of the best evaluation, and best.json
 //   val_loss.svg         the validation-loss curve
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,6 +20,9 @@ export const LOCK_FILE = 'run.lock';
 export const CHECKPOINTS_DIR = 'checkpoints';
 export const FINAL_DIR = 'final';
 export const VAL_LOSS_PLOT = 'val_loss.svg';
+export const BEST_DIR = 'best';
+/** In best/: the step, score and metrics of the evaluation it was kept for. */
+export const BEST_FILE = 'best.json';
 
 export function checkpointDir(runDir: string, step: number): string {
   return path.join(runDir, CHECKPOINTS_DIR, `step-${String(step).padStart(8, '0')}`);

@@ -160,9 +160,21 @@ function keepFileOptimizer(layers: readonly Layer[]): Layer[] {
 function resolveModelTraining(raw: SettingValues<typeof NODE_SETTINGS.decls>, source: string,
   optimizerState: OptimizerStateChoice): ModelTrainSettings {
   const model = modelChoice(raw, source, optimizerState);
+  const { preset: _p, model: _m, from: _f, optimizer_state: _o, ...rest } = raw;
+  return { ...resolveSchedule(rest, source), model };
+}
+
+type ScheduleFields = { optimizer: OptimizerSpec; schedule?: Record<string, unknown>; lr?: number; warmup?: number; clip_norm?: number | null; steps: number };
+
+/**
+ * Declared training values with the schedule resolved from `schedule`, `lr` and `warmup`, and the
+ * optimizer's clipping default filled in (what pretraining and fine-tuning both do).
+ */
+export function resolveSchedule<R extends ScheduleFields>(raw: R, source: string):
+  Omit<R, 'lr' | 'warmup' | 'schedule' | 'clip_norm'> & { schedule: ScheduleSpec; clip_norm: number | null } {
   const d = OPTIMIZER_LR[raw.optimizer.name];
-  const { preset: _p, model: _m, from: _f, optimizer_state: _o, lr: _lr, warmup: _w, schedule: _s, clip_norm, ...rest } = raw;
-  return { ...rest, model, schedule: scheduleOf(raw, d, source), clip_norm: clip_norm === undefined ? d.clip_norm : clip_norm };
+  const { lr: _lr, warmup: _w, schedule: _s, clip_norm, ...rest } = raw;
+  return { ...rest, schedule: scheduleOf(raw, d, source), clip_norm: clip_norm === undefined ? d.clip_norm : clip_norm };
 }
 
 function modelChoice(raw: SettingValues<typeof NODE_SETTINGS.decls>, source: string, optimizerState: OptimizerStateChoice): ModelChoice {

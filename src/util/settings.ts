@@ -184,6 +184,22 @@ export class Settings<D extends Decls> {
     return new Settings(what, Object.fromEntries(Object.entries(this.decls).filter(([k]) => !keys.includes(k as K))) as Omit<D, K>);
   }
 
+  /**
+   * The same settings with other defaults, e.g. fine-tuning's step count and learning rate:
+   * `texts` says how a default reads in --help when it is not a plain value.
+   */
+  withDefaults(values: Partial<SettingValues<D>>, texts: Partial<Record<keyof D, string>> = {}, what = this.what): Settings<D> {
+    const decls = Object.fromEntries(Object.entries(this.decls).map(([k, d]) => {
+      if (!(k in values)) return [k, k in texts ? { ...d, defaultText: texts[k as keyof D] } : d];
+      const value = values[k as keyof D];
+      // A structured default is copied on every use, so a caller that adjusts its value cannot change the next one.
+      const fresh = (): unknown => (typeof value === 'object' && value !== null ? structuredClone(value) : value);
+      return [k, { ...d, default: value, defaultText: texts[k as keyof D],
+        parse: (v: unknown, source: string, field: string) => (v === undefined ? fresh() : d.parse(v, source, field)) }];
+    }));
+    return new Settings(what, decls as D);
+  }
+
   /** The union of two tables (names must not repeat). */
   with<E extends Decls>(other: Settings<E>, what = this.what): Settings<D & E> {
     for (const k of other.keys) if (this.has(k)) throw new Error(`setting "${k}" is declared twice`);

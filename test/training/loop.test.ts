@@ -224,6 +224,28 @@ describe('training loop', () => {
       /nowhere/);
   });
 
+  test('a run continuing a model resumes after both moved together (another machine, a renamed output directory)', async () => {
+    const place = (name: string): string => {
+      fs.cpSync(path.join(dir('learn'), 'final'), path.join(dir(name), 'source'), { recursive: true });
+      return dir(name);
+    };
+    const options = (base: string, steps: number) => tinyRun(path.join(base, 'run'), {
+      init: { from: path.join(base, 'source'), optimizerState: 'carry' }, steps, eval_every: 1,
+    });
+    await train(options(place('moved-before'), 2));
+    fs.renameSync(dir('moved-before'), dir('moved-after'));
+    const resumed = await train(options(dir('moved-after'), 4));
+    assert.equal(resumed.resumedFrom, path.join(dir('moved-after'), 'run', 'final'));
+    const straight = await train(options(place('moved-straight'), 4));
+    assert.deepEqual(resumed.evals.map((e) => e.val_loss), straight.evals.map((e) => e.val_loss));
+    // A run.json written before input models were named relative to the run (an absolute path) still resumes.
+    const runFile = path.join(dir('moved-after'), 'run', 'run.json');
+    const saved = JSON.parse(fs.readFileSync(runFile, 'utf8'));
+    assert.equal(saved.init.from, path.join('..', 'source'));
+    fs.writeFileSync(runFile, JSON.stringify({ ...saved, init: { ...saved.init, from: path.join(dir('moved-after'), 'source') } }));
+    assert.equal((await train(options(dir('moved-after'), 5))).step, 5);
+  });
+
   test('a diverging run stops with the step and the last good checkpoint, before spoiling the parameters', async () => {
     const runDir = dir('diverge');
     const options = tinyRun(runDir, {

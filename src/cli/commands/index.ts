@@ -3,6 +3,7 @@ import { benchCommand } from './bench';
 import { collapseNormsCommand } from './collapse_norms';
 import { corpusCommand } from './corpus';
 import { evalCommand } from './eval';
+import { finetuneCommand } from './finetune';
 import { forwardCommand } from './forward';
 import { fuseCommand } from './fuse';
 import { infoCommand } from './info';
@@ -12,9 +13,11 @@ import { runCommand } from './run';
 import { selfFuseCommand } from './self_fuse';
 import { serveCommand } from './serve';
 import { tokenizerCommand } from './tokenizer';
+import { workerCommand } from './worker';
 
 /** Every CLI command, in the order `deepfusion --help` lists them. */
 export const commands: Command[] = [
-  demoCommand, runCommand, serveCommand, infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand, fuseCommand, selfFuseCommand,
+  demoCommand, runCommand, workerCommand, serveCommand, infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand,
+  finetuneCommand, fuseCommand, selfFuseCommand,
   collapseNormsCommand, benchCommand,
 ];

@@ -4,10 +4,12 @@ import { UserError } from '../../errors';
 import { makeDirectory } from '../../io/output';
 import { expandPlan } from '../../plans/graph';
 import { bundledPlanNames, defaultOutDir, loadPlan, runPlanFile } from '../../plans/run_plan_file';
+import { DOWNSTREAM_FIGURE } from '../../plans/downstream_report';
 import { FIGURES, REPORT_FILE } from '../../plans/report';
 import { numberOption, parseCommandArgs, type Command } from '../command';
 import { PlanBoard } from '../plan_board';
 import { LocalProcessExecutor } from '../../plans/executor';
+import { defaultStore, QUEUE_SETTINGS } from '../../plans/distributed/settings';
 import type { Plan } from '../../plans/plan';
 import { RUN_SERVE_SETTINGS, SERVE_SETTINGS } from '../../serve/settings';
 import type { Dashboard } from '../../serve/server';
@@ -16,9 +18,10 @@ import { startDashboard } from './serve';
 const NAME = 'run';
 
 export const RUN_HELP = `Usage: deepfusion run <plan.yaml | bundled plan name> [--out <dir>] [--workers N] [--serve [--port 8080]]
+       deepfusion run <plan> --queue redis://host:6379 [--store <dir|s3://bucket/prefix>]
        deepfusion run --list
 
-Runs a fusion plan: a graph of jobs (train, fuse, selfFuse, eval) compared as arms, with repeats.
+Runs a fusion plan: a graph of jobs (train, fuse, selfFuse, eval, finetune) compared as arms, with repeats.
 Independent jobs run at once in worker processes (--workers, default: the number of cores; each
 job gets cores / running jobs threads). Every job's output is cached in <dir>/jobs/<hash of its
 settings and inputs>, so rerunning the command — after Ctrl-C, a crash, or an edit of the plan —
@@ -32,12 +35,19 @@ Writes into <dir> (default runs/<plan name>):
   ${FIGURES.accuracyVsFlops} validation accuracy against FLOPs
   ${FIGURES.graph}              the plan's graph
   ${FIGURES.sweep}              final loss against a swept setting (plans with a sweep)
+  ${DOWNSTREAM_FIGURE}         each arm's fine-tuned test scores (plans with finetune nodes)
   results.json, jobs/             the numbers, and each job's model, metrics and log
   status.json                     the live state of every job, while the plan runs
 
 With --serve, the live dashboard of <dir> (deepfusion serve, docs/dashboard.md) runs beside the
 plan and keeps serving after it ends, until Ctrl-C:
 ${RUN_SERVE_SETTINGS.help()}
+
+On several machines: start \`deepfusion worker --queue redis://host:6379\` on each, then run the plan
+with the same --queue (and --store, when the machines share a directory or a bucket rather than
+one disk). Ready jobs go to the queue; the workers run them; this command keeps the graph, shows
+which worker runs what, and writes the report here (docs/distributed.md).
+${QUEUE_SETTINGS.help(['Cluster'])}
 
 A plan file (YAML or JSON):
   name: my-plan
@@ -53,7 +63,8 @@ A plan file (YAML or JSON):
     base:    {train: {preset: m, steps: 2000, seed: 3}}
   arms: {baseline: base, fusion: grown, tuned: {final: grown, sweep: {node: grown, field: lr_offset, values: [-500, 0, 500]}}}
   baseline: baseline
-Train nodes take every setting of \`deepfusion pretrain\` (snake_case) except the data ones.
+Train nodes take every setting of \`deepfusion pretrain\` (snake_case) except the data ones;
+finetune nodes ({finetune: {model: <node>, suite: default}}) every setting of \`deepfusion finetune\`.
 
 Example: deepfusion run demo`;
 
@@ -66,8 +77,11 @@ export function serveOption(command: string, values: Record<string, unknown>): R
   return undefined;
 }
 
+/** Where a plan's jobs run: here, or on the workers of a queue (docs/distributed.md). */
+export interface Cluster { queue: string; store?: string }
+
 export async function runAndReport(plan: Plan, out: string | undefined, workers: number | undefined,
-  serve?: Record<string, unknown>): Promise<void> {
+  serve?: Record<string, unknown>, cluster?: Cluster): Promise<void> {
   const { jobs, arms } = expandPlan(plan);
   const outDir = path.resolve(out ?? defaultOutDir(plan));
   let dashboard: Dashboard | undefined;
@@ -75,21 +89,28 @@ export async function runAndReport(plan: Plan, out: string | undefined, workers:
     makeDirectory(outDir, 'the plan\'s jobs and report');
     dashboard = await startDashboard(outDir, serve, 'deepfusion run');
   }
-  const board = new PlanBoard(jobs.length);
-  const executor = new LocalProcessExecutor({ capacity: workers ?? os.availableParallelism() });
+  // Loaded only for queued runs: the queue client takes a while to load.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const open = (c: Cluster) => (require('../../plans/distributed/queue_executor') as typeof import('../../plans/distributed/queue_executor'))
+    .QueueExecutor.open({ queue: c.queue, store: c.store ?? defaultStore() });
+  const queued = cluster ? await open(cluster) : undefined;
+  const board = new PlanBoard(jobs.length, process.stderr, 15, queued !== undefined);
+  const executor = queued ?? new LocalProcessExecutor({ capacity: workers ?? os.availableParallelism() });
   let interrupted = false;
   const onSigint = (): void => {
     if (interrupted) process.exit(130);
     interrupted = true;
-    executor.cancelAll();
     board.close();
-    console.error(`\ninterrupted: finished jobs are kept in ${outDir}; ` +
+    console.error(`\ninterrupted: finished jobs are kept in ${queued ? queued.store.description : outDir}; ` +
       `run the same command again to resume.`);
-    process.exit(130);
+    // Queued jobs are cancelled through the queue, which takes a round trip (bounded, in case it is unreachable).
+    const cancelled = Promise.resolve(executor.cancelAll());
+    void Promise.race([cancelled, new Promise((r) => setTimeout(r, 5000))]).finally(() => process.exit(130));
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
-  console.error(`plan ${plan.name}: ${plan.nodes.length} nodes, ${plan.repeats} repeat(s), ${jobs.length} jobs, ${arms.length} arms`);
+  console.error(`plan ${plan.name}: ${plan.nodes.length} nodes, ${plan.repeats} repeat(s), ${jobs.length} jobs, ${arms.length} arms` +
+    `${queued ? ` · ${queued.description}` : ''}`);
   let failure: unknown;
   try {
     const done = await runPlanFile(plan, {
@@ -106,6 +127,7 @@ export async function runAndReport(plan: Plan, out: string | undefined, workers:
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    await queued?.close();
   }
   if (dashboard) {
     board.close();
@@ -127,6 +149,7 @@ export const runCommand: Command = {
   async run(argv) {
     const { values, positionals } = parseCommandArgs(NAME, argv, {
       out: { type: 'string' }, workers: { type: 'string' }, list: { type: 'boolean' }, ...RUN_SERVE_SETTINGS.cliOptions(),
+      ...QUEUE_SETTINGS.cliOptions(),
     });
     if (values.list) {
       for (const name of bundledPlanNames()) {
@@ -138,6 +161,12 @@ export const runCommand: Command = {
     if (positionals.length !== 1) throw new UserError(`deepfusion run: give one plan (a file or one of: ${bundledPlanNames().join(', ')}). See: deepfusion run --help`);
     const workers = values.workers === undefined ? undefined : numberOption(NAME, 'workers', values.workers, 1, { integer: true, min: 1 });
     const serve = serveOption(NAME, values);
-    await runAndReport(loadPlan(positionals[0]), values.out, workers, serve);
+    const cluster = QUEUE_SETTINGS.resolve([{ values: QUEUE_SETTINGS.fromArgs(values), source: `deepfusion ${NAME}`, fromFlags: true }]);
+    if (cluster.queue === undefined && cluster.store !== undefined) throw new UserError(`deepfusion ${NAME}: --store goes with --queue. See: deepfusion ${NAME} --help`);
+    if (cluster.queue !== undefined && workers !== undefined) {
+      throw new UserError(`deepfusion ${NAME}: --workers is for local runs; with --queue, each worker's --slots decides how many jobs run. Fix: drop --workers`);
+    }
+    await runAndReport(loadPlan(positionals[0]), values.out, workers, serve,
+      cluster.queue === undefined ? undefined : { queue: cluster.queue, store: cluster.store });
   },
 };

@@ -9,6 +9,7 @@ export interface EvalSettings { model: string }
 
 export const evalKind: NodeKind<EvalSettings> = {
   name: 'eval',
+  readsData: true,
   parse(raw, at, src) {
     const f = Fields.of(src, at, raw, 'eval: {model: <node>}');
     f.onlyKnown(['model']);

@@ -21,6 +21,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 export const trainKind: NodeKind<TrainNodeSettings> = {
   name: 'train',
+  readsData: true,
   parse(raw, at, src, defaults) {
     if (!isObject(raw)) return src.fail(at, 'expected the training settings', 'write train: {preset: s, steps: 1000}');
     for (const key of [...DATA_SETTINGS.keys, 'run']) {
