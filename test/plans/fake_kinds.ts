@@ -20,7 +20,8 @@ interface CountSettings { steps: number; seed: number; ms: number; from: string[
 
 const checkpointName = (step: number): string => `step-${String(step).padStart(8, '0')}`;
 
-function lastCheckpoint(dir: string): number {
+/** The step of the newest checkpoint in a count job's `checkpoints` directory (0 when none). */
+export function lastCheckpoint(dir: string): number {
   if (!fs.existsSync(dir)) return 0;
   return Math.max(0, ...fs.readdirSync(dir).filter((n) => n.startsWith('step-')).map((n) => Number(n.slice(5))));
 }

@@ -9,7 +9,7 @@ import { parsePlan, type Plan } from '../../src/plans/plan';
 import { parsePlanText } from '../../src/plans/plan_source';
 import { jobDir, runPlan } from '../../src/plans/runner';
 import { expandPlan } from '../../src/plans/graph';
-import { nodeKinds } from './fake_kinds';
+import { lastCheckpoint, nodeKinds } from './fake_kinds';
 
 const KINDS = path.join(__dirname, 'fake_kinds.js');
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'df-plan-'));
@@ -66,9 +66,9 @@ describe('plan runner', () => {
     let finished = false;
     child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('finished a@0')) finished = true; });
     // Killed once a job is finished and another is mid-way (its checkpoint between 5 and 35).
-    const checkpoints = expandPlan(plan(fs.readFileSync(planFile, 'utf8'))).jobs.map((j) => path.join(jobDir(out, j), 'checkpoint'));
-    const midway = (): boolean => checkpoints.some((f) => {
-      const step = fs.existsSync(f) ? Number(fs.readFileSync(f, 'utf8')) : 0;
+    const checkpoints = expandPlan(plan(fs.readFileSync(planFile, 'utf8'))).jobs.map((j) => path.join(jobDir(out, j), 'checkpoints'));
+    const midway = (): boolean => checkpoints.some((dir) => {
+      const step = lastCheckpoint(dir);
       return step >= 5 && step <= 35;
     });
     const exited = new Promise((r) => child.once('exit', r));
