@@ -20,7 +20,10 @@ export function runInit(runDir: string): string | undefined {
   const file = path.join(runDir, RUN_FILE);
   if (!fs.existsSync(file)) return undefined;
   const init = (readJsonFile(file, 'the run description') as { init?: { from?: unknown } }).init;
-  return typeof init?.from === 'string' && fs.existsSync(init.from) ? init.from : undefined;
+  if (typeof init?.from !== 'string') return undefined;
+  // Runs record it relative to the run directory (older runs: absolute), so a moved tree still finds it.
+  const from = path.resolve(runDir, init.from);
+  return fs.existsSync(from) ? from : undefined;
 }
 
 /** The run's models by step: its starting model (step 0), checkpoints and final/ (duplicate steps once). */
