@@ -63,35 +63,67 @@ const char* gemm_selected() { return active() == gemm_portable ? "portable" : "o
 
 const char* gemm_library_info() { return active() == gemm_portable ? "" : openblas_info(); }
 
-void gemm(const Gemm& g) {
-  const int threads = pool_in_job() ? 1 : pool_threads();
-  const double macs = static_cast<double>(g.m) * g.n * g.k;
-  if (threads == 1 || macs < kParallelMacs) return run_serial(g);
-  if (active() != gemm_portable && macs >= kLibraryMacs) return gemm_openblas_threaded(g, threads);
-  // Tiles of C, several per thread: a thread the OS preempts (the machine is shared) then holds
-  // up one small tile, not half the product. Tiles stay ≥ kMinTile on a side (multiples of 16),
-  // so packing each tile's panels costs little next to its multiply.
-  constexpr int64_t kMinTile = 128;
-  const int64_t target = static_cast<int64_t>(threads) * 4;
-  int64_t tm = g.m, tn = g.n;
-  auto count = [&] { return ((g.m + tm - 1) / tm) * ((g.n + tn - 1) / tn); };
-  while (count() < target) {
-    const bool rows = tm >= tn ? tm >= 2 * kMinTile : tn < 2 * kMinTile;
-    int64_t& side = rows ? tm : tn;
+namespace {
+
+// How a GEMM is cut into tiles of C: a function of its shape only, never of the thread count.
+// OpenBLAS's kernels round an element of C differently depending on the width of the block it
+// is computed in (its small-matrix and edge kernels; measured on the Cooperlake/SkylakeX
+// kernels), so tiles that followed the thread count made results depend on it
+// (docs/architecture.md#determinism). Tiles stay ≥ kMinTile on a side (multiples of 16), so
+// packing each tile's panels costs little next to its multiply; there are up to kTiles of them,
+// several per thread on small machines, so a thread the OS preempts (the machine is shared)
+// holds up one small tile, not half the product.
+struct Tiles {
+  int64_t tm, tn;
+  int64_t rows(const Gemm& g) const { return (g.m + tm - 1) / tm; }
+  int64_t cols(const Gemm& g) const { return (g.n + tn - 1) / tn; }
+  int64_t count(const Gemm& g) const { return rows(g) * cols(g); }
+};
+
+Tiles tiles_of(const Gemm& g) {
+  constexpr int64_t kMinTile = 128, kTiles = 8, kSmallBlocks = 4;
+  Tiles t{g.m, g.n};
+  while (t.count(g) < kTiles) {
+    const bool rows = t.tm >= t.tn ? t.tm >= 2 * kMinTile : t.tn < 2 * kMinTile;
+    int64_t& side = rows ? t.tm : t.tn;
     if (side < 2 * kMinTile) break;
     side = (side / 2 + 15) / 16 * 16;
   }
-  if (count() == 1) {
-    // Too small to tile by kMinTile but big enough to share: one block per thread.
-    if (g.m >= g.n) tm = std::max<int64_t>(16, (g.m / threads + 15) / 16 * 16);
-    else tn = std::max<int64_t>(16, (g.n / threads + 15) / 16 * 16);
+  if (t.count(g) == 1) {
+    // Too small to tile by kMinTile but big enough to share: a few blocks of the longer side.
+    if (g.m >= g.n) t.tm = std::max<int64_t>(16, (g.m / kSmallBlocks + 15) / 16 * 16);
+    else t.tn = std::max<int64_t>(16, (g.n / kSmallBlocks + 15) / 16 * 16);
   }
-  struct Ctx { const Gemm* g; int64_t tm, tn, cols; } ctx{&g, tm, tn, (g.n + tn - 1) / tn};
-  pool_run(count(), [](void* p, int64_t t) {
+  return t;
+}
+
+void run_tile(const Gemm& g, const Tiles& t, int64_t i) {
+  const int64_t r0 = (i / t.cols(g)) * t.tm, c0 = (i % t.cols(g)) * t.tn;
+  run_serial(block(g, r0, std::min(g.m, r0 + t.tm), c0, std::min(g.n, c0 + t.tn)));
+}
+
+bool library_sized(const Gemm& g) {
+  return active() != gemm_portable && static_cast<double>(g.m) * g.n * g.k >= kLibraryMacs;
+}
+
+// The GEMM on the calling thread, cut exactly as gemm() cuts it on any number of threads.
+void gemm_inline(const Gemm& g) {
+  if (static_cast<double>(g.m) * g.n * g.k < kParallelMacs || library_sized(g)) return run_serial(g);
+  const Tiles t = tiles_of(g);
+  for (int64_t i = 0; i < t.count(g); i++) run_tile(g, t, i);
+}
+
+}  // namespace
+
+void gemm(const Gemm& g) {
+  const int threads = pool_in_job() ? 1 : pool_threads();
+  if (threads == 1 || static_cast<double>(g.m) * g.n * g.k < kParallelMacs) return gemm_inline(g);
+  // OpenBLAS's serial and threaded drivers give the same bits (gemm_openblas.cc).
+  if (library_sized(g)) return gemm_openblas_threaded(g, threads);
+  struct Ctx { const Gemm* g; Tiles t; } ctx{&g, tiles_of(g)};
+  pool_run(ctx.t.count(g), [](void* p, int64_t i) {
     const Ctx& c = *static_cast<const Ctx*>(p);
-    const Gemm& g = *c.g;
-    const int64_t r0 = (t / c.cols) * c.tm, c0 = (t % c.cols) * c.tn;
-    run_serial(block(g, r0, std::min(g.m, r0 + c.tm), c0, std::min(g.n, c0 + c.tn)));
+    run_tile(*c.g, c.t, i);
   }, &ctx);
 }
 
@@ -107,7 +139,7 @@ void gemm_each(const Gemm& g, int64_t count, GemmItem item, const void* ctx) {
     return;
   }
   parallel_for(count, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; i++) run_serial(at(i));
+    for (int64_t i = begin; i < end; i++) gemm_inline(at(i));
   });
 }
 

@@ -33,7 +33,9 @@ Builds the deepfusion native addon with node-gyp.
                       build-portable/ (used by the tests and by DEEPFUSION_GEMM=portable).
   --strict            exit non-zero when the build fails (default: warn and exit 0, so that
                       'npm install' succeeds and the project falls back to the cpu backend)
-Environment: OPENBLAS_INCLUDE / OPENBLAS_LIBDIR point at a non-standard OpenBLAS install.`;
+Environment: OPENBLAS_INCLUDE (the directory of cblas.h) and OPENBLAS_LIBDIR (of libopenblas; default
+  the include directory's ../lib) point at a non-standard OpenBLAS install. When set, they are the
+  only place searched, so OPENBLAS_INCLUDE=/nonexistent builds as a machine without OpenBLAS would.`;
 
 function parseArgs(argv) {
   const opts = { variant: 'auto', out: null, strict: false };
@@ -106,8 +108,13 @@ function pkgConfigDirs() {
 /** OpenBLAS include and library directories that a probe program builds with, or null. */
 function findOpenBlas() {
   const candidates = [];
-  if (process.env.OPENBLAS_INCLUDE && process.env.OPENBLAS_LIBDIR) {
-    candidates.push({ include: process.env.OPENBLAS_INCLUDE, libdir: process.env.OPENBLAS_LIBDIR });
+  const { OPENBLAS_INCLUDE: include, OPENBLAS_LIBDIR: libdir } = process.env;
+  if (include || libdir) {
+    // An explicit location is the only one: the user chose it (or chose none, to test a build without it).
+    const dir = include || path.join(libdir, '..', 'include');
+    candidates.push({ include: dir, libdir: libdir || path.join(dir, '..', 'lib') });
+    return candidates.find((c) => fs.existsSync(path.join(c.include, 'cblas.h')) &&
+      probe(BLAS_PROBE, [`-I${c.include}`, `-L${c.libdir}`, `-Wl,-rpath,${c.libdir}`, '-lopenblas'])) ?? null;
   }
   candidates.push(...pkgConfigDirs());
   const multiarch = `${os.arch() === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;

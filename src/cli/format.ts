@@ -7,15 +7,7 @@ export function formatCount(n: number): string {
   return String(n);
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
-}
+export { formatBytes } from '../errors';
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// Entry point of the `deepfusion` CLI: dispatches to a command, turns user errors into one clear
-// line (exit 2) and anything else into a stack trace (exit 1).
+// Entry point of the `deepfusion` CLI: dispatches to a command, turns user errors (and OS errors
+// on a path) into one clear line (exit 2) and anything else into a stack trace (exit 1).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describeBackend, initEngine } from '../engine';
-import { UserError } from '../errors';
+import { reportedError, UserError } from '../errors';
 import { commands } from './commands';
 
 function version(): string {
@@ -47,9 +47,10 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof UserError) {
-    console.error(`error: ${err.message}`);
-    process.exitCode = 2;
+  const reported = reportedError(err);
+  if (reported) {
+    console.error(`error: ${reported.message}`);
+    process.exitCode = reported.exitCode;
   } else {
     console.error(err);
     process.exitCode = 1;

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import { ConfigError, errnoCode, FileError } from '../errors';
+import { regularFile } from '../io/read_text';
 import { corpusFingerprint, DOCUMENT_TARGET_CHARS, groupIntoDocuments, lazyCorpus, type Corpus, type CorpusDocument } from './corpus';
 import { normalizeText } from './normalize';
 
@@ -29,6 +30,7 @@ interface CorpusFile {
 }
 
 function readCorpusFile(file: string, id: string): CorpusFile {
+  regularFile(file, 'give text files only');
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);

@@ -1,6 +1,8 @@
 // The data a run reads, opened from its settings: the corpus, the tokenizer (a file, or one
 // trained on the corpus and cached), the resumable training stream and the fixed validation
 // batches.
+import { UserError } from '../errors';
+import { splitDocuments, type Corpus } from './corpus';
 import { openCorpus } from './corpus_open';
 import { cachedTokenizer } from './default_tokenizer';
 import type { DataSettings } from './settings';
@@ -26,10 +28,28 @@ export type EvalDataSettings = Pick<DataSettings, 'corpus' | 'tokenizer' | 'voca
 /** What slow preparation (tokenizer training, corpus tokenization) reports, as one line each. */
 export type DataProgress = (line: string) => void;
 
-export function openTokenizer(spec: Pick<DataSettings, 'corpus' | 'tokenizer' | 'vocab_size'>, progress?: DataProgress): T5Tokenizer {
+export function openTokenizer(spec: Pick<DataSettings, 'corpus' | 'tokenizer' | 'vocab_size'>, progress?: DataProgress,
+  opened?: Corpus): T5Tokenizer {
   if (spec.tokenizer !== 'default') return loadTokenizer(spec.tokenizer);
+  const corpus = opened ?? checkedCorpus(spec.corpus);
   progress?.(`tokenizer: ${spec.vocab_size} ids trained on corpus ${spec.corpus} (cached after the first time)`);
-  return cachedTokenizer({ corpus: openCorpus(spec.corpus), vocabSize: spec.vocab_size });
+  return cachedTokenizer({ corpus, vocabSize: spec.vocab_size });
+}
+
+/**
+ * The corpus, refused when it cannot give both a training and a validation split: found before
+ * a tokenizer is trained or the corpus tokenized, which may take minutes.
+ */
+function checkedCorpus(source: string): Corpus {
+  const corpus = openCorpus(source);
+  const split = splitDocuments(corpus.documents());
+  for (const which of ['train', 'validation'] as const) {
+    if (split[which].length === 0) {
+      throw new UserError(`corpus ${corpus.source} holds ${split.train.length + split.validation.length} document(s), so it has no ${which} documents. ` +
+        'Fix: give a corpus of at least two documents (text files are split into documents at blank lines; JSONL has one per line)');
+    }
+  }
+  return corpus;
 }
 
 export async function openValidation(spec: EvalDataSettings, tokenizer: T5Tokenizer, progress?: DataProgress): Promise<ExampleBatch[]> {
@@ -40,8 +60,8 @@ export async function openValidation(spec: EvalDataSettings, tokenizer: T5Tokeni
 }
 
 export async function openTrainingData(spec: DataSettings, stream: StreamSettings, progress?: DataProgress): Promise<TrainingData> {
-  const tokenizer = openTokenizer(spec, progress);
-  const corpus = openCorpus(spec.corpus);
+  const corpus = checkedCorpus(spec.corpus);
+  const tokenizer = openTokenizer(spec, progress, corpus);
   const validation = await openValidation(spec, tokenizer, progress);
   const train: TrainData = {
     open: (position) => openTrainStream({

@@ -6,9 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileError, UserError } from '../errors';
 import {
-  CONFIG_FILE, loadModel, openWeights, readConfig, readJsonFile, TOKENIZER_FILE, WEIGHTS_FILE, writeConfig,
+  checkFinite, checkWeightsFinite, CONFIG_FILE, loadModel, openWeights, readConfig, readJsonFile, TOKENIZER_FILE, WEIGHTS_FILE,
+  writeConfig,
 } from '../io/checkpoint';
 import { writeDirAtomic, writeFileAtomic } from '../io/atomic';
+import { checkOutputDir } from '../io/output';
 import { SafetensorsReader, SafetensorsWriter } from '../io/safetensors';
 import type { ForwardCase } from '../model/case';
 import type { T5Config } from '../model/config';
@@ -83,7 +85,11 @@ export function commonTokenizer(dirs: readonly string[]): string | undefined {
 function writeStream(file: string, layout: readonly TensorPlan[], tensors: Iterable<FusedTensor>): void {
   const writer = new SafetensorsWriter(file, layout.map(({ name, shape }) => ({ name, shape })), { format: 'pt' });
   try {
-    for (const { plan, data } of tensors) writer.write(plan.name, data);
+    for (const { plan, data } of tensors) {
+      // The sources are finite (checked as read), so only the fusion itself (noise) can overflow.
+      checkFinite(file, plan.name, data, 'lower the noise: its std must be small next to the weights (e.g. paired:0.01)');
+      writer.write(plan.name, data);
+    }
     writer.finish();
   } catch (err) {
     writer.abort();
@@ -116,7 +122,9 @@ function* carriedTensors(plans: readonly TensorPlan[], dirs: readonly string[]):
         throw new FileError(reader.file, entry ? `tensor "${name}" has shape [${entry.shape}], expected [${shape}]`
           : `has no tensor "${name}"`, 'use the optimizer state saved with these weights, or --optimizer-state reset');
       }
-      return reader.readFloat32(name);
+      const data = reader.readFloat32(name);
+      checkFinite(reader.file, name, data, 'use the optimizer state of a finite checkpoint, or --optimizer-state reset');
+      return data;
     };
     for (const plan of plans) yield { plan, data: buildTensor(plan, read) };
   } finally {
@@ -138,7 +146,12 @@ async function writeFusion(outDir: string, dirs: readonly string[], plan: Fusion
     carry = { meta, plans: slotPlans(plan, optimizer.slotsFor(meta)) };
   }
   const sources = openReaders(dirs, (dir, i) => openWeights(dir, plan.sources[i]));
-  const read: ReadTensor = ({ source, name }) => sources.of(source).readFloat32(name);
+  const read: ReadTensor = ({ source, name }) => {
+    const reader = sources.of(source);
+    const data = reader.readFloat32(name);
+    checkFinite(reader.file, name, data);
+    return data;
+  };
   try {
     await writeDirAtomic(outDir, (tmp) => {
       writeConfig(path.join(tmp, CONFIG_FILE), plan.config);
@@ -160,7 +173,13 @@ async function writeFusion(outDir: string, dirs: readonly string[], plan: Fusion
   };
 }
 
-export interface FuseCheckpointsOptions extends Omit<FuseOptions, 'labels'> {
+/** Where the fused model may be written (src/io/output.ts). */
+export interface OutputOptions {
+  /** Write even where it would replace a source or files that are not a model directory. */
+  force?: boolean;
+}
+
+export interface FuseCheckpointsOptions extends Omit<FuseOptions, 'labels'>, OutputOptions {
   optimizer?: OptimizerTransfer;
 }
 
@@ -169,10 +188,11 @@ export async function fuseCheckpoints(dirs: readonly string[], outDir: string,
   options: FuseCheckpointsOptions = {}): Promise<FusionResult> {
   const configs = dirs.map(readConfig);
   const plan = planFuse(configs, { ...options, labels: dirs.map((d) => path.join(d, CONFIG_FILE)) });
+  checkOutputDir(outDir, dirs, options.force ?? false);
   return writeFusion(outDir, dirs, plan, undefined, undefined, options.optimizer ?? { mode: 'reset' });
 }
 
-export interface SelfFuseCheckpointOptions extends SelfFuseOptions {
+export interface SelfFuseCheckpointOptions extends SelfFuseOptions, OutputOptions {
   optimizer?: OptimizerTransfer;
 }
 
@@ -180,6 +200,7 @@ export interface SelfFuseCheckpointOptions extends SelfFuseOptions {
 export async function selfFuseCheckpoint(dir: string, outDir: string,
   options: SelfFuseCheckpointOptions = {}): Promise<FusionResult> {
   const plan = planSelfFuse(readConfig(dir), options);
+  checkOutputDir(outDir, [dir], options.force ?? false);
   const dirs = plan.sources.map(() => dir);
   return writeFusion(outDir, dirs, plan, options.noise, options.seed, options.optimizer ?? { mode: 'reset' });
 }
@@ -188,9 +209,10 @@ export async function selfFuseCheckpoint(dir: string, outDir: string,
  * `deepfusion collapse-norms`: the grouped model in `dir` as a plain T5 in `outDir`. Weights,
  * tokenizer and optimizer state are unchanged and copied as they are.
  */
-export async function collapseNormsCheckpoint(dir: string, outDir: string): Promise<T5Config> {
+export async function collapseNormsCheckpoint(dir: string, outDir: string, options: OutputOptions = {}): Promise<T5Config> {
   const config = collapsedConfig(readConfig(dir), path.join(dir, CONFIG_FILE));
-  openWeights(dir, config).close();
+  checkWeightsFinite(dir, config);
+  checkOutputDir(outDir, [dir], options.force ?? false);
   await writeDirAtomic(outDir, (tmp) => {
     writeConfig(path.join(tmp, CONFIG_FILE), config);
     for (const file of [WEIGHTS_FILE, TOKENIZER_FILE, OPTIMIZER_TENSORS_FILE, OPTIMIZER_META_FILE]) {

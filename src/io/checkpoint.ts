@@ -31,10 +31,9 @@ export function readJsonFile(file: string, what: string): unknown {
 
 export function readConfig(dir: string): T5Config {
   const file = path.join(dir, CONFIG_FILE);
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    throw new FileError(dir, 'is not a directory',
-      'pass a model directory holding config.json and model.safetensors');
-  }
+  const fix = 'pass a model directory holding config.json and model.safetensors';
+  if (!fs.existsSync(dir)) throw new FileError(dir, 'does not exist', fix);
+  if (!fs.statSync(dir).isDirectory()) throw new FileError(dir, 'is a file, not a model directory', fix);
   return parseConfig(readJsonFile(file, 'the model config'), file);
 }
 
@@ -72,13 +71,52 @@ export function openWeights(dir: string, config: T5Config): SafetensorsReader {
   }
 }
 
+/** The index of the first NaN or ±Infinity in `data`, or -1. */
+export function firstNonFinite(data: Float32Array): number {
+  // x − x is 0 for every finite x and NaN for NaN and ±Infinity.
+  for (let i = 0; i < data.length; i++) if (data[i] - data[i] !== 0) return i;
+  return -1;
+}
+
+/**
+ * Refuses a tensor holding NaN or ±Infinity: a model with one computes NaN wherever it reaches,
+ * so it is never loaded, fused or written.
+ */
+export function checkFinite(file: string, name: string, data: Float32Array, fix = FIX_NON_FINITE): void {
+  const i = firstNonFinite(data);
+  if (i < 0) return;
+  let count = 0;
+  for (let j = i; j < data.length; j++) if (data[j] - data[j] !== 0) count++;
+  throw new FileError(file, `tensor "${name}" holds ${count} non-finite value${count === 1 ? '' : 's'} (${data[i]} at index ${i})`, fix);
+}
+
+const FIX_NON_FINITE = 'use a checkpoint from before the weights overflowed (training stops before a non-finite update, so an ' +
+  'earlier checkpoint of the run is finite), or re-export the model';
+
+/** Every tensor of the weights file read and checked to be finite (a model copied as it is must be usable). */
+export function checkWeightsFinite(dir: string, config: T5Config): void {
+  const reader = openWeights(dir, config);
+  try {
+    for (const spec of paramSpecs(config)) checkFinite(reader.file, spec.name, reader.readFloat32(spec.name));
+  } finally {
+    reader.close();
+  }
+}
+
 export function loadModel(dir: string): Model {
   const config = readConfig(dir);
   const reader = openWeights(dir, config);
+  const params: Params = {};
   try {
-    const params: Params = {};
-    for (const spec of paramSpecs(config)) params[spec.name] = tf.tensor(reader.readFloat32(spec.name), spec.shape, 'float32');
+    for (const spec of paramSpecs(config)) {
+      const data = reader.readFloat32(spec.name);
+      checkFinite(reader.file, spec.name, data);
+      params[spec.name] = tf.tensor(data, spec.shape, 'float32');
+    }
     return { config, params };
+  } catch (err) {
+    for (const t of Object.values(params)) t.dispose();
+    throw err;
   } finally {
     reader.close();
   }

@@ -2,8 +2,9 @@
 // data), read tensor by tensor so that large checkpoints never need to be in memory at once.
 // Every inconsistency is refused with the file and tensor named.
 import * as fs from 'node:fs';
-import { errnoCode, FileError } from '../errors';
-import { temporarySibling } from './atomic';
+import { diskFullError, errnoCode, FileError } from '../errors';
+import { resolvedPath, temporarySibling } from './atomic';
+import { regularFile } from './read_text';
 
 export type DType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -26,6 +27,23 @@ export interface NamedTensor {
 
 const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 const FIX_CORRUPT = 'the file is corrupt or was cut short; re-export or re-download it';
+/** One read or write moves at most this much: Node refuses a single one of 2 GiB or more. */
+const IO_CHUNK = 1 << 30;
+
+/** Writes all of `bytes` at the file's position, in pieces Node accepts. */
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length;) done += fs.writeSync(fd, bytes, done, Math.min(IO_CHUNK, bytes.length - done));
+}
+
+/** Fills `bytes` from `position` on; false if the file ends first. */
+function readAll(fd: number, bytes: Uint8Array, position: number): boolean {
+  for (let done = 0; done < bytes.length;) {
+    const got = fs.readSync(fd, bytes, done, Math.min(IO_CHUNK, bytes.length - done), position + done);
+    if (got === 0) return false;
+    done += got;
+  }
+  return true;
+}
 
 /** An open safetensors file whose header has been validated. */
 export class SafetensorsReader {
@@ -38,12 +56,13 @@ export class SafetensorsReader {
   ) {}
 
   static open(file: string): SafetensorsReader {
+    const fix = 'check the path; a model directory holds config.json and model.safetensors';
+    regularFile(file, fix);
     let fd: number;
     try {
       fd = fs.openSync(file, 'r');
     } catch (err) {
-      throw new FileError(file, `cannot be opened (${errnoCode(err)})`,
-        'check the path; a model directory holds config.json and model.safetensors');
+      throw new FileError(file, `cannot be opened (${errnoCode(err)})`, fix);
     }
     try {
       const { entries, metadata, dataStart } = parseHeader(file, fd);
@@ -78,8 +97,7 @@ export class SafetensorsReader {
   }
 
   private readInto(e: TensorEntry, bytes: Uint8Array): void {
-    const got = fs.readSync(this.fd, bytes, 0, bytes.length, this.dataStart + e.begin);
-    if (got !== bytes.length) throw new FileError(this.file, 'ended while reading tensor data', FIX_CORRUPT);
+    if (!readAll(this.fd, bytes, this.dataStart + e.begin)) throw new FileError(this.file, 'ended while reading tensor data', FIX_CORRUPT);
   }
 
   close(): void {
@@ -93,10 +111,12 @@ function parseHeader(file: string, fd: number):
   if (size < 8) throw new FileError(file, `has ${size} bytes, fewer than the 8-byte header length`, FIX_CORRUPT);
   const lenBytes = Buffer.alloc(8);
   fs.readSync(fd, lenBytes, 0, 8, 0);
-  const headerLen = Number(lenBytes.readBigUInt64LE(0));
-  if (headerLen > size - 8 || headerLen > MAX_HEADER) {
-    throw new FileError(file, `declares a ${headerLen}-byte header but the file has ${size} bytes`, FIX_CORRUPT);
+  const declared = lenBytes.readBigUInt64LE(0);
+  if (declared > BigInt(Math.min(size - 8, MAX_HEADER))) {
+    throw new FileError(file, `declares a ${declared}-byte header but the file has ${size} bytes` +
+      `${declared > BigInt(MAX_HEADER) && size - 8 > MAX_HEADER ? ` (at most ${MAX_HEADER} are accepted)` : ''}`, FIX_CORRUPT);
   }
+  const headerLen = Number(declared);
   const headerBytes = Buffer.alloc(headerLen);
   fs.readSync(fd, headerBytes, 0, headerLen, 8);
   let header: unknown;
@@ -184,12 +204,19 @@ function bf16ToF32(half: Uint16Array): Float32Array {
 
 /**
  * Streams F32 tensors into a safetensors file: the header is written first from the declared
- * names and shapes, then each tensor in order. The file appears under its name only at `finish`.
+ * names and shapes, then each tensor in order, whole or in parts (so that no tensor needs to be
+ * in memory at once; any size is written in pieces Node accepts). The file appears under its
+ * name only at `finish`. A full disk is reported with the space the file needs.
  */
 export class SafetensorsWriter {
   private next = 0;
+  /** Values of tensor `next` written so far (it may arrive in parts). */
+  private partial = 0;
   private readonly fd: number;
   private readonly tmp: string;
+  private readonly target: string;
+  /** Bytes of the whole file. */
+  readonly bytes: number;
 
   constructor(readonly file: string, private readonly layout: Array<{ name: string; shape: number[] }>,
     metadata: Record<string, string> = {}) {
@@ -207,32 +234,33 @@ export class SafetensorsWriter {
     const headerBytes = Buffer.from(json, 'utf8');
     const len = Buffer.alloc(8);
     len.writeBigUInt64LE(BigInt(headerBytes.length));
-    this.tmp = temporarySibling(file);
+    this.bytes = 8 + headerBytes.length + offset;
+    this.target = resolvedPath(file);
+    this.tmp = temporarySibling(this.target);
     this.fd = fs.openSync(this.tmp, 'w');
-    try {
-      fs.writeSync(this.fd, len);
-      fs.writeSync(this.fd, headerBytes);
-    } catch (err) {
-      this.abort();
-      throw err;
-    }
+    this.guarded(() => {
+      writeAll(this.fd, len);
+      writeAll(this.fd, headerBytes);
+    });
   }
 
-  /** Writes the next tensor; names and sizes must follow the declared layout. */
+  /** Writes the next tensor whole; names and sizes must follow the declared layout. */
   write(name: string, data: Float32Array): void {
     const slot = this.layout[this.next];
-    if (!slot || slot.name !== name || sizeOf(slot.shape) !== data.length) {
-      this.abort();
-      throw new Error(`SafetensorsWriter(${this.file}): expected ${slot ? `"${slot.name}" [${slot.shape}]` : 'no more tensors'}` +
-        `, got "${name}" with ${data.length} values`);
+    if (this.partial !== 0 || !slot || sizeOf(slot.shape) !== data.length) this.refuse(name, data.length);
+    this.writePart(name, data);
+  }
+
+  /** Writes the next values of the tensor being written (`name`), which may arrive in any number of parts. */
+  writePart(name: string, data: Float32Array): void {
+    const slot = this.layout[this.next];
+    if (!slot || slot.name !== name || this.partial + data.length > sizeOf(slot.shape)) this.refuse(name, data.length);
+    this.guarded(() => writeAll(this.fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
+    this.partial += data.length;
+    if (this.partial === sizeOf(slot.shape)) {
+      this.next++;
+      this.partial = 0;
     }
-    try {
-      fs.writeSync(this.fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    } catch (err) {
-      this.abort();
-      throw err;
-    }
-    this.next++;
   }
 
   finish(): void {
@@ -240,14 +268,31 @@ export class SafetensorsWriter {
       this.abort();
       throw new Error(`SafetensorsWriter(${this.file}): ${this.layout.length - this.next} tensors were never written`);
     }
-    fs.fsyncSync(this.fd);
+    this.guarded(() => fs.fsyncSync(this.fd));
     fs.closeSync(this.fd);
-    fs.renameSync(this.tmp, this.file);
+    fs.renameSync(this.tmp, this.target);
   }
 
   abort(): void {
     try { fs.closeSync(this.fd); } catch { /* already closed */ }
     fs.rmSync(this.tmp, { force: true });
+  }
+
+  /** Runs a write; on failure nothing is left, and a full disk says how much this file needs. */
+  private guarded(write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      this.abort();
+      throw diskFullError(err, this.file, this.bytes);
+    }
+  }
+
+  private refuse(name: string, values: number): never {
+    const slot = this.layout[this.next];
+    this.abort();
+    throw new Error(`SafetensorsWriter(${this.file}): expected ${slot ? `"${slot.name}" [${slot.shape}]` : 'no more tensors'}` +
+      `${this.partial ? ` (${this.partial} values written)` : ''}, got "${name}" with ${values} values`);
   }
 }
 

@@ -4,6 +4,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ReportedError } from '../errors';
 import type { JobEvent, JobResult, JobSpec } from './job';
 
 export interface Executor {
@@ -21,9 +22,13 @@ export type WorkerMessage =
   | { type: 'result'; result: JobResult }
   | { type: 'error'; message: string; userError: boolean };
 
-export class JobFailed extends Error {
+/**
+ * One line: the job, the reason and where its log is (the log holds the details, a stack trace
+ * for a bug). Exit code 2 when the reason is the user's to fix (bad input, a full disk), else 1.
+ */
+export class JobFailed extends ReportedError {
   constructor(readonly jobId: string, message: string, readonly userError: boolean, readonly log: string) {
-    super(`job ${jobId} failed: ${message} (log: ${log})`);
+    super(`job ${jobId} failed: ${message.split('\n')[0]} (log: ${log})`, userError ? 2 : 1);
     this.name = 'JobFailed';
   }
 }

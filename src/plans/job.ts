@@ -1,6 +1,7 @@
 // What moves between the runner, an executor and the process that runs a job. Everything here
 // is plain JSON so that a job can run in another process, or (later) on another machine.
 import type { DataSettings } from '../data/settings';
+import type { T5Config } from '../model/config';
 import type { SuiteResult } from '../training/finetune';
 import type { FieldPath, PlanSource } from './plan_source';
 
@@ -77,6 +78,13 @@ export interface NodeKind<S> {
   /** The settings of another repeat: seeds moved by `offset`. Absent: every repeat is the same job. */
   reseed?(settings: S, offset: number): S;
   run(job: JobSpec<S>, emit: (e: JobEvent) => void): Promise<JobResult>;
+  /**
+   * The config of the model the job will make, from its inputs' (undefined where unknown) and the
+   * tokenizer's vocabulary, so that a plan is checked whole before any job runs: sources that
+   * cannot be fused fail in seconds, not after hours of training. Throws a UserError naming the
+   * problem. Absent, or undefined, for a node that makes no model.
+   */
+  config?(settings: S, inputs: ReadonlyArray<T5Config | undefined>, vocabSize: number): T5Config | undefined;
 }
 
 /**

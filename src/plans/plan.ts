@@ -9,10 +9,14 @@ import { fieldName, PlanError, type FieldPath, type PlanSource } from './plan_so
 
 /** Seeds of repeat r are shifted by this much, far apart from seeds a plan writes by hand. */
 export const REPEAT_SEED_STRIDE = 1000;
+/** More repeats than this is a typo, not an experiment (and the shifted seeds would run out of room). */
+export const MAX_REPEATS = 1000;
 
 export interface PlanNode {
   name: string;
   kind: string;
+  /** `file:line:col` of the node's settings, for errors found after parsing. */
+  where: string;
   /** The settings its kind parsed (defaults filled in). */
   settings: unknown;
   inputs: string[];
@@ -60,7 +64,7 @@ export class Fields {
   constructor(private readonly src: PlanSource, private readonly at: FieldPath, private readonly obj: Obj) {}
 
   static of(src: PlanSource, at: FieldPath, v: unknown, what: string): Fields {
-    if (!isObj(v)) src.fail(at, `expected a mapping (${what})`, `write ${fieldName(at)} as key: value lines`);
+    if (!isObj(v)) src.fail(at, `expected a mapping (${what})`, `write ${at.length > 0 ? fieldName(at) : 'the plan'} as key: value lines`);
     return new Fields(src, at, v);
   }
 
@@ -96,10 +100,11 @@ export class Fields {
     return v;
   }
 
-  int(key: string, min: number, fallback?: number): number {
+  int(key: string, min: number, fallback?: number, max = Number.MAX_SAFE_INTEGER): number {
     const v = this.obj[key] ?? fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-      this.fail(key, v === undefined ? 'is missing' : `expected an integer ≥ ${min}, got ${JSON.stringify(v)}`, `set ${key}: <integer ≥ ${min}>`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in [${min}, ${max}]`;
+      this.fail(key, v === undefined ? 'is missing' : `expected an integer ${range}, got ${JSON.stringify(v)}`, `set ${key}: <integer ${range}>`);
     }
     return v;
   }
@@ -183,7 +188,7 @@ export function parsePlan(src: PlanSource, kinds: NodeKinds): Plan {
     description: top.has('description') ? top.string('description') : '',
     file: src.file,
     data,
-    repeats: top.int('repeats', 1, 1),
+    repeats: top.int('repeats', 1, 1, MAX_REPEATS),
     nodes,
     arms,
     baseline,
@@ -195,7 +200,7 @@ function planNode<S>(name: string, kind: NodeKind<S>, raw: unknown, at: FieldPat
   const settings = kind.parse(raw, at, src, defaults);
   const reseed = (s: S, r: number): S => (kind.reseed ? kind.reseed(s, REPEAT_SEED_STRIDE * r) : s);
   return {
-    name, kind: kind.name, settings, inputs: kind.inputs(settings),
+    name, kind: kind.name, where: src.locate(at), settings, inputs: kind.inputs(settings),
     settingsFor: (r, sweep) => reseed(sweep ? kind.parse({ ...(isObj(raw) ? raw : {}), [sweep.field]: sweep.value }, at, src, defaults) : settings, r),
   };
 }

@@ -2,7 +2,8 @@
 // value came from so validation errors can point at `file:line:col` and the field's path.
 import * as fs from 'node:fs';
 import { isNode, LineCounter, parseDocument } from 'yaml';
-import { errnoCode, UserError } from '../errors';
+import { errnoCode, FileError, UserError } from '../errors';
+import { regularFile } from '../io/read_text';
 
 export type FieldPath = ReadonlyArray<string | number>;
 
@@ -34,7 +35,13 @@ export function parsePlanText(text: string, file: string): PlanSource {
     throw new PlanError(`${file}:${pos.line}:${pos.col}`, '', `is not valid YAML/JSON (${e.message.split('\n')[0]})`,
       'correct the syntax at that position');
   }
-  const data = doc.toJS() as unknown;
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (err) {
+    // The yaml library refuses aliases that would expand without bound (an "alias bomb").
+    throw new PlanError(file, '', `cannot be expanded (${(err as Error).message})`, 'write the values out instead of nesting aliases (*name) of aliases');
+  }
   const locate = (path: FieldPath): string => {
     for (let n = path.length; n >= 0; n--) {
       const node = doc.getIn(path.slice(0, n), true);
@@ -58,8 +65,10 @@ export function parsePlanText(text: string, file: string): PlanSource {
 export function readPlanSource(file: string): PlanSource {
   let text: string;
   try {
+    regularFile(file, 'give the path of a plan file');
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof FileError) throw err;
     throw new PlanError(file, '', `cannot be read (${errnoCode(err)})`,
       'check the path, or name a bundled plan (deepfusion run --list)');
   }

@@ -5,10 +5,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeBackend, initEngine } from '../engine';
 import { UserError } from '../errors';
-import { openTrainingData } from '../data';
+import { loadTokenizer, openTrainingData } from '../data';
+import { makeDirectory } from '../io/output';
 import { LocalProcessExecutor, type Executor } from './executor';
 import { nodeKinds } from './kinds';
 import { parsePlan, type Plan } from './plan';
+import { checkPlan } from './plan_check';
 import { readPlanSource } from './plan_source';
 import { writeReport } from './report';
 import { runPlan, type PlanRun, type RunnerEvents } from './runner';
@@ -58,9 +60,16 @@ export function defaultOutDir(plan: Plan): string {
   return path.join('runs', plan.name);
 }
 
+/** The number of ids of the plan's tokenizer, without training it (the default one has exactly vocab_size). */
+function vocabularyOf(plan: Plan): number {
+  return plan.data.tokenizer === 'default' ? plan.data.vocab_size : loadTokenizer(plan.data.tokenizer).vocabSize;
+}
+
 export async function runPlanFile(plan: Plan, opts: PlanRunOptions = {}): Promise<FinishedPlan> {
   const outDir = path.resolve(opts.outDir ?? defaultOutDir(plan));
   const cores = os.availableParallelism();
+  checkPlan(plan, nodeKinds, vocabularyOf(plan));
+  makeDirectory(outDir, 'the plan\'s jobs and report');
   await initEngine();
   await prepareData(plan, opts.progress ?? (() => undefined));
   const executor = opts.executor ?? new LocalProcessExecutor({ capacity: opts.workers ?? cores });

@@ -1,13 +1,27 @@
-// A worker process: receives one job from its parent, runs it, reports the result, exits.
+// A worker process: receives one job from its parent, runs it, reports the result, exits. It
+// also exits when its parent dies, so a killed `deepfusion run` leaves no job running on.
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { WorkerMessage } from './executor';
 import type { JobSpec, NodeKinds } from './job';
-import { UserError } from '../errors';
+import { reportedError } from '../errors';
 
 function send(m: WorkerMessage): Promise<void> {
   return new Promise((resolve) => process.send?.(m, () => resolve()));
 }
 
+/**
+ * Kills this process once its parent is gone. A thread of its own watches, because the main
+ * thread may be inside a long computation (a training step, tokenizer training) and would not see
+ * the IPC channel close until it ends. The job's partial work stays resumable, as after any kill.
+ */
+function exitWithParent(): void {
+  const parent = process.ppid;
+  new Worker(`setInterval(() => { if (process.ppid !== ${parent}) process.kill(${process.pid}, 'SIGKILL'); }, 200);`,
+    { eval: true }).unref();
+}
+
+exitWithParent();
 process.once('message', (job: JobSpec) => {
   void (async () => {
     try {
@@ -20,7 +34,8 @@ process.once('message', (job: JobSpec) => {
       await send({ type: 'result', result });
     } catch (err) {
       console.error(err);
-      await send({ type: 'error', message: (err as Error).message ?? String(err), userError: err instanceof UserError });
+      const reported = reportedError(err);
+      await send({ type: 'error', message: (reported ?? (err as Error)).message ?? String(err), userError: reported?.exitCode === 2 });
     }
     process.disconnect?.();
   })();

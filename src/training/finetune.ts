@@ -24,7 +24,7 @@ import { t5TrainingStepFlops } from '../model/flops';
 import { disposeParams, type Params } from '../model/params';
 import type { FinetuneSettings } from './finetune_settings';
 import { train, type InitFromModel, type InitFromScratch, type ModelScore, type TrainEvent, type TrainResult } from './loop';
-import { modelConfig } from './pretrain';
+import { modelConfig, tokenizerForModel } from './pretrain';
 import { scoreSet, type SetScore } from './task_scoring';
 
 export const RESULTS_FILE = 'results.json';
@@ -95,8 +95,9 @@ export function defaultFinetuneRun(model: string, suite: string, init: string): 
   return path.join('runs', `finetune-${name}-${suite.replace(/[^\w.-]+/g, '_')}${init === 'random' ? '-random' : ''}`);
 }
 
+/** The model's own tokenizer; another one is refused (the same ids would mean other words). */
 function openTokenizer(s: FinetuneSettings): { tokenizer: T5Tokenizer; file: string } {
-  const file = s.tokenizer ?? path.join(s.model, TOKENIZER_FILE);
+  const file = s.tokenizer === undefined ? path.join(s.model, TOKENIZER_FILE) : tokenizerForModel(s.model, s.tokenizer);
   if (!s.tokenizer && !fs.existsSync(file)) {
     throw new FileError(s.model, `holds no ${TOKENIZER_FILE}`, 'give the tokenizer the model was trained with: --tokenizer <tokenizer.json>');
   }

@@ -2,7 +2,7 @@
 // goes. A checkpoint records the file's length, so a resumed run cuts off what a killed run
 // wrote after its last checkpoint and the file reads as one uninterrupted run.
 import * as fs from 'node:fs';
-import { FileError } from '../errors';
+import { diskFullError, FileError } from '../errors';
 
 export const METRICS_FILE = 'metrics.jsonl';
 
@@ -56,7 +56,11 @@ export class MetricsLog {
 
   append(record: MetricsRecord): void {
     const line = `${JSON.stringify(record)}\n`;
-    fs.appendFileSync(this.file, line);
+    try {
+      fs.appendFileSync(this.file, line);
+    } catch (err) {
+      throw diskFullError(err, this.file, Buffer.byteLength(line));
+    }
     this.bytes += Buffer.byteLength(line);
   }
 

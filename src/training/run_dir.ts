@@ -29,24 +29,58 @@ export function checkpointDir(runDir: string, step: number): string {
 }
 
 /**
- * Takes the run directory for this process; returns the release function. A lock left by a
- * process that no longer exists (a killed run) is taken over.
+ * Takes the run directory for this process; returns the release function. The lock records the
+ * pid and when that process started, so a lock left by a killed run is taken over even when its
+ * pid now belongs to another process. A holder that is still alive gets a few seconds to exit (a
+ * plan worker whose runner was killed exits by itself) before the run is refused.
  */
-export function lockRun(runDir: string): () => void {
+export function lockRun(runDir: string, waitMs = 3000): () => void {
   const file = path.join(runDir, LOCK_FILE);
+  const deadline = Date.now() + waitMs;
   for (;;) {
     try {
-      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      fs.writeFileSync(file, `${process.pid} ${processStart(process.pid) ?? ''}`.trim(), { flag: 'wx' });
       return () => fs.rmSync(file, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const pid = Number(fs.readFileSync(file, 'utf8'));
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-      throw new UserError(`${runDir}: another training process (pid ${pid}) is using this run directory. ` +
-        `Fix: wait for it to finish or stop it, or train in another run directory`);
+    const holder = lockHolder(file);
+    if (holder === null) {
+      fs.rmSync(file, { force: true });
+      continue;
     }
-    fs.rmSync(file, { force: true });
+    if (Date.now() >= deadline) {
+      throw new UserError(`${runDir}: another training process (pid ${holder}) is using this run directory (lock ${file}). ` +
+        `Fix: wait for it to finish or stop it (kill ${holder}); if no training runs there, delete ${file}`);
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+  }
+}
+
+/** The pid holding the lock if that process is still the one that took it, else null (a stale lock). */
+function lockHolder(file: string): number | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  const [pidText, started] = text.trim().split(/\s+/);
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || !isAlive(pid)) return null;
+  // The pid may have been reused by an unrelated process since.
+  const now = processStart(pid);
+  return started !== undefined && now !== undefined && now !== started ? null : pid;
+}
+
+/** When process `pid` started (clock ticks since boot, from /proc on Linux), or undefined where unknown. */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "pid (comm)": state is field 3, starttime field 22.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }
 
@@ -114,10 +148,19 @@ export function checkRunIdentity(runDir: string, identity: Record<string, unknow
   const wanted = JSON.parse(JSON.stringify(identity)) as unknown;
   const diff = firstDifference(saved, wanted, '');
   if (diff) {
-    throw new ConfigError(file, diff.path, `this run was started with ${show(diff.saved)}, now ${show(diff.wanted)} is asked for`,
-      `repeat the original setting to resume, or train in another run directory`);
+    const setting = SETTING_OF[diff.path];
+    throw new ConfigError(file, diff.path, `${setting ? `(set by ${setting}) ` : ''}this run was started with ${show(diff.saved)}, ` +
+      `now ${show(diff.wanted)} is asked for`,
+      `repeat the original ${setting ?? 'setting'} to resume (${RUN_FILE} holds it), or train in another run directory`);
   }
 }
+
+/** Identity fields that the settings derive from other settings: a user changed those. */
+const SETTING_OF: Record<string, string> = {
+  'schedule.base': '--lr / "lr"',
+  'schedule.lr': '--lr / "lr"',
+  'schedule.warmup': '--warmup / "warmup"',
+};
 
 function firstDifference(a: unknown, b: unknown, at: string): { path: string; saved: unknown; wanted: unknown } | null {
   if (isDeepStrictEqual(a, b)) return null;

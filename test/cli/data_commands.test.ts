@@ -35,6 +35,15 @@ describe('deepfusion corpus / tokenizer', () => {
     assert.ok(fs.existsSync(out));
   });
 
+  test('tokenizer train on a corpus of one document says there is no validation split to measure', () => {
+    const one = path.join(temporaryDir(), 'one.txt');
+    fs.writeFileSync(one, 'the quick brown fox jumps over the lazy dog again and again\n');
+    const r = runCli(['tokenizer', 'train', '--corpus', one, '--vocab', '130', '-o', path.join(temporaryDir(), 't.json')], env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^validation +none \(the corpus has no validation documents\)$/m);
+    assert.doesNotMatch(r.stdout, /NaN/);
+  });
+
   test('tokenizer encode shows ids, pieces and the normalised decoded text', () => {
     const out = path.join(temporaryDir(), 'tokenizer.json');
     assert.equal(runCli(['tokenizer', 'train', '--corpus', dir, '--vocab', '300', '-o', out], env).status, 0);

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { runCli } from '../helpers/cli';
-import { temporaryDir } from '../helpers/corpus';
+import { temporaryDir, writeChapterDir } from '../helpers/corpus';
 import { writeGlueDir } from '../helpers/glue';
 import { tinyModelDir } from '../helpers/tiny_model';
 
@@ -52,6 +52,19 @@ describe('deepfusion finetune', () => {
     assert.equal(again.status, 0, again.stderr);
     assert.match(again.stderr, /^rte: already fine-tuned/m);
     assert.equal(again.stdout.split('\n').filter((l) => /^(mrpc|rte|average)/.test(l)).join('\n'), r.stdout.split('\n').filter((l) => /^(mrpc|rte|average)/.test(l)).join('\n'));
+  });
+
+  test('a model\'s tokenizer travels with it: another --tokenizer is refused before any task is prepared', () => {
+    const other = path.join(temporaryDir(), 'other-tokenizer.json');
+    const t = runCli(['tokenizer', 'train', '--corpus', writeChapterDir(3), '--vocab', '300', '-o', other], env);
+    assert.equal(t.status, 0, t.stderr);
+    const run = path.join(temporaryDir(), 'refused');
+    const r = runCli(['finetune', '--model', model, '--tokenizer', other, '--task', 'spam', '--steps', '1', '--run', run], env);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /other-tokenizer\.json: is not the tokenizer the model in .* was trained with .*Fix: leave the tokenizer out/);
+    assert.equal(fs.existsSync(run), false, 'nothing was written');
+    const own = runCli(['finetune', '--model', model, '--tokenizer', path.join(model, 'tokenizer.json'), '--task', 'nope'], env);
+    assert.doesNotMatch(own.stderr, /is not the tokenizer/, 'the model\'s own tokenizer, named, is accepted');
   });
 
   test('unknown tasks, bad GLUE directories and malformed rows are refused in one line with the fix, exit 2', () => {

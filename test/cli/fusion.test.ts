@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -86,6 +87,87 @@ describe('deepfusion fuse / self-fuse / collapse-norms', () => {
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     }
     assert.equal(fs.existsSync(dir('x')), false);
+  });
+
+  test('an output that would destroy a source or unrelated files is refused unless --force', () => {
+    // A run directory's trained model, and a copy to fuse it with.
+    const final = dir('run/final');
+    fs.mkdirSync(final, { recursive: true });
+    for (const f of ['config.json', 'model.safetensors']) fs.copyFileSync(path.join(fixtureModelDir(name), f), path.join(final, f));
+    fs.writeFileSync(dir('run/metrics.jsonl'), '{}\n');
+    const weights = fs.readFileSync(path.join(final, 'model.safetensors'));
+    fs.mkdirSync(dir('papers'));
+    fs.writeFileSync(dir('papers/notes.txt'), 'mine');
+    fs.writeFileSync(dir('file.txt'), 'mine');
+    const cases: Array<[string[], RegExp]> = [
+      [['fuse', final, dir('narrow'), '-o', final], /run\/final: is the source .*run\/final: writing it would replace the model being read/],
+      [['self-fuse', final, '-o', final], /is the source/],
+      [['self-fuse', final, '-o', `${final}/../final`], /is the source/],
+      [['fuse', final, dir('narrow'), '-o', dir('run')], /holds the source .*final: replacing it would delete that model/],
+      [['collapse-norms', dir('fused'), '-o', dir('fused/inner')], /lies inside the source/],
+      [['fuse', final, dir('narrow'), '-o', dir('papers')], /papers: is a non-empty directory that is not a model directory \(it holds notes\.txt\)/],
+      [['self-fuse', final, '-o', dir('file.txt')], /file\.txt: is a file, not a directory/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = runCli(args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, pattern);
+      assert.match(r.stderr, /Fix: choose another output directory \(-o\), or add --force to replace it/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+    assert.ok(fs.readFileSync(path.join(final, 'model.safetensors')).equals(weights));
+    assert.equal(fs.readFileSync(dir('papers/notes.txt'), 'utf8'), 'mine');
+    assert.equal(fs.readFileSync(dir('file.txt'), 'utf8'), 'mine');
+    assert.ok(fs.existsSync(dir('run/metrics.jsonl')));
+
+    // Forced, through a path that passes through the source itself: the source is replaced by the
+    // wider model, complete, with no temporary left beside it.
+    const r = runCli(['self-fuse', final, '-o', `${final}/../final`, '--force', '--verify', fixtureCase(name)]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^not verified: the output replaced a source$/m);
+    assert.equal((readJsonFile(path.join(final, 'config.json'), 'config') as { d_model: number }).d_model, 48);
+    assert.deepEqual(fs.readdirSync(dir('run')).sort(), ['final', 'metrics.jsonl']);
+  });
+
+  test('-o . is refused (the current directory), and so is a weights file that is a directory or a pipe', () => {
+    const here = dir('cwd');
+    fs.mkdirSync(here);
+    fs.writeFileSync(path.join(here, 'notes.txt'), 'mine');
+    const r = runCli(['self-fuse', fixtureModelDir(name), '-o', '.'], {}, { cwd: here });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^error: \.: is the current directory or holds it\. Fix: choose another output directory/);
+
+    const odd = dir('odd');
+    fs.mkdirSync(path.join(odd, 'model.safetensors'), { recursive: true });
+    fs.copyFileSync(path.join(fixtureModelDir(name), 'config.json'), path.join(odd, 'config.json'));
+    const info = runCli(['info', odd]);
+    assert.equal(info.status, 2, info.stderr);
+    assert.match(info.stderr, /model\.safetensors: is a directory, not a file/);
+    fs.rmdirSync(path.join(odd, 'model.safetensors'));
+    if (spawnSync('mkfifo', [path.join(odd, 'model.safetensors')]).status === 0) {
+      // Reading a pipe nobody writes to would block forever.
+      const fifo = runCli(['info', odd], {}, { timeoutMs: 60_000 });
+      assert.equal(fifo.status, 2, fifo.stderr);
+      assert.match(fifo.stderr, /model\.safetensors: is not a regular file/);
+    }
+  });
+
+  test('a full disk while fusing is one line with the space needed; nothing is left on the disk', (t) => {
+    const mount = dir('small-disk');
+    fs.mkdirSync(mount);
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=128k', 'tmpfs', mount]).status !== 0) {
+      t.skip('mounting a small tmpfs needs root');
+      return;
+    }
+    try {
+      const r = runCli(['self-fuse', fixtureModelDir(name), '-o', path.join(mount, 'out'), '--copies', '8']);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /^error: .*small-disk\/out\/model\.safetensors: cannot be written: no space left on the device \(it needs [\d.]+ [KM]iB, [\d.]+ KiB are free; ENOSPC\)\. Fix: free at least/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.deepEqual(fs.readdirSync(mount), []);
+    } finally {
+      spawnSync('umount', [mount]);
+    }
   });
 
   test('--verify on text tokenizes lines with the sources\' tokenizer.json, which travels with the result', () => {

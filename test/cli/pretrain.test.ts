@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
+import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
 import { readMetrics } from '../../src/training/metrics';
 import { runCli } from '../helpers/cli';
 import { smallCorpusAndTokenizer, temporaryDir } from '../helpers/corpus';
@@ -71,5 +72,84 @@ describe('deepfusion pretrain / eval', () => {
       assert.match(r.stderr, message);
     }
     assert.match(runCli(['pretrain', '--help']).stdout, /--lr-offset K/);
+  });
+
+  test('a changed --lr on resume names --lr', () => {
+    const r = runCli([...args.slice(0, -2), '--run', run, '--steps', '8', '--lr', '0.05'], env);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /run\.json: field "schedule\.(base|lr)": \(set by --lr \/ "lr"\) this run was started with .*Fix: repeat the original --lr/);
+  });
+
+  test('a model\'s tokenizer travels with it: --from uses it, and refuses another', () => {
+    const final = path.join(run, 'final');
+    // Another tokenizer: trained on fewer chapters, so the same ids mean other pieces.
+    const other = path.join(temporaryDir(), 'other-tokenizer.json');
+    const t = runCli(['tokenizer', 'train', '--corpus', path.join(corpus.source, 'chapter-001.txt'), '--vocab', '300', '-o', other], env);
+    assert.equal(t.status, 0, t.stderr);
+    const refusedRun = path.join(temporaryDir(), 'refused');
+    const r = runCli(['pretrain', '--from', final, '--corpus', corpus.source, '--tokenizer', other, '--input-len', '32', '--batch', '4',
+      '--steps', '1', '--run', refusedRun], env);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`other-tokenizer\\.json: is not the tokenizer the model in .*final was trained with .*Fix: leave the tokenizer out`));
+    assert.equal(fs.existsSync(refusedRun), false, 'nothing was written');
+    const evalOther = runCli(['eval', '--model', final, '--corpus', corpus.source, '--tokenizer', other], env);
+    assert.equal(evalOther.status, 2, evalOther.stderr);
+    assert.match(evalOther.stderr, /is not the tokenizer the model in/);
+
+    // Without --tokenizer, on another corpus: the model's own tokenizer, not one trained on that corpus.
+    const continued = path.join(temporaryDir(), 'continued-own');
+    const c = runCli(['pretrain', '--from', final, '--corpus', path.join(corpus.source, 'chapter-002.txt'), '--input-len', '32', '--batch', '4',
+      '--eval-batches', '1', '--steps', '1', '--run', continued], env);
+    assert.equal(c.status, 0, c.stderr);
+    assert.doesNotMatch(c.stderr, /^tokenizer: .* trained on corpus/m);
+    assert.ok(fs.readFileSync(path.join(continued, 'final', 'tokenizer.json')).equals(fs.readFileSync(path.join(final, 'tokenizer.json'))));
+  });
+
+  test('a bad model, run directory or corpus is refused before any data is prepared, leaving nothing behind', () => {
+    const cache = temporaryDir();
+    const where = temporaryDir();
+    const file = path.join(where, 'a-file');
+    fs.writeFileSync(file, 'mine');
+    const oneLine = path.join(where, 'one-line.txt');
+    fs.writeFileSync(oneLine, `${'word '.repeat(50_000)}\n`);
+    for (const [argv, message] of [
+      [['pretrain', '--from', path.join(where, 'missing'), '--run', path.join(where, 'r1')], /missing: does not exist\. Fix: pass a model directory/],
+      [['eval', '--model', path.join(where, 'missing')], /missing: does not exist/],
+      [['pretrain', '--preset', 'tiny', '--run', file], /a-file: is a file, so it cannot hold a training run/],
+      [['pretrain', '--preset', 'tiny', '--run', path.join(file, 'below')], /a-file: is a file, so it cannot hold a training run/],
+      [['pretrain', '--preset', 'tiny', '--corpus', oneLine, '--run', path.join(where, 'r2')],
+        /corpus .*one-line\.txt holds 1 document\(s\), so it has no validation documents\. Fix: give a corpus of at least two documents/],
+    ] as const) {
+      const r = runCli([...argv], { DEEPFUSION_CACHE: cache });
+      assert.equal(r.status, 2, `${argv.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+    assert.deepEqual(fs.readdirSync(cache), [], 'no tokenizer was trained, no corpus tokenized');
+    assert.deepEqual(fs.readdirSync(where).sort(), ['a-file', 'one-line.txt'], 'no run directory was made');
+  });
+
+  test('a model with NaN weights is refused by eval, fuse and pretrain --from, naming the tensor', async () => {
+    const final = path.join(run, 'final');
+    const poisoned = path.join(temporaryDir(), 'nan-model');
+    fs.mkdirSync(poisoned);
+    for (const f of fs.readdirSync(final)) fs.copyFileSync(path.join(final, f), path.join(poisoned, f));
+    const weights = readSafetensors(path.join(poisoned, 'model.safetensors'));
+    const name = 'decoder.block.0.layer.0.SelfAttention.q.weight';
+    (weights.get(name) as { data: Float32Array }).data[3] = NaN;
+    writeSafetensors(path.join(poisoned, 'model.safetensors'), [...weights.values()]);
+    const tensor = new RegExp(`model\\.safetensors: tensor "${name.replace(/\./g, '\\.')}" holds 1 non-finite value \\(NaN at index 3\\)`);
+    for (const argv of [
+      ['eval', '--model', poisoned, ...data.filter((a) => a !== '--batch' && a !== '4')],
+      ['fuse', poisoned, final, '-o', path.join(temporaryDir(), 'fused')],
+      ['pretrain', '--from', poisoned, ...data, '--steps', '1', '--run', path.join(temporaryDir(), 'from-nan')],
+    ]) {
+      const r = runCli(argv, env);
+      assert.equal(r.status, 2, `${argv.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, tensor);
+    }
+    const noisy = runCli(['self-fuse', final, '-o', path.join(temporaryDir(), 'noisy'), '--noise', 'plain:1e308'], env);
+    assert.equal(noisy.status, 2, noisy.stderr);
+    assert.match(noisy.stderr, /holds \d+ non-finite values .*Fix: lower the noise/);
   });
 });

@@ -64,6 +64,49 @@ baseline: scratch
     assert.equal(fs.readFileSync(path.join(out, RESULTS_FILE), 'utf8'), before);
   });
 
+  test('a plan whose fusion cannot work is refused before any job runs', () => {
+    const bad = path.join(dir, 'incompatible.yaml');
+    fs.writeFileSync(bad, `name: incompatible\ndata: {corpus: ${JSON.stringify(corpus.source)}, tokenizer: ${JSON.stringify(tokenizerFile)}}\n` +
+      'nodes:\n  a: {train: {preset: s, steps: 4}}\n  b: {train: {preset: tiny, steps: 4}}\n  f: {fuse: {sources: [a, b]}}\n');
+    const badOut = path.join(dir, 'incompatible-out');
+    const r = runCli(['run', bad, '--out', badOut], env);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^error: .*incompatible\.yaml:6:\d+: node f: node b: field "num_layers": is 2 but node a has 4\. Fix: /m);
+    assert.equal(fs.existsSync(badOut), false, 'nothing ran');
+  });
+
+  test('a job failing on a user error is one line with the job, the reason and its log; exit 2', () => {
+    const failing = path.join(dir, 'failing.yaml');
+    fs.writeFileSync(failing, `name: failing
+data: {corpus: ${JSON.stringify(corpus.source)}, tokenizer: ${JSON.stringify(tokenizerFile)}, input_length: 32, eval_batches: 1, eval_batch_size: 4}
+defaults: {batch_size: 4, eval_every: 0, checkpoint_every: 0}
+nodes:
+  a: {train: {preset: tiny, steps: 1}}
+  s: {selfFuse: {source: a}}
+  t: {train: {from: s, steps: 1, optimizer_state: carry}}
+`);
+    const r = runCli(['run', failing, '--out', path.join(dir, 'failing-out')], env);
+    assert.equal(r.status, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.match(lines.at(-1) ?? '', /^error: job t failed: .*holds no optimizer state .*Fix: .* \(log: .*failing-out\/jobs\/[0-9a-f]+\/log\.txt\)$/);
+    assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+  });
+
+  test('an --out that is a file, and a YAML alias bomb, are one line each', () => {
+    const file = path.join(dir, 'a-file');
+    fs.writeFileSync(file, 'mine');
+    const r = runCli(['run', planFile, '--out', file], env);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^error: .*a-file: is a file, so it cannot hold the plan's jobs and report\. Fix: /m);
+    const bomb = path.join(dir, 'bomb.yaml');
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) levels.push(`${'abcdefghi'[i]}: &${'abcdefghi'[i]} [${Array(9).fill(`*${'abcdefghi'[i - 1]}`).join(', ')}]`);
+    fs.writeFileSync(bomb, `${levels.join('\n')}\nname: bomb\n`);
+    const b = runCli(['run', bomb], env, { timeoutMs: 60_000 });
+    assert.equal(b.status, 2, b.stderr);
+    assert.match(b.stderr, /^error: .*bomb\.yaml: cannot be expanded \(Excessive alias count.*\)\. Fix: write the values out/);
+  });
+
   test('a bad plan is one error line naming the position and the fix', () => {
     const bad = path.join(dir, 'bad.yaml');
     fs.writeFileSync(bad, 'name: bad\nnodes:\n  a: {train: {preset: tiny, steps: -3}}\n');

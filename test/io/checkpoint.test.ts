@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { initEngine } from '../../src/engine/backend';
-import { FileError } from '../../src/errors';
+import { FileError, freeBytes } from '../../src/errors';
 import { loadModel, saveModel, WEIGHTS_FILE } from '../../src/io/checkpoint';
 import { readSafetensors, SafetensorsReader, SafetensorsWriter, writeSafetensors } from '../../src/io/safetensors';
 import { configToJson, makeConfig } from '../../src/model/config';
@@ -120,8 +121,9 @@ describe('bad checkpoints are refused with the tensor named', () => {
   test('a missing weights file and a missing directory', () => {
     const dir = tmp();
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(configToJson(config)));
-    refusal(() => loadModel(dir), /model\.safetensors: cannot be opened \(ENOENT\)/);
-    refusal(() => loadModel(path.join(dir, 'nope')), /is not a directory/);
+    refusal(() => loadModel(dir), /model\.safetensors: does not exist/);
+    refusal(() => loadModel(path.join(dir, 'nope')), /nope: does not exist/);
+    refusal(() => loadModel(path.join(dir, 'config.json')), /config\.json: is a file, not a model directory/);
   });
 
   test('an aborted write leaves nothing behind', () => {
@@ -131,5 +133,92 @@ describe('bad checkpoints are refused with the tensor named', () => {
     w.write('a', new Float32Array(2));
     assert.throws(() => w.finish(), /1 tensors were never written/);
     assert.deepEqual(fs.readdirSync(dir), []);
+  });
+});
+
+describe('paths that are not what they should be, and faults', () => {
+  test('a header length beyond any file is printed exactly', () => {
+    const file = path.join(tmp(), 'huge.safetensors');
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(2n ** 60n);
+    fs.writeFileSync(file, Buffer.concat([len, Buffer.from('{}')]));
+    refusal(() => SafetensorsReader.open(file), /declares a 1152921504606846976-byte header but the file has 10 bytes/);
+  });
+
+  test('a weights "file" that is a directory or a pipe is refused at once (reading a pipe would block forever)', async () => {
+    const dir = path.join(tmp(), 'm');
+    await saveModel(dir, { config, params: initParams(config, 1) });
+    fs.rmSync(path.join(dir, WEIGHTS_FILE));
+    fs.mkdirSync(path.join(dir, WEIGHTS_FILE));
+    refusal(() => loadModel(dir), /model\.safetensors: is a directory, not a file/);
+    fs.rmdirSync(path.join(dir, WEIGHTS_FILE));
+    const fifo = spawnSync('mkfifo', [path.join(dir, WEIGHTS_FILE)]);
+    if (fifo.status === 0) refusal(() => loadModel(dir), /model\.safetensors: is not a regular file \(a pipe, socket or device/);
+    fs.rmSync(path.join(dir, WEIGHTS_FILE), { force: true });
+  });
+
+  test('weights holding NaN or Infinity are refused, naming the tensor', async () => {
+    const dir = path.join(tmp(), 'nan');
+    await saveModel(dir, { config, params: initParams(config, 1) });
+    const file = path.join(dir, WEIGHTS_FILE);
+    const tensors = [...readSafetensors(file).values()];
+    const name = 'encoder.block.1.layer.1.DenseReluDense.wo.weight';
+    const poisoned = tensors.map((t) => (t.name === name ? { ...t, data: t.data.map((v, i) => (i === 5 ? NaN : i === 9 ? -Infinity : v)) } : t));
+    writeSafetensors(file, poisoned);
+    refusal(() => loadModel(dir), /tensor "encoder\.block\.1\.layer\.1\.DenseReluDense\.wo\.weight" holds 2 non-finite values \(NaN at index 5\)/);
+  });
+
+  test('a tensor over 2 GiB is written in parts and read back', { skip: (freeBytes(os.tmpdir()) ?? 0) < 5 * 2 ** 30 && 'needs 5 GiB free' }, () => {
+    const file = path.join(tmp(), 'big.safetensors');
+    // 2.25 GiB of float32, streamed in 64 MiB parts: no single write (or the tensor) needs to be in memory.
+    const rows = 9;
+    const cols = 2 ** 26;
+    const part = new Float32Array(cols);
+    const writer = new SafetensorsWriter(file, [{ name: 'big', shape: [rows, cols] }, { name: 'after', shape: [3] }]);
+    for (let r = 0; r < rows; r++) {
+      part.fill(r);
+      part[cols - 1] = -r;
+      writer.writePart('big', part);
+    }
+    writer.write('after', Float32Array.of(1, 2, 3));
+    writer.finish();
+    assert.equal(fs.statSync(file).size, writer.bytes);
+    assert.ok(writer.bytes > 2 ** 31);
+    const reader = SafetensorsReader.open(file);
+    try {
+      assert.deepEqual([...reader.readFloat32('after')], [1, 2, 3]);
+      const big = reader.readFloat32('big');
+      assert.equal(big.length, rows * cols);
+      for (let r = 0; r < rows; r++) {
+        assert.equal(big[r * cols], r);
+        assert.equal(big[(r + 1) * cols - 1], -r);
+      }
+    } finally {
+      reader.close();
+      fs.rmSync(file);
+    }
+  });
+
+  test('a full disk is one error naming the file, the space it needs and what is free; nothing half-written stays', async (t) => {
+    const mount = path.join(tmp(), 'small-disk');
+    fs.mkdirSync(mount);
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mount]).status !== 0) {
+      t.skip('mounting a small tmpfs needs root');
+      return;
+    }
+    try {
+      const big = makeConfig({ vocab_size: 200, d_model: 32, d_kv: 8, num_heads: 4, d_ff: 64, num_layers: 2 });
+      await saveModel(path.join(mount, 'small'), { config, params: initParams(config, 1) });
+      const before = fs.readdirSync(path.join(mount, 'small')).sort();
+      await assert.rejects(saveModel(path.join(mount, 'small'), { config: big, params: initParams(big, 1) }), (err: unknown) =>
+        err instanceof FileError &&
+        /small\/model\.safetensors: cannot be written: no space left on the device \(it needs [\d.]+ KiB, [\d.]+ KiB are free; ENOSPC\)\. Fix: free at least [\d.]+ KiB more/.test(err.message));
+      // The earlier model is intact and no temporary is left.
+      assert.deepEqual(fs.readdirSync(mount), ['small']);
+      assert.deepEqual(fs.readdirSync(path.join(mount, 'small')).sort(), before);
+      assert.equal(loadModel(path.join(mount, 'small')).config.d_model, config.d_model);
+    } finally {
+      spawnSync('umount', [mount]);
+    }
   });
 });

@@ -13,12 +13,15 @@ const result = (value: number, steps: number): JobResult => ({
  * Counts to `steps` (a step every `ms`), checkpointing each step as checkpoints/step-N (the newest
  * two kept, as training does); value = seed·steps + Σ inputs. Each start appends the step it starts
  * from to `starts`, and, with $FAKE_KINDS_LOG set, its key to that file (runs across workers).
+ * With `busy`, each step computes for `ms` without returning to the event loop, as a training
+ * step does; the worker's pid is in the job's `pid` file.
  */
-interface CountSettings { steps: number; seed: number; ms: number; from: string[] }
+interface CountSettings { steps: number; seed: number; ms: number; from: string[]; busy: boolean }
 
 const checkpointName = (step: number): string => `step-${String(step).padStart(8, '0')}`;
 
-function lastCheckpoint(dir: string): number {
+/** The step of the newest checkpoint in a count job's `checkpoints` directory (0 when none). */
+export function lastCheckpoint(dir: string): number {
   if (!fs.existsSync(dir)) return 0;
   return Math.max(0, ...fs.readdirSync(dir).filter((n) => n.startsWith('step-')).map((n) => Number(n.slice(5))));
 }
@@ -35,9 +38,12 @@ const count: NodeKind<CountSettings> = {
   name: 'count',
   parse(raw, at, src) {
     const f = Fields.of(src, at, raw, 'count settings');
-    f.onlyKnown(['steps', 'seed', 'from', 'ms']);
+    f.onlyKnown(['steps', 'seed', 'from', 'ms', 'busy']);
     const from = f.raw('from');
-    return { steps: f.int('steps', 1), seed: f.int('seed', 0, 0), ms: f.int('ms', 0, 5), from: from === undefined ? [] : ([] as string[]).concat(from as string) };
+    return {
+      steps: f.int('steps', 1), seed: f.int('seed', 0, 0), ms: f.int('ms', 0, 5), from: from === undefined ? [] : ([] as string[]).concat(from as string),
+      busy: f.raw('busy') === true,
+    };
   },
   inputs: (s) => s.from,
   label: (s) => `count ${s.steps}`,
@@ -46,10 +52,12 @@ const count: NodeKind<CountSettings> = {
     const checkpoints = path.join(job.dir, 'checkpoints');
     let step = lastCheckpoint(checkpoints);
     fs.appendFileSync(path.join(job.dir, 'starts'), `${step}\n`);
+    fs.writeFileSync(path.join(job.dir, 'pid'), String(process.pid));
     if (process.env.FAKE_KINDS_LOG) fs.appendFileSync(process.env.FAKE_KINDS_LOG, `${job.key} ${step}\n`);
-    const { steps, ms, seed } = job.settings;
+    const { steps, ms, seed, busy } = job.settings;
     while (step < steps) {
-      await new Promise((r) => setTimeout(r, ms));
+      if (busy) for (const end = Date.now() + ms; Date.now() < end;) { /* computing */ }
+      else await new Promise((r) => setTimeout(r, ms));
       step++;
       writeCheckpoint(checkpoints, step);
       emit({ type: 'progress', step, total: steps });

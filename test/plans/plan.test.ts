@@ -54,6 +54,20 @@ describe('plan files', () => {
     assert.equal(e.jobs.filter((j) => j.node === 'ab').length, 2);
   });
 
+  test('a swept value equal to the default is the same job as the unswept node (the same key)', () => {
+    const e = expandPlan(parse(`name: p
+nodes:
+  a: {train: {preset: tiny, steps: 5, seed: 1}}
+  more: {train: {from: a, steps: 3}}
+arms:
+  plain: more
+  swept: {final: more, sweep: {node: more, field: lr_offset, values: [0, 10]}}
+`));
+    const key = (id: string): string => (e.jobs.find((j) => j.id === id) as { key: string }).key;
+    assert.equal(key('more[lr_offset=0]'), key('more'));
+    assert.notEqual(key('more[lr_offset=10]'), key('more'));
+  });
+
   test('errors point at the line and field, and say the fix', () => {
     refused('name: p\nnodes:\n  a: {train: {preset: tiny, steps: five}}\n', /^p\.yaml:3:/, /nodes\.a\.train\.steps: expected an integer in \[0, 100000000\], got "five"/);
     refused('name: p\nnodes:\n  a: {train: {preset: huge, steps: 5}}\n', /^p\.yaml:3:/, /preset: expected one of tiny, s, m, l, got "huge".*Fix: set "preset" to one of tiny, s, m, l/);

@@ -9,7 +9,7 @@ import { parsePlan, type Plan } from '../../src/plans/plan';
 import { parsePlanText } from '../../src/plans/plan_source';
 import { jobDir, runPlan } from '../../src/plans/runner';
 import { expandPlan } from '../../src/plans/graph';
-import { nodeKinds } from './fake_kinds';
+import { lastCheckpoint, nodeKinds } from './fake_kinds';
 
 const KINDS = path.join(__dirname, 'fake_kinds.js');
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'df-plan-'));
@@ -63,12 +63,23 @@ describe('plan runner', () => {
 
     const out = tmp();
     const child = spawn(process.execPath, [path.join(__dirname, 'run_plan_child.js'), planFile, out], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve) => {
-      child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('finished a@0')) { child.kill('SIGKILL'); resolve(); } });
+    let finished = false;
+    child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('finished a@0')) finished = true; });
+    // Killed once a job is finished and another is mid-way (its checkpoint between 5 and 35).
+    const checkpoints = expandPlan(plan(fs.readFileSync(planFile, 'utf8'))).jobs.map((j) => path.join(jobDir(out, j), 'checkpoints'));
+    const midway = (): boolean => checkpoints.some((dir) => {
+      const step = lastCheckpoint(dir);
+      return step >= 5 && step <= 35;
     });
-    await new Promise((r) => child.once('exit', r));
-    // Workers die with their parent's IPC channel; give them a moment.
-    await new Promise((r) => setTimeout(r, 300));
+    const exited = new Promise((r) => child.once('exit', r));
+    let done = false;
+    void exited.then(() => { done = true; });
+    while (!(finished && midway()) && !done) await new Promise((r) => setTimeout(r, 2));
+    assert.ok(!done, 'the plan is killed before it ends');
+    child.kill('SIGKILL');
+    await exited;
+    // Workers kill themselves within 200 ms of their parent's death; give them a moment.
+    await new Promise((r) => setTimeout(r, 500));
     const p = plan(fs.readFileSync(planFile, 'utf8'));
     const started: string[] = [];
     const resumed = await runPlan(p, { outDir: out, executor: executor(), cores: 2, events: { started: (j) => started.push(j.id) } });
@@ -78,6 +89,40 @@ describe('plan runner', () => {
     const jobs = expandPlan(p).jobs;
     const restarts = jobs.map((j) => fs.readFileSync(path.join(jobDir(out, j), 'starts'), 'utf8').trim().split('\n').map(Number));
     assert.ok(restarts.some((s) => s.length === 2 && s[1] > 0), `some job resumed mid-way: ${JSON.stringify(restarts)}`);
+  });
+
+  test('workers die with their parent even while they compute, and a rerun right after finishes the plan', async () => {
+    // Steps of 500 ms that never return to the event loop, as a training step does.
+    const text = 'name: busy\nnodes:\n  a: {count: {steps: 16, ms: 500, busy: true, seed: 3}}\n  b: {count: {steps: 16, ms: 500, busy: true, seed: 4}}\n';
+    const planFile = path.join(tmp(), 'plan.yaml');
+    fs.writeFileSync(planFile, text);
+    const out = tmp();
+    const child = spawn(process.execPath, [path.join(__dirname, 'run_plan_child.js'), planFile, out], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = plan(text);
+    const pidFiles = expandPlan(p).jobs.map((j) => path.join(jobDir(out, j), 'pid'));
+    while (!pidFiles.every((f) => fs.existsSync(f) && fs.readFileSync(f, 'utf8') !== '')) await new Promise((r) => setTimeout(r, 50));
+    const pids = pidFiles.map((f) => Number(fs.readFileSync(f, 'utf8')));
+    const killedAt = Date.now();
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    // Left alone the workers would run about 8 s more; their watcher thread kills them in a fraction of that.
+    while (pids.some(alive) && Date.now() - killedAt < 5000) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(pids.filter(alive), [], 'no worker outlives the runner');
+    const resumed = await runPlan(p, { outDir: out, executor: executor(), cores: 2 });
+    assert.deepEqual(values(resumed.results), { a: 48, b: 64 });
+  });
+
+  test('jobs sharing a key (a swept value equal to the node\'s own) run once and share the result', async () => {
+    const text = 'name: twins\nnodes:\n  a: {count: {steps: 3, seed: 2}}\narms:\n  plain: a\n  swept: {final: a, sweep: {node: a, field: seed, values: [2, 5]}}\n';
+    const started: string[] = [];
+    const cached: string[] = [];
+    const run = await runPlan(plan(text), {
+      outDir: tmp(), executor: executor(), cores: 2, events: { started: (j) => started.push(j.id), cached: (j) => cached.push(j.id) },
+    });
+    assert.deepEqual(started.sort(), ['a', 'a[seed=5]']);
+    assert.deepEqual(cached, ['a[seed=2]']);
+    assert.equal(run.results.get('a[seed=2]'), run.results.get('a'));
   });
 
   test('a failing job stops the plan with its name and log', async () => {

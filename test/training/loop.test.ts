@@ -184,10 +184,18 @@ describe('training loop', () => {
   test('a run directory in use by a live process is refused; a dead one\'s lock is taken over', async () => {
     const runDir = dir('locked');
     fs.mkdirSync(runDir, { recursive: true });
-    fs.writeFileSync(path.join(runDir, 'run.lock'), String(process.ppid));
-    await assert.rejects(train(tinyRun(runDir, { steps: 1 })), new RegExp(`another training process \\(pid ${process.ppid}\\)`));
-    fs.writeFileSync(path.join(runDir, 'run.lock'), '999999999');
+    const lock = path.join(runDir, 'run.lock');
+    fs.writeFileSync(lock, String(process.ppid));
+    await assert.rejects(train(tinyRun(runDir, { steps: 1 })), (e: unknown) => e instanceof Error &&
+      e.message.includes(`another training process (pid ${process.ppid}) is using this run directory (lock ${lock})`) &&
+      e.message.includes(`if no training runs there, delete ${lock}`));
+    fs.writeFileSync(lock, '999999999');
     assert.equal((await train(tinyRun(runDir, { steps: 1 }))).step, 1);
+    // A live pid that started at another time than the lock's holder: the pid was reused, the lock is stale.
+    if (fs.existsSync(`/proc/${process.ppid}/stat`)) {
+      fs.writeFileSync(lock, `${process.ppid} 1`);
+      assert.equal((await train(tinyRun(runDir, { steps: 2 }))).step, 2);
+    }
   });
 
   test('a longer run continues a finished one', async () => {

@@ -3,6 +3,7 @@ import { UserError } from '../../errors';
 import { fuseCheckpoints, verifyCheckpoint } from '../../fusion/checkpoints';
 import { outputWeights } from '../../fusion/compatibility';
 import { readConfig } from '../../io/checkpoint';
+import { OUTPUT_SETTINGS, overlapsSource } from '../../io/output';
 import { parseCommandArgs, requireOption, type Command } from '../command';
 import { describeFusion, formatChange, probeBatch, VERIFY_HELP, verifyFileBatch } from '../fusion_args';
 import { optimizerTransfer } from '../../fusion/optimizer_transfer';
@@ -23,19 +24,23 @@ may differ. The fusion streams tensor by tensor, so memory stays near one tensor
 appears complete or not at all, with the sources' tokenizer.json.
 
 Options:
-  -o, --out <dir>           where to write the fused model (replaced if it exists)
+  -o, --out <dir>           where to write the fused model (an existing model directory is replaced)
 ${FUSE_SETTINGS.help()}
+${OUTPUT_SETTINGS.help()}
   ${VERIFY_HELP}
 
 Example: deepfusion fuse runs/small-a/final runs/small-b/final -o runs/medium/init --verify case.json`,
   async run(argv) {
     const { values, positionals } = parseCommandArgs('fuse', argv, {
-      out: { type: 'string', short: 'o' }, verify: { type: 'string' }, ...FUSE_SETTINGS.cliOptions(),
+      out: { type: 'string', short: 'o' }, verify: { type: 'string' }, ...FUSE_SETTINGS.cliOptions(), ...OUTPUT_SETTINGS.cliOptions(),
     });
     if (positionals.length < 2) {
       throw new UserError('deepfusion fuse: give two or more model directories. See: deepfusion fuse --help');
     }
     const out = requireOption('fuse', 'out', values.out);
+    const { force } = OUTPUT_SETTINGS.resolve([{ values: OUTPUT_SETTINGS.fromArgs(values), source: 'deepfusion fuse', fromFlags: true }]);
+    // Forced onto a source, the sources are gone once written: nothing is left to verify against.
+    const replacesSource = force && overlapsSource(out, positionals);
     const s = FUSE_SETTINGS.resolve([{ values: FUSE_SETTINGS.fromArgs(values), source: 'deepfusion fuse', fromFlags: true }]);
     const weights = outputWeights(positionals.length, s.weights);
     const norm = s.norm;
@@ -43,12 +48,13 @@ Example: deepfusion fuse runs/small-a/final runs/small-b/final -o runs/medium/in
     const configs = positionals.map(readConfig);
     const requested = await verifyFileBatch(values.verify, configs[0], positionals[0]);
     const start = performance.now();
-    const result = await fuseCheckpoints(positionals, out, { weights, norm, optimizer });
+    const result = await fuseCheckpoints(positionals, out, { weights, norm, optimizer, force });
     const weightText = weights.map((w) => Number(w.toFixed(4))).join(', ');
     for (const line of describeFusion(out, result, configs, (performance.now() - start) / 1000, weightText)) console.log(line);
     // Grouped fusion is exact; joint fusion of different sources is not, so it is always measured.
     const batch = requested ?? (result.config.norm_groups ? undefined : probeBatch(configs[0]));
-    if (batch) {
+    if (batch && replacesSource) console.log('not verified: the output replaced a source');
+    else if (batch) {
       await initEngine();
       const change = verifyCheckpoint(out, positionals.map((dir, i) => ({ dir, weight: weights[i] })), batch.case);
       console.log(`verify on ${batch.what}: fused logits vs Σ wᵢ·logitsᵢ of the sources: ${formatChange(change)}`);

@@ -1,7 +1,7 @@
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../errors';
+import { makeDirectory } from '../../io/output';
 import { expandPlan } from '../../plans/graph';
 import { bundledPlanNames, defaultOutDir, loadPlan, runPlanFile } from '../../plans/run_plan_file';
 import { DOWNSTREAM_FIGURE } from '../../plans/downstream_report';
@@ -86,7 +86,7 @@ export async function runAndReport(plan: Plan, out: string | undefined, workers:
   const outDir = path.resolve(out ?? defaultOutDir(plan));
   let dashboard: Dashboard | undefined;
   if (serve) {
-    fs.mkdirSync(outDir, { recursive: true });
+    makeDirectory(outDir, 'the plan\'s jobs and report');
     dashboard = await startDashboard(outDir, serve, 'deepfusion run');
   }
   // Loaded only for queued runs: the queue client takes a while to load.

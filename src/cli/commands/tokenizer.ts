@@ -34,7 +34,9 @@ async function train(argv: string[]): Promise<void> {
   console.log(`vocab       ${tokenizer.vocabSize} ids: <pad> 0, </s> 1, <unk> 2, ${tokenizer.vocabSize - 3 - tokenizer.sentinelCount} ` +
     `pieces, ${tokenizer.sentinelCount} sentinels (<extra_id_0> = ${tokenizer.vocabSize - 1})`);
   console.log(`training    ${trained ? `${seconds.toFixed(1)} s` : 'found in the cache'}`);
-  console.log(`validation  ${(await tokensPerWord(tokenizer, corpus)).toFixed(3)} tokens per word`);
+  const perWord = await tokensPerWord(tokenizer, corpus);
+  // A corpus of one document holds none out, so there is nothing to measure on.
+  console.log(`validation  ${Number.isNaN(perWord) ? 'none (the corpus has no validation documents)' : `${perWord.toFixed(3)} tokens per word`}`);
   console.log(`wrote       ${path.resolve(output)}`);
 }
 

@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import { initEngine } from '../../engine';
 import { fuseCheckpoints, selfFuseCheckpoint, verifyCheckpoint, type FusionResult } from '../../fusion/checkpoints';
 import { outputWeights } from '../../fusion/compatibility';
+import { planFuse, planSelfFuse } from '../../fusion/fuse';
+import type { T5Config } from '../../model/config';
 import { optimizerTransfer } from '../../fusion/optimizer_transfer';
 import { FUSE_SETTINGS, noiseText, SELF_FUSE_SETTINGS } from '../../fusion/settings';
 import { probeCase } from '../../fusion/verify';
@@ -59,6 +61,9 @@ export const fuseKind: NodeKind<FuseSettings> = {
   },
   inputs: (s) => s.sources,
   label: (s) => `fuse ${s.sources.length} · ${s.norm}`,
+  config: (s, inputs) => (inputs.every((c) => c !== undefined)
+    ? planFuse(inputs as T5Config[], { weights: s.weights, norm: s.norm, labels: s.sources.map((n) => `node ${n}`) }).config
+    : undefined),
   async run(job) {
     await initEngine();
     const started = performance.now();
@@ -81,6 +86,7 @@ export const selfFuseKind: NodeKind<SelfFuseSettings> = {
   },
   inputs: (s) => [s.source],
   label: (s) => `self-fuse ×${s.copies} · ${noiseText(s.noise)}`,
+  config: (s, [input]) => (input ? planSelfFuse(input, { copies: s.copies, norm: s.norm }).config : undefined),
   reseed: (s, offset) => ({ ...s, seed: s.seed + offset }),
   async run(job) {
     await initEngine();

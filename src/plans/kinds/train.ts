@@ -8,7 +8,7 @@ import { initEngine } from '../../engine';
 import { readConfig } from '../../io/checkpoint';
 import { t5TrainingStepFlops } from '../../model/flops';
 import { hasOptimizerState } from '../../training/optimizers/state_io';
-import { pretrain } from '../../training/pretrain';
+import { newModelConfig, pretrain } from '../../training/pretrain';
 import { resolveNodeSettings, type ModelTrainSettings, type PretrainSettings } from '../../training/settings';
 import type { JobSpec, NodeKind } from '../job';
 import { withPlanPositions } from '../plan_positions';
@@ -40,6 +40,8 @@ export const trainKind: NodeKind<TrainNodeSettings> = {
     return withPlanPositions(src, at, raw, defaults, () => resolveNodeSettings(layers));
   },
   inputs: (s) => ('from' in s.model ? [s.model.from] : []),
+  // Training keeps the shape of the model it continues; a new model's shape is checked as pretrain checks it.
+  config: (s, [input], vocabSize) => ('from' in s.model ? input : newModelConfig(s.model, vocabSize)),
   label: (s) => `train ${'from' in s.model ? `from ${s.model.from}` : 'preset' in s.model ? s.model.preset : 'model'} · ${s.steps} steps`,
   reseed: (s, offset) => ({ ...s, seed: s.seed + offset }),
   async run(job: JobSpec<TrainNodeSettings>, emit) {

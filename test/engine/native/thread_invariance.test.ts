@@ -69,7 +69,7 @@ test('products of any size and k compute the same bits on 1, 2 and 3 threads', a
   // and threaded drivers cut k alike (k = 300, 512, 2048 on SkylakeX, whose k-block is 448) and
   // block by block when they would not (700, 1000, 2000). Products below that size are tiled
   // across the pool; the smallest tiles go to OpenBLAS's small-matrix kernel.
-  const cases: Array<{ m: number; n: number; k: number; transA: boolean; transB: boolean }> = [
+  const cases: Array<{ m: number; n: number; k: number; transA: boolean; transB: boolean; batch?: number }> = [
     { m: 64, n: 1024, k: 300, transA: false, transB: false },
     { m: 96, n: 768, k: 300, transA: true, transB: true },
     { m: 200, n: 100, k: 2000, transA: false, transB: true },
@@ -80,10 +80,19 @@ test('products of any size and k compute the same bits on 1, 2 and 3 threads', a
     { m: 130, n: 140, k: 1000, transA: true, transB: true },
     { m: 128, n: 128, k: 900, transA: false, transB: false },
     { m: 32, n: 32, k: 1000, transA: false, transB: true },
+    // Mid-sized products the pool tiles: OpenBLAS rounds an element differently depending on the
+    // width of the block it computes it in, so the tiles must not follow the thread count.
+    { m: 32, n: 128, k: 128, transA: false, transB: true },
+    { m: 32, n: 8192, k: 128, transA: false, transB: true },
+    { m: 64, n: 256, k: 128, transA: false, transB: true },
+    { m: 48, n: 200, k: 96, transA: true, transB: false },
+    // Batches run in parallel over items when they outnumber the threads, else item by item.
+    { m: 32, n: 128, k: 128, transA: false, transB: true, batch: 2 },
+    { m: 32, n: 128, k: 128, transA: false, transB: true, batch: 5 },
   ];
-  await assertSameBitsOnAnyThreadCount((addon) => cases.map(({ m, n, k, transA, transB }, i) => {
-    const c = new Float32Array(m * n);
-    addon.matmul(randomValues(m * k, 10 + i), randomValues(k * n, 20 + i), c, 1, 1, 1, m, n, k, transA, transB);
+  await assertSameBitsOnAnyThreadCount((addon) => cases.map(({ m, n, k, transA, transB, batch = 1 }, i) => {
+    const c = new Float32Array(batch * m * n);
+    addon.matmul(randomValues(batch * m * k, 10 + i), randomValues(batch * k * n, 20 + i), c, batch, batch, batch, m, n, k, transA, transB);
     return new Uint32Array(c.buffer);
   }));
 });
