@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileError, UserError } from '../errors';
 import {
-  checkFinite, checkWeightsFinite, CONFIG_FILE, loadModel, openWeights, readConfig, readJsonFile, TOKENIZER_FILE, WEIGHTS_FILE,
+  checkFinite, checkWeightsFinite, CONFIG_FILE, FUSION_FILE, loadModel, openWeights, readConfig, readJsonFile, TOKENIZER_FILE, WEIGHTS_FILE,
   writeConfig,
 } from '../io/checkpoint';
 import { writeDirAtomic, writeFileAtomic } from '../io/atomic';
@@ -23,6 +23,7 @@ import { fusedTensors, planFuse, planSelfFuse, type FuseOptions, type FusedTenso
 import type { SymmetryNoise } from './noise';
 import { buildTensor, sizeOf, type ReadTensor } from './place';
 import type { FusionPlan, TensorPlan } from './plan';
+import { fusionRecord, readFusionRecord, writeFusionRecord } from './record';
 import { carriedMeta, slotPlans, type OptimizerMeta, type OptimizerStateMode } from './optimizer_state';
 import { addWeighted, logitsChange, logitsOf, type LogitsChange } from './verify';
 
@@ -155,6 +156,7 @@ async function writeFusion(outDir: string, dirs: readonly string[], plan: Fusion
   try {
     await writeDirAtomic(outDir, (tmp) => {
       writeConfig(path.join(tmp, CONFIG_FILE), plan.config);
+      writeFusionRecord(tmp, fusionRecord(plan, noise, seed));
       writeStream(path.join(tmp, WEIGHTS_FILE), plan.tensors, fusedTensors(plan, read, noise, seed));
       if (tokenizer) fs.copyFileSync(tokenizer, path.join(tmp, TOKENIZER_FILE));
       if (carry) {
@@ -202,19 +204,22 @@ export async function selfFuseCheckpoint(dir: string, outDir: string,
   const plan = planSelfFuse(readConfig(dir), options);
   checkOutputDir(outDir, [dir], options.force ?? false);
   const dirs = plan.sources.map(() => dir);
-  return writeFusion(outDir, dirs, plan, options.noise, options.seed, options.optimizer ?? { mode: 'reset' });
+  return writeFusion(outDir, dirs, plan, options.noise ?? { kind: 'none' }, options.seed ?? 0, options.optimizer ?? { mode: 'reset' });
 }
 
 /**
  * `deepfusion collapse-norms`: the grouped model in `dir` as a plain T5 in `outDir`. Weights,
- * tokenizer and optimizer state are unchanged and copied as they are.
+ * tokenizer and optimizer state are unchanged and copied as they are; a fusion record stays, now
+ * with joint norms (the blocks are where they were).
  */
 export async function collapseNormsCheckpoint(dir: string, outDir: string, options: OutputOptions = {}): Promise<T5Config> {
   const config = collapsedConfig(readConfig(dir), path.join(dir, CONFIG_FILE));
   checkWeightsFinite(dir, config);
   checkOutputDir(outDir, [dir], options.force ?? false);
+  const record = fs.existsSync(path.join(dir, FUSION_FILE)) ? readFusionRecord(dir) : undefined;
   await writeDirAtomic(outDir, (tmp) => {
     writeConfig(path.join(tmp, CONFIG_FILE), config);
+    if (record) writeFusionRecord(tmp, { ...record, norm: 'joint' });
     for (const file of [WEIGHTS_FILE, TOKENIZER_FILE, OPTIMIZER_TENSORS_FILE, OPTIMIZER_META_FILE]) {
       if (fs.existsSync(path.join(dir, file))) fs.copyFileSync(path.join(dir, file), path.join(tmp, file));
     }

@@ -13,3 +13,4 @@ export {
   fuseCheckpoints, selfFuseCheckpoint, collapseNormsCheckpoint, verifyCheckpoint, commonTokenizer,
   type FusionResult, type OptimizerTransfer,
 } from './checkpoints';
+export { fusionPlanOf, fusionRecord, readFusionRecord, writeFusionRecord, type FusionRecord } from './record';

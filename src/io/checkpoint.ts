@@ -14,6 +14,12 @@ export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
 /** The tokenizer the model was trained with; it travels with the model (fusion copies it). */
 export const TOKENIZER_FILE = 'tokenizer.json';
+/**
+ * How a fused model was made (src/fusion/record.ts): its sources, weights and norms, from which the
+ * fusion plan says which block of every tensor came from which source. A model trained on from a
+ * fused one keeps it, so its checkpoints can be analysed block by block (docs/dynamics.md).
+ */
+export const FUSION_FILE = 'fusion.json';
 
 export interface Model {
   config: T5Config;

@@ -29,6 +29,8 @@ export interface ArmSummary {
   flopsToBaseline?: { reached: number[]; repeats: number };
   /** Fine-tuning results of the arm's final model: one entry per finetune node that reads it. */
   downstream: DownstreamSummary[];
+  /** Quality scores besides validation loss, by name: each finetune node's suite average (a sweep plots them against the swept value). */
+  scores: Record<string, MeanStd>;
 }
 
 /** A finetune node's scores for one arm: each task's test score and the suite average, over repeats. */
@@ -103,6 +105,7 @@ export function summarizeArms(arms: ArmInstance[], jobs: JobInstance[], results:
     });
     const finals = arm.finals.map((f) => result(f).evals.at(-1));
     const sum = (r: number, f: (x: JobResult) => number) => arm.members[r].reduce((s, j) => s + f(result(j)), 0);
+    const downstream = downstreamOf(arm, jobs, results);
     return {
       name: arm.name,
       arm: arm.arm,
@@ -115,7 +118,8 @@ export function summarizeArms(arms: ArmInstance[], jobs: JobInstance[], results:
       criticalSeconds: meanStd(arm.finals.map((f) => finishTime(f))),
       nodeSteps: meanStd(arm.finals.map((_, r) => sum(r, (x) => x.steps))),
       peakRssMb: Math.max(0, ...arm.members.flat().map((j) => result(j).peak_rss_mb)),
-      downstream: downstreamOf(arm, jobs, results),
+      downstream,
+      scores: Object.fromEntries(downstream.map((d) => [`${d.node} suite average`, d.average])),
     };
   });
 

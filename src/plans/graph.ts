@@ -64,10 +64,14 @@ export function expandPlan(plan: Plan): Expansion {
       const between = ancestorsOf(arm.final, plan.nodes);
       for (const n of between) if (ancestorsOf(n, plan.nodes).has(arm.sweep.node)) cloned.add(n);
     }
+    // Nodes that read the arm's final node alone (a finetune or eval of its model) measure the
+    // arm: a swept arm gets one per value, so each value has its scores.
+    const measures = arm.sweep ? plan.nodes.filter((n) => n.inputs.length === 1 && n.inputs[0] === arm.final) : [];
     const finals: string[] = [];
     const members: string[][] = [];
     for (let r = 0; r < plan.repeats; r++) {
       const final = instantiate(byName.get(arm.final) as PlanNode, r, tag, arm.sweep, value, cloned);
+      for (const m of measures) instantiate(m, r, tag, arm.sweep, value, new Set([...cloned, m.name]));
       finals.push(final);
       members.push(jobAncestors(final, jobs));
     }

@@ -51,6 +51,10 @@ export interface JobResult {
   evals: EvalPoint[];
   /** Kind-specific facts for the report (e.g. fusion verification errors, model width). */
   facts: Record<string, number | string | boolean | null>;
+  /** Figures the job wrote (paths relative to its directory), shown in the report. */
+  figures?: Array<{ file: string; title: string }>;
+  /** Lines of numbers for the report (an analysis's table). */
+  summary?: string[];
   /** A finetune job's scores on its tasks. */
   downstream?: SuiteResult;
   /** The worker that ran the job, when a queue placed it (docs/distributed.md). */

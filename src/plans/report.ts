@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../io/atomic';
 import { graphFigure, type GraphLink, type GraphNode } from '../report/graph_figure';
 import { lineChart, type Series } from '../report/plot';
+import { analysesSection, SWEEP_FIGURE, sweepFigures, sweepSection } from './report_sections';
 import { summarizeArms, type ArmSummary, type CurvePoint, type MeanStd } from './arm_results';
 import { DOWNSTREAM_FIGURE, downstreamSection } from './downstream_report';
 import type { JobResult, NodeKinds } from './job';
@@ -19,7 +20,7 @@ export const FIGURES = {
   lossVsTime: 'figure1_loss_vs_time.svg',
   accuracyVsFlops: 'figure1_accuracy_vs_flops.svg',
   graph: 'figure2_graph.svg',
-  sweep: 'figure4_sweep.svg',
+  sweep: SWEEP_FIGURE,
 };
 
 export interface ReportContext {
@@ -90,25 +91,6 @@ function graphOf(run: PlanRun, kinds: NodeKinds): string {
   return graphFigure(nodes, links, `${run.plan.name}: jobs (fusions as links, self-fusion as a double link)`);
 }
 
-function sweepFigure(arms: ArmSummary[]): string | undefined {
-  const swept = arms.filter((a) => a.sweepValue !== undefined);
-  if (swept.length === 0) return undefined;
-  const byArm = new Map<string, ArmSummary[]>();
-  for (const a of swept) byArm.set(a.arm, [...(byArm.get(a.arm) ?? []), a]);
-  const series: Series[] = [...byArm].flatMap(([name, list]) => {
-    const sorted = [...list].sort((p, q) => (p.sweepValue as number) - (q.sweepValue as number));
-    const at = (f: (a: ArmSummary) => number) => sorted.map((a) => [a.sweepValue as number, f(a)] as const);
-    return [
-      { name: `${name} (mean)`, points: at((a) => a.finalLoss.mean), markers: true },
-      ...(sorted.some((a) => a.finalLoss.n > 1) ? [
-        { name: `${name} ± std`, points: at((a) => a.finalLoss.mean + a.finalLoss.std), dashed: true, markers: false },
-        { name: '', points: at((a) => a.finalLoss.mean - a.finalLoss.std), dashed: true, markers: false },
-      ] : []),
-    ];
-  });
-  return lineChart({ title: 'Final validation loss against the swept setting (Figure 4)', xLabel: 'setting value (e.g. LR offset, steps)', yLabel: 'final validation loss', series });
-}
-
 /**
  * The highest loss after training began: the untrained step-0 losses (about ln(vocab)) are off the
  * chart, so the axis spans the range in which the arms are compared.
@@ -136,8 +118,14 @@ export function writeReport(run: PlanRun, ctx: ReportContext): ArmSummary[] {
     series: curveSeries(arms, (p) => p.flops, (p) => p.accuracy),
   }));
   out(FIGURES.graph, graphOf(run, ctx.kinds));
-  const sweep = sweepFigure(arms);
-  if (sweep) out(FIGURES.sweep, sweep);
+  const sweeps = sweepFigures(arms, run);
+  for (const f of sweeps) out(f.file, f.svg);
+  const label = (id: string): string => {
+    const j = run.expansion.jobs.find((x) => x.id === id);
+    return j ? ctx.kinds[j.kind]?.label(j.settings) ?? j.kind : id;
+  };
+  const sweepLines = sweepSection(arms, run);
+  const analysisLines = analysesSection(run, label);
   const downstream = downstreamSection(arms, run.plan.baseline);
   if (downstream.figure) out(DOWNSTREAM_FIGURE, downstream.figure);
 
@@ -193,8 +181,10 @@ export function writeReport(run: PlanRun, ctx: ReportContext): ArmSummary[] {
     `![validation loss against wall time](${FIGURES.lossVsTime})`,
     `![validation accuracy against FLOPs](${FIGURES.accuracyVsFlops})`,
     `![plan graph](${FIGURES.graph})`,
-    ...(sweep ? [`![final loss against the swept setting](${FIGURES.sweep})`] : []),
+    ...sweeps.map((f) => `![${f.title}](${f.file})`),
     '',
+    ...(sweepLines.length ? ['## Sweep', '', ...sweepLines] : []),
+    ...(analysisLines.length ? ['## Analyses', '', 'Growth-dynamics measurements (docs/dynamics.md).', '', ...analysisLines] : []),
     '## Jobs',
     '',
     `| job | what | steps | training FLOPs | wall time | peak RSS | final val loss | notes |${placed ? ' worker |' : ''}`,

@@ -146,13 +146,15 @@ export function logTicks(lo: number, hi: number): number[] {
   return ticks;
 }
 
-/** Short labels for round numbers: 0.05, 2.5, 100, 20K, 1.5M, 4G, 2.5T (SI prefixes, as FLOP counts are written). */
+/** Short labels for round numbers: 2e-6, 0.05, 2.5, 100, 20K, 1.5M, 4G, 2.5T (SI prefixes, as FLOP counts are written). */
 export function formatTick(v: number): string {
   const a = Math.abs(v);
   for (const [scale, prefix] of [[1e15, 'P'], [1e12, 'T'], [1e9, 'G'], [1e6, 'M']] as const) {
     if (a >= scale) return `${trim(v / scale)}${prefix}`;
   }
   if (a >= 1e4) return `${trim(v / 1e3)}K`;
+  // Small values (distances on a log axis) as 1e-6, 2e-7.
+  if (a > 0 && a < 1e-3) return v.toExponential().replace(/\.?0*e/, 'e').replace('e-0', 'e-');
   return trim(v);
 }
 

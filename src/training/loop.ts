@@ -58,6 +58,19 @@ export interface TrainOptions {
    */
   bestFrom?: number;
   onEvent?: (event: TrainEvent) => void;
+  /** Measured every `track_replicas_every` steps on the parameters and their gradient, logged to metrics.jsonl. */
+  probe?: StepProbe;
+}
+
+/**
+ * A measurement of the model during training (e.g. of the replicas of a fused model, in
+ * src/analysis): called with the parameters after `step` updates and their gradient, before the
+ * update. It must not keep or dispose the tensors.
+ */
+export interface StepProbe {
+  /** The record type in metrics.jsonl. */
+  type: string;
+  measure(step: number, params: Params, grads: Params): Record<string, unknown>;
 }
 
 export interface ModelScore {
@@ -252,13 +265,18 @@ async function run(o: TrainOptions, runDir: string, optimizer: Optimizer, s: Ses
     try {
       norm = globalNorm(grads);
       if (!Number.isFinite(loss) || !Number.isFinite(norm)) throw new TrainingDiverged(next, Number.isFinite(loss) ? norm : loss, lastCheckpoint);
+      // Logged before the update, so the record of step k measures the parameters after k updates (k = 0: as initialised).
+      if (o.probe && t.track_replicas_every > 0 && step % t.track_replicas_every === 0) {
+        metrics.append({ type: o.probe.type, step, ...o.probe.measure(step, s.params, grads) });
+      }
       const lr = learningRate(t.schedule, next, t.lr_offset);
-      ({ params: s.params, state: s.optimizerState } = optimizer.apply(s.params, grads, s.optimizerState,
-        { lr, gradScale: clipScale(norm, t.clip_norm) }));
+      const gradScale = clipScale(norm, t.clip_norm);
+      ({ params: s.params, state: s.optimizerState } = optimizer.apply(s.params, grads, s.optimizerState, { lr, gradScale }));
       step = next;
       const stepTokens = micro.reduce((n, b) => n + batchTokens(b), 0);
       tokens += stepTokens;
       lastTrain = { type: 'train', step, loss, lr, grad_norm: norm, tokens, elapsed: elapsed(), tokens_per_s: stepTokens / (clock() - stepStart) };
+      if (optimizer.name === 'sgd') lastTrain.implicit_reg = (lr * gradScale / 4) * norm * norm;
     } finally {
       disposeParams(grads);
     }

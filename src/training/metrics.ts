@@ -20,6 +20,11 @@ export interface TrainRecord {
   elapsed: number;
   /** This step's tokens per second. */
   tokens_per_s: number;
+  /**
+   * With plain SGD: gradient descent's implicit regulariser (h/4)·‖∇L‖² at this step, h the step
+   * size actually applied (docs/dynamics.md). Absent for other optimizers, whose steps are not h·∇L.
+   */
+  implicit_reg?: number;
 }
 
 export interface EvalRecord {
@@ -39,6 +44,13 @@ export interface EvalRecord {
 
 export type MetricsRecord = TrainRecord | EvalRecord;
 
+/** What a step probe (TrainOptions.probe) logs: its own type and the step of the parameters it measured. */
+export interface ProbeRecord {
+  type: string;
+  step: number;
+  [field: string]: unknown;
+}
+
 export class MetricsLog {
   private bytes: number;
 
@@ -54,7 +66,7 @@ export class MetricsLog {
     this.bytes = keepBytes;
   }
 
-  append(record: MetricsRecord): void {
+  append(record: MetricsRecord | ProbeRecord): void {
     const line = `${JSON.stringify(record)}\n`;
     try {
       fs.appendFileSync(this.file, line);
@@ -70,19 +82,26 @@ export class MetricsLog {
   }
 }
 
-export function readMetrics(file: string): { train: TrainRecord[]; eval: EvalRecord[] } {
-  const train: TrainRecord[] = [];
-  const evals: EvalRecord[] = [];
-  fs.readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let r: MetricsRecord;
+function readRecords(file: string): ProbeRecord[] {
+  return fs.readFileSync(file, 'utf8').split('\n').flatMap((line, i) => {
+    if (line.trim() === '') return [];
     try {
-      r = JSON.parse(line) as MetricsRecord;
+      return [JSON.parse(line) as ProbeRecord];
     } catch {
       throw new FileError(file, `line ${i + 1} is not JSON`, 'remove the damaged line');
     }
-    if (r.type === 'train') train.push(r);
-    else if (r.type === 'eval') evals.push(r);
   });
-  return { train, eval: evals };
+}
+
+export function readMetrics(file: string): { train: TrainRecord[]; eval: EvalRecord[] } {
+  const records = readRecords(file) as unknown as Array<MetricsRecord | ProbeRecord>;
+  return {
+    train: records.filter((r): r is TrainRecord => r.type === 'train'),
+    eval: records.filter((r): r is EvalRecord => r.type === 'eval'),
+  };
+}
+
+/** The records a probe of this type logged, in step order. */
+export function readProbeRecords(file: string, type: string): ProbeRecord[] {
+  return readRecords(file).filter((r) => r.type === type);
 }

@@ -5,12 +5,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, FileError, formatBytes } from '../errors';
-import { openWeights, readConfig, TOKENIZER_FILE } from '../io/checkpoint';
+import { FUSION_FILE, openWeights, readConfig, TOKENIZER_FILE } from '../io/checkpoint';
 import { checkDirectoryPath, makeDirectory } from '../io/output';
 import { parseConfig, type T5Config } from '../model/config';
 import { countByPart } from '../model/summary';
 import { loadTokenizer, openTrainingData, type DataProgress, type T5Tokenizer } from '../data';
-import { train, type InitFromModel, type InitFromScratch, type TrainEvent, type TrainResult } from './loop';
+import { train, type InitFromModel, type InitFromScratch, type StepProbe, type TrainEvent, type TrainResult } from './loop';
 import { hasOptimizerState } from './optimizers/state_io';
 import { presetConfig } from './presets';
 import type { ModelChoice, PretrainSettings } from './settings';
@@ -19,6 +19,8 @@ export interface PretrainHooks {
   onEvent?: (event: TrainEvent) => void;
   /** Data preparation lines (tokenizer training, corpus tokenization). */
   onData?: DataProgress;
+  /** Measured every `track_replicas_every` steps (src/analysis: the replicas of a fused model). */
+  probe?: StepProbe;
 }
 
 export async function pretrain(s: PretrainSettings, hooks: PretrainHooks = {}): Promise<TrainResult> {
@@ -35,9 +37,16 @@ export async function pretrain(s: PretrainSettings, hooks: PretrainHooks = {}): 
   // Every checkpoint carries the tokenizer, so each is a complete model directory.
   const tokenizerFile = path.join(runDir, TOKENIZER_FILE);
   data.tokenizer.save(tokenizerFile);
+  const extraFiles: Record<string, string> = { [TOKENIZER_FILE]: tokenizerFile };
+  // A model trained on from a fused one keeps its fusion record: which block came from which source.
+  const fusion = 'from' in s.model ? path.join(s.model.from, FUSION_FILE) : undefined;
+  if (fusion && fs.existsSync(fusion)) {
+    extraFiles[FUSION_FILE] = path.join(runDir, FUSION_FILE);
+    fs.copyFileSync(fusion, extraFiles[FUSION_FILE]);
+  }
   return train({
     runDir, init, data: data.train, validation: data.validation, settings: s,
-    extraFiles: { [TOKENIZER_FILE]: tokenizerFile }, onEvent: hooks.onEvent,
+    extraFiles, onEvent: hooks.onEvent, probe: hooks.probe,
   });
 }
 

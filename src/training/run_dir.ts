@@ -117,7 +117,8 @@ export function latestCheckpoint(runDir: string): SavedState | null {
   return found.reduce<SavedState | null>((best, c) => (!best || c.step > best.step || (c.step === best.step && c.final) ? c : best), null);
 }
 
-function listCheckpoints(runDir: string): Array<{ dir: string; step: number }> {
+/** The run's checkpoints (not final/), oldest first. */
+export function listCheckpoints(runDir: string): Array<{ dir: string; step: number }> {
   const root = path.join(runDir, CHECKPOINTS_DIR);
   if (!fs.existsSync(root)) return [];
   return fs.readdirSync(root)

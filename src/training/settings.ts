@@ -54,15 +54,15 @@ export const TRAINING_SETTINGS = defineSettings('training setting', {
     },
   }),
   lr: num({
-    above: 0, group: 'Training', identity: false, defaultText: "0.01 for adafactor (T5's 1/sqrt(max(t, 10k))), 1e-3 for adamw",
+    above: 0, group: 'Training', identity: false, defaultText: "0.01 for adafactor (T5's 1/sqrt(max(t, 10k))), 1e-3 for adamw, 0.1 for sgd",
     help: 'peak learning rate; for inverse-sqrt, base = lr·sqrt(warmup)',
   }),
-  warmup: int({ min: 0, max: 100_000_000, group: 'Training', identity: false, defaultText: '10000 adafactor, 1000 adamw (inverse-sqrt)', help: 'warmup steps' }),
+  warmup: int({ min: 0, max: 100_000_000, group: 'Training', identity: false, defaultText: '10000 adafactor, 1000 adamw, 100 sgd (inverse-sqrt)', help: 'warmup steps' }),
   lr_offset: int({
     default: 0, min: -100_000_000, max: 100_000_000, arg: 'K', group: 'Training',
     help: 'evaluate the schedule at step + K (negative: a higher rate after fusion; docs/fusion.md)',
   }),
-  clip_norm: num({ nullable: true, min: 0, group: 'Training', defaultText: 'none for adafactor, 1 for adamw', help: 'global gradient-norm limit (none: no clipping)' }),
+  clip_norm: num({ nullable: true, min: 0, group: 'Training', defaultText: 'none for adafactor and sgd, 1 for adamw', help: 'global gradient-norm limit (none: no clipping)' }),
   dropout: num({ nullable: true, default: null, min: 0, max: 1, arg: 'P', defaultText: "the model config's", group: 'Training', help: 'dropout rate' }),
   seed: int({ default: 0, min: 0, max: 2 ** 31 - 1, arg: 'S', group: 'Training', help: 'initialisation, data order and dropout' }),
 });
@@ -73,6 +73,11 @@ export const RUN_SETTINGS = defineSettings('training setting', {
   eval_every: int({ default: 100, min: 0, max: 100_000_000, group: 'Run', identity: false, help: 'evaluate every N steps (also before the first and after the last)' }),
   checkpoint_every: int({ default: 250, min: 0, max: 100_000_000, group: 'Run', identity: false, help: 'checkpoint every N steps (0: only the final model)' }),
   keep_checkpoints: int({ default: 2, min: 0, max: 1000, group: 'Run', identity: false, help: 'checkpoints kept besides final/' }),
+  track_replicas_every: int({
+    default: 0, min: 0, max: 100_000_000, group: 'Run', identity: false,
+    help: 'for a fused model (or one trained on from it): every N steps, log to metrics.jsonl how far the blocks from each ' +
+      'source have moved apart, how alike their gradients are and the norm of the off-diagonal blocks (0: off; docs/dynamics.md)',
+  }),
 });
 
 /** Everything a plan's train node takes: a training run but for its directory and data, which the plan gives. */
@@ -118,6 +123,8 @@ const OPTIMIZER_LR: Record<OptimizerSpec['name'], { lr: number; warmup: number; 
   // T5: Adafactor with the inverse-sqrt schedule at base 1, i.e. 0.01 through 10k warmup steps.
   adafactor: { lr: 0.01, warmup: 10_000, clip_norm: null },
   adamw: { lr: 1e-3, warmup: 1000, clip_norm: 1 },
+  // Plain SGD for the growth-dynamics analyses (docs/dynamics.md): no clipping, which would change the step h.
+  sgd: { lr: 0.1, warmup: 100, clip_norm: null },
 };
 
 /** Reads a training-config file: its fields, or, for an HF model config.json, the model it describes. */

@@ -54,6 +54,16 @@ describe('plan files', () => {
     assert.equal(e.jobs.filter((j) => j.node === 'ab').length, 2);
   });
 
+  test('a node that reads a swept arm\'s final node alone is cloned with it, so each value gets its own measurement', () => {
+    const e = expandPlan(parse(GOOD.replace('arms:', '  score: {eval: {model: more}}\n  both: {fuse: {sources: [more, a]}}\narms:')));
+    const readers = (node: string) => e.jobs.filter((j) => j.node === node).map((j) => [j.id, j.inputs]);
+    assert.deepEqual(readers('score'), [
+      ['score[lr_offset=0]', ['more[lr_offset=0]']], ['score[lr_offset=10]', ['more[lr_offset=10]']], ['score', ['more']],
+    ]);
+    // A node that reads other nodes too is not a measurement of the arm: it stays one job.
+    assert.deepEqual(readers('both'), [['both', ['more', 'a']]]);
+  });
+
   test('a swept value equal to the default is the same job as the unswept node (the same key)', () => {
     const e = expandPlan(parse(`name: p
 nodes:
@@ -85,7 +95,7 @@ arms:
   });
 
   test('every bundled plan parses', () => {
-    assert.deepEqual(bundledPlanNames(), ['demo', 'figure2', 'lr-offset', 'table1']);
+    assert.deepEqual(bundledPlanNames(), ['demo', 'figure2', 'figure5', 'figure5-small', 'lr-offset', 'lr-offset-small', 'table1']);
     for (const name of bundledPlanNames()) assert.ok(expandPlan(loadPlan(name)).jobs.length > 0, name);
   });
 });

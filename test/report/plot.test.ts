@@ -16,6 +16,7 @@ describe('plot', () => {
 
   test('tick labels are short', () => {
     assert.deepEqual([0, 0.05, 2.5, 100, 1000, 20_000, 1_500_000, 4e9, 2.5e13, 3e15].map(formatTick), ['0', '0.05', '2.5', '100', '1000', '20K', '1.5M', '4G', '25T', '3P']);
+    assert.deepEqual([1e-6, 2e-7, 5e-4, -3e-5, 1.5e-8].map(formatTick), ['1e-6', '2e-7', '5e-4', '-3e-5', '1.5e-8']);
   });
 
   test('a chart has one path per series, its legend, labels, ticks, and escapes text', () => {

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { ADAFACTOR_DEFAULTS } from '../../src/training/optimizers/adafactor';
 import { ADAMW_DEFAULTS } from '../../src/training/optimizers/adamw';
-import { PRETRAIN_SETTINGS, readTrainingConfigFile, resolvePretrainSettings } from '../../src/training/settings';
+import { PRETRAIN_SETTINGS, readTrainingConfigFile, resolvePretrainSettings, RESUME_IDENTITY } from '../../src/training/settings';
+import { SGD_DEFAULTS } from '../../src/training/optimizers/sgd';
 import { T5_SCHEDULE } from '../../src/training/schedules';
 
 const resolve = (file: Record<string, unknown>, flags: Record<string, unknown> = {}) =>
@@ -38,6 +39,15 @@ describe('pretrain settings', () => {
       { kind: 'inverse-sqrt', base: 2, warmup: 100 });
   });
 
+  test('plain SGD for the dynamics analyses: no clipping (it would change the step), replica tracking is no identity', () => {
+    const s = resolve({ preset: 's', optimizer: 'sgd', schedule: 'constant' }, { track_replicas_every: 50 });
+    assert.deepEqual(s.optimizer, SGD_DEFAULTS);
+    assert.deepEqual(s.schedule, { kind: 'constant', lr: 0.1, warmup: 0 });
+    assert.equal(s.clip_norm, null);
+    assert.equal(s.track_replicas_every, 50);
+    assert.ok(!RESUME_IDENTITY.includes('track_replicas_every' as never), 'logging replicas does not change what a run computes');
+  });
+
   test('continuing a model directory, with its optimizer state carried', () => {
     const s = resolve({ from: 'runs/fused', optimizer_state: 'carry' });
     assert.deepEqual(s.model, { from: 'runs/fused', optimizer_state: 'carry' });
@@ -62,7 +72,7 @@ describe('pretrain settings', () => {
     assert.throws(() => resolve({ preset: 's', steps: -1 }), /field "steps": expected an integer in \[0, 100000000\]/);
     assert.throws(() => resolve({ preset: 's', steps: 1e12 }), /field "steps": expected an integer in \[0, 100000000\], got 1000000000000/);
     assert.throws(() => resolve({ preset: 's', schedule: 'step' }), /field "schedule": unknown schedule/);
-    assert.throws(() => resolve({ preset: 's', optimizer: 'sgd' }), /field "optimizer\.name"/);
+    assert.throws(() => resolve({ preset: 's', optimizer: 'rmsprop' }), /field "optimizer\.name"/);
     assert.throws(() => resolve({ from: 'x', optimizer_state: 'keep' }), /field "optimizer_state"/);
     assert.throws(() => resolve({ preset: 's', lr: 0 }), /field "lr"/);
   });

@@ -1,4 +1,5 @@
 import type { Command } from '../command';
+import { analyzeCommand } from './analyze';
 import { benchCommand } from './bench';
 import { collapseNormsCommand } from './collapse_norms';
 import { corpusCommand } from './corpus';
@@ -19,5 +20,5 @@ import { workerCommand } from './worker';
 export const commands: Command[] = [
   demoCommand, runCommand, workerCommand, serveCommand, infoCommand, forwardCommand, corpusCommand, tokenizerCommand, pretrainCommand, evalCommand,
   finetuneCommand, fuseCommand, selfFuseCommand,
-  collapseNormsCommand, benchCommand,
+  collapseNormsCommand, analyzeCommand, benchCommand,
 ];

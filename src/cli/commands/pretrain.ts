@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { replicaProbeFor } from '../../analysis';
 import { describeBackend, initEngine } from '../../engine';
 import type { TrainEvent } from '../../training/loop';
 import { METRICS_FILE } from '../../training/metrics';
@@ -80,7 +81,10 @@ Example: deepfusion pretrain --preset s --steps 2000 --run runs/s`,
           break;
       }
     };
-    const r = await pretrain(settings, { onEvent, onData: log });
+    const from = 'from' in settings.model ? settings.model.from : undefined;
+    const probe = replicaProbeFor(from, settings.track_replicas_every);
+    if (settings.track_replicas_every > 0 && !probe) log('replicas   not tracked: the model is not a fused one (it has no fusion.json)');
+    const r = await pretrain(settings, { onEvent, onData: log, probe });
     const last = r.evals.at(-1);
     console.log(`${r.cached ? 'already trained' : 'trained'}: step ${r.step}` +
       (last ? `, val_loss ${last.val_loss.toFixed(4)}, val_accuracy ${last.val_accuracy.toFixed(4)}` : '') + ` (backend ${backend})`);

@@ -21,7 +21,7 @@ export const RUN_HELP = `Usage: deepfusion run <plan.yaml | bundled plan name> [
        deepfusion run <plan> --queue redis://host:6379 [--store <dir|s3://bucket/prefix>]
        deepfusion run --list
 
-Runs a fusion plan: a graph of jobs (train, fuse, selfFuse, eval, finetune) compared as arms, with repeats.
+Runs a fusion plan: a graph of jobs (train, fuse, selfFuse, eval, finetune, analyze) compared as arms, with repeats.
 Independent jobs run at once in worker processes (--workers, default: the number of cores; each
 job gets cores / running jobs threads). Every job's output is cached in <dir>/jobs/<hash of its
 settings and inputs>, so rerunning the command — after Ctrl-C, a crash, or an edit of the plan —
@@ -61,6 +61,7 @@ A plan file (YAML or JSON):
     grown:   {train: {from: fused, steps: 1000, lr_offset: 0}}
     self:    {selfFuse: {source: small_a, copies: 2, noise: "paired:0.01"}}
     base:    {train: {preset: m, steps: 2000, seed: 3}}
+    heat:    {analyze: {what: heatmap, runs: [grown]}}   # growth dynamics (docs/dynamics.md)
   arms: {baseline: base, fusion: grown, tuned: {final: grown, sweep: {node: grown, field: lr_offset, values: [-500, 0, 500]}}}
   baseline: baseline
 Train nodes take every setting of \`deepfusion pretrain\` (snake_case) except the data ones;

@@ -2,6 +2,7 @@
 // model (a fused one, typically), with any training setting (src/training/settings.ts); the data
 // settings come from the plan.
 import * as path from 'node:path';
+import { replicaProbeFor } from '../../analysis/replicas';
 import { DATA_SETTINGS } from '../../data/settings';
 import { spanCorruptionLengths } from '../../data/span_corruption';
 import { initEngine } from '../../engine';
@@ -60,6 +61,7 @@ export const trainKind: NodeKind<TrainNodeSettings> = {
         if (e.type === 'train') emit({ type: 'progress', step: e.step, total: settings.steps, loss: e.loss, tokensPerSecond: e.tokens_per_s });
       },
       onData: (line) => emit({ type: 'note', text: line }),
+      probe: replicaProbeFor('from' in model ? model.from : undefined, settings.track_replicas_every),
     });
     const config = readConfig(result.finalDir);
     const { targetLength } = spanCorruptionLengths(settings.data.input_length);

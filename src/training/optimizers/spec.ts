@@ -3,15 +3,20 @@
 import { ConfigError } from '../../errors';
 import { ADAFACTOR_DEFAULTS, adafactor, type AdafactorSpec } from './adafactor';
 import { ADAMW_DEFAULTS, adamw, type AdamWSpec } from './adamw';
+import { SGD_DEFAULTS, sgd, type SgdSpec } from './sgd';
 import type { Optimizer, OptimizerName } from './types';
 
-export type OptimizerSpec = AdamWSpec | AdafactorSpec;
+export type OptimizerSpec = AdamWSpec | AdafactorSpec | SgdSpec;
 
-const DEFAULTS: Record<OptimizerName, OptimizerSpec> = { adamw: ADAMW_DEFAULTS, adafactor: ADAFACTOR_DEFAULTS };
+const DEFAULTS: Record<OptimizerName, OptimizerSpec> = { adamw: ADAMW_DEFAULTS, adafactor: ADAFACTOR_DEFAULTS, sgd: SGD_DEFAULTS };
 export const OPTIMIZER_NAMES = Object.keys(DEFAULTS) as OptimizerName[];
 
 export function makeOptimizer(spec: OptimizerSpec): Optimizer {
-  return spec.name === 'adamw' ? adamw(spec) : adafactor(spec);
+  switch (spec.name) {
+    case 'adamw': return adamw(spec);
+    case 'adafactor': return adafactor(spec);
+    case 'sgd': return sgd(spec);
+  }
 }
 
 /** The defaults of optimizer `name`. */
@@ -39,7 +44,7 @@ export function parseOptimizerSpec(json: unknown, source: string): OptimizerSpec
     const fallback = spec[key];
     if (fallback === undefined) {
       throw new ConfigError(source, `optimizer.${key}`, `is not a hyperparameter of ${name}`,
-        `remove it; ${name} takes ${Object.keys(spec).filter((k) => k !== 'name').join(', ')}`);
+        `remove it; ${name} takes ${Object.keys(spec).filter((k) => k !== 'name').join(', ') || 'no hyperparameters'}`);
     }
     if (typeof value !== typeof fallback || (typeof value === 'number' && !Number.isFinite(value))) {
       throw new ConfigError(source, `optimizer.${key}`, `expected a ${typeof fallback}, got ${JSON.stringify(value)}`,
@@ -54,7 +59,7 @@ export function parseOptimizerSpec(json: unknown, source: string): OptimizerSpec
   if (s.name === 'adamw') {
     inUnit('beta1', s.beta1);
     inUnit('beta2', s.beta2);
-  } else {
+  } else if (s.name === 'adafactor') {
     inUnit('beta1', s.beta1);
     if (!(s.decay_rate < 0)) {
       throw new ConfigError(source, 'optimizer.decay_rate', `${s.decay_rate} is not negative`,

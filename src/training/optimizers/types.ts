@@ -22,7 +22,7 @@ export interface OptimizerSlot {
   appliesTo(shape: number[]): boolean;
 }
 
-export type OptimizerName = 'adamw' | 'adafactor';
+export type OptimizerName = 'adamw' | 'adafactor' | 'sgd';
 
 export interface OptimizerState {
   name: OptimizerName;

@@ -8,6 +8,7 @@ import { tf } from '../../../src/engine/tf';
 import type { Params } from '../../../src/model/params';
 import { ADAFACTOR_DEFAULTS, type AdafactorSpec } from '../../../src/training/optimizers/adafactor';
 import { ADAMW_DEFAULTS, type AdamWSpec } from '../../../src/training/optimizers/adamw';
+import { SGD_DEFAULTS } from '../../../src/training/optimizers/sgd';
 import { clipScale, globalNorm } from '../../../src/training/optimizers/clip';
 import { makeOptimizer, parseOptimizerSpec } from '../../../src/training/optimizers/spec';
 import { loadOptimizerState, optimizerOfMeta, saveOptimizerState } from '../../../src/training/optimizers/state_io';
@@ -62,6 +63,10 @@ function adafactorRef(spec: AdafactorSpec, r: Ref, g: Vec, lr: number, t: number
     u = r.slots.m = m.map((mi, i) => spec.beta1 * mi + (1 - spec.beta1) * u[i]);
   }
   r.p = r.p.map((pi, i) => pi - step * spec.weight_decay * pi - u[i]);
+}
+
+function sgdRef(r: Ref, g: Vec, lr: number): void {
+  r.p = r.p.map((pi, i) => pi - lr * g[i]);
 }
 
 // Deterministic pseudo-random values in [-scale, scale).
@@ -130,7 +135,12 @@ for (const backend of TEST_BACKENDS) describe(`optimizers on ${backend}`, () => 
     checkAgainstReference(spec, (r, g, lr, t) => adafactorRef(spec, r, g, lr, t));
   });
 
+  test('SGD is θ − lr·g and keeps no state', () => {
+    checkAgainstReference(SGD_DEFAULTS, (r, g, lr) => sgdRef(r, g, lr));
+  });
+
   test('gradScale is the same as scaling the gradients', () => {
+    checkAgainstReference(SGD_DEFAULTS, (r, g, lr) => sgdRef(r, g, lr), 0.25);
     checkAgainstReference(ADAMW_DEFAULTS, (r, g, lr, t) => adamwRef(ADAMW_DEFAULTS, r, g, lr, t), 0.25);
     checkAgainstReference(ADAFACTOR_DEFAULTS, (r, g, lr, t) => adafactorRef(ADAFACTOR_DEFAULTS, r, g, lr, t), 0.25);
   });
@@ -146,7 +156,7 @@ for (const backend of TEST_BACKENDS) describe(`optimizers on ${backend}`, () => 
   });
 
   test('an update leaves no tensors behind', () => {
-    for (const spec of [ADAMW_DEFAULTS, { ...ADAFACTOR_DEFAULTS, beta1: 0.9, weight_decay: 0.1 }] as OptimizerSpec[]) {
+    for (const spec of [ADAMW_DEFAULTS, { ...ADAFACTOR_DEFAULTS, beta1: 0.9, weight_decay: 0.1 }, SGD_DEFAULTS] as OptimizerSpec[]) {
       const optimizer = makeOptimizer(spec);
       let params: Params = { a: tf.ones([3, 4]), b: tf.ones([4]) };
       let state = optimizer.init(params);
@@ -170,7 +180,7 @@ for (const backend of TEST_BACKENDS) describe(`optimizers on ${backend}`, () => 
   test('state round trip through optimizer.safetensors + optimizer.json is bit-exact', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'df-opt-'));
     try {
-      for (const spec of [ADAMW_DEFAULTS, { ...ADAFACTOR_DEFAULTS, beta1: 0.9 }] as OptimizerSpec[]) {
+      for (const spec of [ADAMW_DEFAULTS, { ...ADAFACTOR_DEFAULTS, beta1: 0.9 }, SGD_DEFAULTS] as OptimizerSpec[]) {
         const optimizer = makeOptimizer(spec);
         let params: Params = { 'x.weight': tf.tensor(values(12, 3), [3, 4]), 'y.weight': tf.tensor(values(4, 5), [4]) };
         let state = optimizer.init(params);
@@ -189,7 +199,8 @@ for (const backend of TEST_BACKENDS) describe(`optimizers on ${backend}`, () => 
         const other = makeOptimizer(spec.name === 'adamw' ? ADAFACTOR_DEFAULTS : ADAMW_DEFAULTS);
         assert.throws(() => loadOptimizerState(dir, other, params), /optimizer\.json: holds state of optimizer/);
         const wider: Params = { 'x.weight': tf.zeros([3, 5]), 'y.weight': tf.zeros([4]) };
-        assert.throws(() => loadOptimizerState(dir, optimizer, wider), /optimizer\.safetensors: tensor ".*x\.weight" has shape/);
+        // SGD keeps no tensors, so any shapes fit its (empty) state.
+        if (spec.name !== 'sgd') assert.throws(() => loadOptimizerState(dir, optimizer, wider), /optimizer\.safetensors: tensor ".*x\.weight" has shape/);
         for (const t of [...Object.values(params), ...Object.values(state.tensors), ...Object.values(loaded.tensors),
           ...Object.values(grads), ...Object.values(wider)]) t.dispose();
       }
@@ -201,7 +212,9 @@ for (const backend of TEST_BACKENDS) describe(`optimizers on ${backend}`, () => 
   test('specs parse with defaults and name the bad field', () => {
     assert.deepEqual(parseOptimizerSpec('adafactor', 'c.json'), ADAFACTOR_DEFAULTS);
     assert.deepEqual(parseOptimizerSpec({ name: 'adamw', weight_decay: 0 }, 'c.json'), { ...ADAMW_DEFAULTS, weight_decay: 0 });
-    assert.throws(() => parseOptimizerSpec({ name: 'sgd' }, 'c.json'), /c\.json: field "optimizer\.name"/);
+    assert.deepEqual(parseOptimizerSpec('sgd', 'c.json'), SGD_DEFAULTS);
+    assert.throws(() => parseOptimizerSpec({ name: 'rmsprop' }, 'c.json'), /c\.json: field "optimizer\.name"/);
+    assert.throws(() => parseOptimizerSpec({ name: 'sgd', momentum: 0.9 }, 'c.json'), /optimizer\.momentum": is not a hyperparameter of sgd\. Fix: remove it; sgd takes no hyperparameters/);
     assert.throws(() => parseOptimizerSpec({ name: 'adamw', decay_rate: -0.8 }, 'c.json'), /field "optimizer\.decay_rate": is not a hyperparameter of adamw/);
     assert.throws(() => parseOptimizerSpec({ name: 'adafactor', scale_parameter: 1 }, 'c.json'), /optimizer\.scale_parameter": expected a boolean/);
     assert.throws(() => parseOptimizerSpec({ name: 'adamw', beta2: 1 }, 'c.json'), /optimizer\.beta2/);
