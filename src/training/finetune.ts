@@ -175,7 +175,9 @@ async function runGroup(dir: string, name: string, members: Array<{ prepared: Pr
   };
   const result: TrainResult = await train({
     runDir: dir, init: c.init, data, validation, settings: s.train, extraFiles: { [TOKENIZER_FILE]: c.tokenizerFile },
-    score, keepBest: true, onEvent: (e) => c.hooks.onEvent?.(name, e),
+    // The model before the first step never competes: with a task it was not trained on, its
+    // answers are noise (a lucky random model could otherwise be "kept" and reported).
+    score, keepBest: true, bestFrom: Math.min(1, s.train.steps), onEvent: (e) => c.hooks.onEvent?.(name, e),
   });
   if (!result.best) throw new Error(`fine-tuning ${name}: no evaluation was scored`);
   const tests = await testScores(dir, result, tokenized, predict, c.hooks.onNote);

@@ -53,6 +53,11 @@ export interface TrainOptions {
   score?: (model: { config: T5Config; params: Params }) => Promise<ModelScore>;
   /** With `score`: keep the model of the best score so far in best/ (the first of equal scores). */
   keepBest?: boolean;
+  /**
+   * With `keepBest`: evaluations before this step may not be kept (fine-tuning: 1, so the kept
+   * model was trained on the task, never the untouched starting model); 0 by default.
+   */
+  bestFrom?: number;
   onEvent?: (event: TrainEvent) => void;
   /** Measured every `track_replicas_every` steps on the parameters and their gradient, logged to metrics.jsonl. */
   probe?: StepProbe;
@@ -243,7 +248,7 @@ async function run(o: TrainOptions, runDir: string, optimizer: Optimizer, s: Ses
       ...(scored ? { score: scored.score, metrics: scored.metrics } : {}),
     };
     // Written before the record, so a checkpoint that lists this evaluation never lacks its model.
-    if (o.keepBest && scored && bestEval([...evals, record]) === record) {
+    if (o.keepBest && scored && bestEval([...evals, record], o.bestFrom) === record) {
       await saveModel(path.join(runDir, BEST_DIR), { config: s.config, params: s.params }, extraFiles, (tmp) =>
         writeFileAtomic(path.join(tmp, BEST_FILE), `${JSON.stringify({ step, score: scored.score, metrics: scored.metrics }, null, 2)}\n`));
     }
@@ -308,18 +313,18 @@ async function run(o: TrainOptions, runDir: string, optimizer: Optimizer, s: Ses
   return { runDir, finalDir, step, evals, lastTrain, resumedFrom, cached: false, best: bestModel(o, runDir, evals) };
 }
 
-/** The evaluation with the highest score (the earliest of equal ones); null when none was scored. */
-export function bestEval(evals: readonly EvalRecord[]): EvalRecord | null {
+/** The evaluation with the highest score at step `from` or later (the earliest of equal ones); null when none was scored. */
+export function bestEval(evals: readonly EvalRecord[], from = 0): EvalRecord | null {
   let best: EvalRecord | null = null;
   for (const e of evals) {
-    if (e.score === undefined || Number.isNaN(e.score)) continue;
+    if (e.score === undefined || Number.isNaN(e.score) || e.step < from) continue;
     if (!best || e.score > (best.score as number)) best = e;
   }
   return best;
 }
 
 function bestModel(o: TrainOptions, runDir: string, evals: readonly EvalRecord[]): BestModel | null {
-  const best = o.keepBest ? bestEval(evals) : null;
+  const best = o.keepBest ? bestEval(evals, o.bestFrom) : null;
   return best ? { step: best.step, score: best.score as number, dir: path.join(runDir, BEST_DIR) } : null;
 }
 

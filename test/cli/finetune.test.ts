@@ -26,7 +26,8 @@ describe('deepfusion finetune', () => {
     const r = runCli(['finetune', '--help']);
     assert.equal(r.status, 0);
     for (const needle of ['imdb', 'spam', 'brown', 'afinn', 'wic', 'cola', '--suite <name>', '--glue <dir>', '--mixture', '--train-cap N',
-      '--precision <bf16|fp32>', "(default 1e-3 (T5's fine-tuning rate))", '(default constant)', '(default 300 per task; with --mixture, in all)']) {
+      '--precision <bf16|fp32>', "(default 1e-3 (T5's fine-tuning rate))", '(default constant)', '(default 300 per task; with --mixture, in all)',
+      "(default adafactor, updates not scaled by the weights' RMS (scale_parameter false))"]) {
       assert.ok(r.stdout.replace(/\s+/g, ' ').includes(needle), needle);
     }
   });

@@ -45,5 +45,18 @@ describe('training loop: scores and the best model', () => {
     assert.equal(bestEval([e(0, 0.5), e(1, 0.7), e(2, 0.7), e(3, NaN)])?.step, 1);
     assert.equal(bestEval([e(0), e(1)]), null);
     assert.equal(bestEval([e(0, NaN), e(1, 0.2)])?.step, 1);
+    assert.equal(bestEval([e(0, 0.9), e(1, 0.2), e(2, 0.3)], 1)?.step, 2, 'evaluations before `from` never win');
+    assert.equal(bestEval([e(0, 0.9)], 1), null);
+  });
+
+  test('with bestFrom, the model before the first step is never kept, however well it scores', async () => {
+    const runDir = path.join(temporaryDir(), 'run');
+    const byCall = [0.9, 0.2, 0.4];
+    let calls = 0;
+    const score = async () => ({ score: byCall[calls], metrics: { accuracy: byCall[calls++] } });
+    const r = await train(tinyRun(runDir, { steps: 4, eval_every: 2, checkpoint_every: 2, keep_checkpoints: 10, score, keepBest: true, bestFrom: 1 }));
+    assert.deepEqual(r.evals.map((e) => [e.step, e.score]), [[0, 0.9], [2, 0.2], [4, 0.4]]);
+    assert.deepEqual(r.best, { step: 4, score: 0.4, dir: path.join(runDir, 'best') });
+    assert.deepEqual(weights(path.join(runDir, 'best')), weights(path.join(runDir, 'final')));
   });
 });

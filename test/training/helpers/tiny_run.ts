@@ -14,7 +14,7 @@ export const TINY = makeConfig({ vocab_size: TASK.vocab, d_model: 32, d_kv: 8, d
 export type TinyOverrides = Partial<TrainSettings> & Partial<Omit<TrainOptions, 'settings' | 'runDir'>>;
 
 export function tinyRun(runDir: string, overrides: TinyOverrides = {}): TrainOptions {
-  const { init, data, validation, extraFiles, onEvent, score, keepBest, probe, ...settings } = overrides;
+  const { init, data, validation, extraFiles, onEvent, score, keepBest, bestFrom, probe, ...settings } = overrides;
   return {
     runDir,
     init: init ?? { config: TINY, seed: 1 },
@@ -29,6 +29,7 @@ export function tinyRun(runDir: string, overrides: TinyOverrides = {}): TrainOpt
     probe,
     score,
     keepBest,
+    bestFrom,
   };
 }
 
