@@ -1,13 +1,15 @@
 // Trains the same T5 on deepfusion (this repo's CLI) and on PyTorch eager (bench/torch_t5.py)
-// side by side: same config, initial parameters, batch, optimizer and thread count, runs
+// side by side: same config, initial parameters, batch, optimizer, thread count and precision
+// (fp32 against fp32 eager, bf16 against torch.autocast("cpu", dtype=torch.bfloat16)), runs
 // interleaved round by round (the machine may be shared), and prints a table of medians and the
-// speed ratio. Run: npm run bench:compare [-- --rounds 3 --steps 4 --threads 2,1 --shapes base,small]
+// speed ratio. Run: npm run bench:compare [-- --rounds 3 --steps 4 --threads 2,1 --shapes base,small --precisions fp32,bf16]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { initEngine } from '../src/engine';
+import { bf16Unavailable, machinePrecision, PRECISIONS, type Precision } from '../src/engine/precision';
 import { makeConfig } from '../src/model/config';
 import { saveBenchInputs, type BenchOptions } from '../src/training/benchmark';
 
@@ -60,17 +62,21 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '3' }, steps: { type: 'string', default: '4' }, warmup: { type: 'string', default: '2' },
       threads: { type: 'string', default: `${os.availableParallelism()}` }, shapes: { type: 'string', default: 'base,small' },
       python: { type: 'string', default: '/usr/bin/python3' }, foreach: { type: 'boolean', default: false },
-      help: { type: 'boolean' },
+      precisions: { type: 'string' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
     console.log(`Usage: npm run bench:compare -- [--rounds 3] [--steps 4] [--warmup 2] [--threads 2[,1]]
-                              [--shapes base,small] [--python /usr/bin/python3] [--foreach]
+                              [--shapes base,small] [--precisions fp32,bf16] [--python /usr/bin/python3] [--foreach]
 Each round runs deepfusion and PyTorch once per shape and thread count (alternating which goes
 first); each run reports the median of --steps steps after --warmup unmeasured steps: training
 runs thousands of steps, so the steady state counts (deepfusion's first two steps allocate the
 memory later steps reuse and run ~1.5 s slower each, PyTorch's first step does). The table gives the
 median over rounds and the median of the per-round ratios (PyTorch time / deepfusion time).
+--precisions: fp32 runs both engines in float32 (PyTorch eager); bf16 runs deepfusion --precision
+bf16 against PyTorch under torch.autocast("cpu", dtype=torch.bfloat16). Default: fp32, plus bf16
+where this machine has AVX512-BF16 products. MFU is against the measured peak of the precision
+(fp32 fused multiply-adds or bf16 dot products, deepfusion bench --help).
 --foreach uses torch.optim.Adam(foreach=True) (default: PyTorch 1.13's CPU default).`);
     return;
   }
@@ -82,8 +88,13 @@ median over rounds and the median of the per-round ratios (PyTorch time / deepfu
     if (!s) throw new Error(`--shapes: unknown shape "${n}" (known: ${SHAPES.map((x) => x.name).join(', ')})`);
     return s;
   });
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'df-compare-'));
   await initEngine();
+  const precisions = (values.precisions ?? (machinePrecision() === 'bf16' ? 'fp32,bf16' : 'fp32')).split(',').map((p) => {
+    if (!(PRECISIONS as readonly string[]).includes(p)) throw new Error(`--precisions: unknown precision "${p}" (known: ${PRECISIONS.join(', ')})`);
+    if (p === 'bf16' && machinePrecision() !== 'bf16') throw new Error(`--precisions bf16: ${bf16Unavailable()}`);
+    return p as Precision;
+  });
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'df-compare-'));
   const inits = new Map<string, string>();
   for (const s of shapes) {
     const dir = path.join(work, s.name);
@@ -104,41 +115,45 @@ median over rounds and the median of the per-round ratios (PyTorch time / deepfu
   for (let round = 0; round < rounds; round++) {
     for (const s of shapes) {
       for (const threads of threadCounts) {
-        const key = `${s.name}/${threads}`;
-        const row = rows.get(key) ?? { ours: [], torch: [] };
-        rows.set(key, row);
-        const env = runEnv(threads);
-        const ours = (): void => { row.ours.push(lastJson(process.execPath, [CLI, 'bench', ...shapeArgs(s), '--steps', steps, '--warmup', warmup], env)); };
-        const torch = (): void => {
-          const args = [PEER, '--init', inits.get(s.name)!, '--steps', steps, '--warmup', warmup, '--threads', `${threads}`];
-          row.torch.push(lastJson(values.python, values.foreach ? [...args, '--foreach'] : args, env));
-        };
-        const order = round % 2 === 0 ? [ours, torch] : [torch, ours];
-        for (const run of order) run();
-        const o = row.ours[row.ours.length - 1];
-        const t = row.torch[row.torch.length - 1];
-        console.error(`round ${round + 1} ${key}: deepfusion ${o.step_seconds_median.toFixed(3)} s, PyTorch ${t.step_seconds_median.toFixed(3)} s, ` +
-          `ratio ${(t.step_seconds_median / o.step_seconds_median).toFixed(2)}, loss ${o.final_loss.toFixed(4)} vs ${t.final_loss.toFixed(4)}`);
+        for (const precision of precisions) {
+          const key = `${s.name}/${threads}/${precision}`;
+          const row = rows.get(key) ?? { ours: [], torch: [] };
+          rows.set(key, row);
+          const env = runEnv(threads);
+          const ours = (): void => {
+            row.ours.push(lastJson(process.execPath, [CLI, 'bench', ...shapeArgs(s), '--steps', steps, '--warmup', warmup, '--precision', precision], env));
+          };
+          const torch = (): void => {
+            const args = [PEER, '--init', inits.get(s.name)!, '--steps', steps, '--warmup', warmup, '--threads', `${threads}`, '--precision', precision];
+            row.torch.push(lastJson(values.python, values.foreach ? [...args, '--foreach'] : args, env));
+          };
+          const order = round % 2 === 0 ? [ours, torch] : [torch, ours];
+          for (const run of order) run();
+          const o = row.ours[row.ours.length - 1];
+          const t = row.torch[row.torch.length - 1];
+          console.error(`round ${round + 1} ${key}: deepfusion ${o.step_seconds_median.toFixed(3)} s, PyTorch ${t.step_seconds_median.toFixed(3)} s, ` +
+            `ratio ${(t.step_seconds_median / o.step_seconds_median).toFixed(2)}, loss ${o.final_loss.toFixed(4)} vs ${t.final_loss.toFixed(4)}`);
+        }
       }
     }
   }
 
-  const header = ['shape', 'threads', 'deepfusion s/step (CPU s)', 'PyTorch s/step (CPU s)', 'speed-up (median of rounds)', 'per-round speed-ups',
-    'deepfusion GFLOP/s', 'sgemm peak GFLOP/s', 'MFU', 'deepfusion peak RSS MB', 'PyTorch peak RSS MB'];
+  const header = ['shape', 'threads', 'precision', 'deepfusion s/step (CPU s)', 'PyTorch s/step (CPU s)', 'speed-up (median of rounds)',
+    'per-round speed-ups', 'deepfusion GFLOP/s', 'peak GFLOP/s (kind)', 'MFU', 'deepfusion peak RSS MB', 'PyTorch peak RSS MB'];
   console.log(`| ${header.join(' | ')} |`);
   console.log(`|${header.map(() => ' --- ').join('|')}|`);
   for (const [key, row] of rows) {
-    const [name, threads] = key.split('/');
+    const [name, threads, precision] = key.split('/');
     const ours = median(row.ours.map((r) => r.step_seconds_median));
     const torch = median(row.torch.map((r) => r.step_seconds_median));
     const ratios = row.ours.map((r, i) => row.torch[i].step_seconds_median / r.step_seconds_median);
     const flops = row.ours[0].flops_per_step;
-    const peak = median(row.ours.map((r) => r.sgemm_peak_gflops));
+    const peak = median(row.ours.map((r) => r.peak_gflops));
     const cpu = (rs: Record<string, number>[]): string => median(rs.map((r) => r.cpu_seconds_per_step_median)).toFixed(2);
-    console.log(`| ${[name, threads, `${ours.toFixed(3)} (${cpu(row.ours)})`, `${torch.toFixed(3)} (${cpu(row.torch)})`, `${median(ratios).toFixed(2)}x`,
-      ratios.map((r) => r.toFixed(2)).join(' '), (flops / ours / 1e9).toFixed(1), peak.toFixed(0),
-      `${((flops / ours / 1e9 / peak) * 100).toFixed(1)}%`, median(row.ours.map((r) => r.peak_rss_mb)).toFixed(0),
-      median(row.torch.map((r) => r.peak_rss_mb)).toFixed(0)].join(' | ')} |`);
+    console.log(`| ${[name, threads, precision, `${ours.toFixed(3)} (${cpu(row.ours)})`, `${torch.toFixed(3)} (${cpu(row.torch)})`,
+      `${median(ratios).toFixed(2)}x`, ratios.map((r) => r.toFixed(2)).join(' '), (flops / ours / 1e9).toFixed(1),
+      `${peak.toFixed(0)} (${precision === 'bf16' ? 'bf16 dot' : 'fp32 FMA'})`, `${((flops / ours / 1e9 / peak) * 100).toFixed(1)}%`,
+      median(row.ours.map((r) => r.peak_rss_mb)).toFixed(0), median(row.torch.map((r) => r.peak_rss_mb)).toFixed(0)].join(' | ')} |`);
   }
   fs.rmSync(work, { recursive: true, force: true });
 }

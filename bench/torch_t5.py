@@ -2,11 +2,15 @@
 """The PyTorch peer of `deepfusion bench`: the same T5 (docs/t5.md), written plainly in PyTorch eager,
 trained for a few steps on the same initial parameters, batch and optimizer, and timed the same way.
 
-Usage: /usr/bin/python3 bench/torch_t5.py --init DIR [--steps 6] [--threads N] [--foreach]
+Usage: /usr/bin/python3 bench/torch_t5.py --init DIR [--steps 6] [--threads N] [--foreach] [--precision fp32|bf16]
 DIR holds what `deepfusion bench --save-init DIR` wrote: config.json, model.safetensors (initial
 parameters, HF names) and batch.safetensors (input_ids, attention_mask, decoder_input_ids, labels).
 Prints one line per step and ends with one JSON line, like `deepfusion bench`.
+--precision bf16 runs the forward pass under torch.autocast("cpu", dtype=torch.bfloat16): what a
+PyTorch user writes for mixed precision on a CPU (linear layers and matmuls in bf16; parameters,
+Adam, softmax and the loss in float32).
 """
+import contextlib
 import argparse
 import json
 import os
@@ -123,6 +127,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--threads", type=int, default=int(os.environ.get("DEEPFUSION_THREADS", os.cpu_count())))
     ap.add_argument("--foreach", action="store_true", help="torch.optim.Adam(foreach=True)")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="bf16: forward under torch.autocast('cpu', dtype=torch.bfloat16)")
     args = ap.parse_args()
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
@@ -144,12 +150,14 @@ def main():
     opt = torch.optim.Adam(params.values(), lr=meta["learningRate"], betas=(meta["beta1"], meta["beta2"]),
                            eps=meta["epsilon"], foreach=args.foreach)
     tokens = batch["input_ids"].numel() + batch["decoder_input_ids"].numel()
+    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if args.precision == "bf16" else contextlib.nullcontext
     times, cpu = [], []
     for step in range(args.warmup + args.steps):
         r0 = resource.getrusage(resource.RUSAGE_SELF)
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        loss = model.loss(batch["input_ids"], batch["attention_mask"], batch["decoder_input_ids"], batch["labels"])
+        with autocast():
+            loss = model.loss(batch["input_ids"], batch["attention_mask"], batch["decoder_input_ids"], batch["labels"])
         loss.backward()
         opt.step()
         dt = time.perf_counter() - t0
@@ -162,7 +170,7 @@ def main():
               f"time {dt:.3f}s tokens/s {tokens / dt:.0f}", flush=True)
     med = float(np.median(times))
     print(json.dumps({
-        "engine": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "engine": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(), "precision": args.precision,
         "optimizer": f"torch.optim.Adam(foreach={args.foreach})",
         "step_seconds_median": med, "step_seconds": times, "tokens_per_second": tokens / med,
         "cpu_seconds_per_step_median": float(np.median(cpu)),

@@ -16,6 +16,7 @@ Napi::Object op::info(Napi::Env env) {
   o.Set("openblasBuiltIn", gemm_openblas() != nullptr);
   o.Set("threads", pool_threads());
   o.Set("simd", simd_name());
+  o.Set("bf16", gemm_bf16_built());
   return o;
 }
 

@@ -17,7 +17,7 @@
       'addon.cc', 'pool.cc', 'gemm.cc', 'gemm_portable.cc', 'gemm_openblas.cc', 'matmul.cc',
       'elementwise.cc', 'reduce.cc', 'transpose.cc', 'gather.cc', 'softmax.cc',
       'rms_norm.cc', 'attention_softmax.cc', 'cross_entropy.cc', 'gated_gelu.cc', 'adamw.cc', 'adafactor.cc',
-      'attention_matmul.cc', 'huge_pages.cc',
+      'attention_matmul.cc', 'huge_pages.cc', 'gemm_bf16.cc', 'peak.cc', 'attention.cc',
     ],
     # '.' for napi_util.h, which the generated ops_napi.h includes from gen_dir.
     'include_dirs': ['<(napi_include)', '<(gen_dir)', '.'],

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #include "pool.h"
 
@@ -31,6 +32,7 @@ void scale_c(const Gemm& g) {
 void run_serial(const Gemm& g) {
   if (g.m == 0 || g.n == 0) return;
   if (g.k == 0) return scale_c(g);
+  if (g.bf16) return gemm_bf16_serial(g);
   active()(g);
 }
 
@@ -106,18 +108,27 @@ bool library_sized(const Gemm& g) {
   return active() != gemm_portable && static_cast<double>(g.m) * g.n * g.k >= kLibraryMacs;
 }
 
-// The GEMM on the calling thread, cut exactly as gemm() cuts it on any number of threads.
+// The GEMM on the calling thread, cut exactly as gemm() cuts it on any number of threads. bf16
+// products are not cut: their kernel sums every element in the same order whatever the rows and
+// threads (native/gemm_bf16.cc), and cutting would pack B once per tile.
 void gemm_inline(const Gemm& g) {
-  if (static_cast<double>(g.m) * g.n * g.k < kParallelMacs || library_sized(g)) return run_serial(g);
+  if (g.bf16 || static_cast<double>(g.m) * g.n * g.k < kParallelMacs || library_sized(g)) return run_serial(g);
   const Tiles t = tiles_of(g);
   for (int64_t i = 0; i < t.count(g); i++) run_tile(g, t, i);
 }
 
 }  // namespace
 
+void gemm_serial(const Gemm& g) {
+  if (g.bf16 && !gemm_bf16_built()) throw std::invalid_argument("bf16 products need AVX512-BF16, which this build lacks");
+  run_serial(g);
+}
+
 void gemm(const Gemm& g) {
+  if (g.bf16 && !gemm_bf16_built()) throw std::invalid_argument("bf16 products need AVX512-BF16, which this build lacks");
   const int threads = pool_in_job() ? 1 : pool_threads();
   if (threads == 1 || static_cast<double>(g.m) * g.n * g.k < kParallelMacs) return gemm_inline(g);
+  if (g.bf16) return g.k > 0 && g.m > 0 && g.n > 0 ? gemm_bf16_parallel(g) : run_serial(g);
   // OpenBLAS's serial and threaded drivers give the same bits (gemm_openblas.cc).
   if (library_sized(g)) return gemm_openblas_threaded(g, threads);
   struct Ctx { const Gemm* g; Tiles t; } ctx{&g, tiles_of(g)};
@@ -128,6 +139,7 @@ void gemm(const Gemm& g) {
 }
 
 void gemm_each(const Gemm& g, int64_t count, GemmItem item, const void* ctx) {
+  if (g.bf16 && !gemm_bf16_built()) throw std::invalid_argument("bf16 products need AVX512-BF16, which this build lacks");
   auto at = [&](int64_t i) {
     Gemm s = g;
     item(ctx, i, &s);

@@ -1,7 +1,8 @@
 // Single-precision GEMM on row-major matrices: C = op(A)·op(B) + beta·C, op = optional transpose.
 // Two serial kernels exist (OpenBLAS, when the build found it, and the portable blocked one);
 // the driver splits a GEMM or a batch of them across the thread pool and calls the active
-// kernel on each block, so both kernels run under the same thread count.
+// kernel on each block, so both kernels run under the same thread count. A GEMM marked bf16 runs
+// on the bf16 kernel instead (gemm_bf16.cc): products of bf16-rounded A and B, summed in float32.
 #pragma once
 #include <cstdint>
 
@@ -14,6 +15,7 @@ struct Gemm {
   const float* b; int64_t ldb;
   float* c; int64_t ldc;
   float beta;  // 0: C is overwritten and never read (it may hold garbage)
+  bool bf16 = false;  // products in bf16 (gemm_bf16_built() must hold), sums in float32
 };
 
 using GemmKernel = void (*)(const Gemm& g);
@@ -31,6 +33,13 @@ GemmKernel gemm_openblas();
 /** cblas_sgemm on `threads` of OpenBLAS's own threads (k > 0); only when gemm_openblas() is built. */
 void gemm_openblas_threaded(const Gemm& g, int threads);
 
+/** Whether the bf16 kernel (gemm_bf16.cc) is built: the compiler targets AVX512-BF16. */
+bool gemm_bf16_built();
+/** The bf16 kernel on the calling thread alone. */
+void gemm_bf16_serial(const Gemm& g);
+/** The bf16 kernel across the pool, B's packed panels shared (call outside pool jobs). */
+void gemm_bf16_parallel(const Gemm& g);
+
 /** Selects the kernel by name ("openblas" | "portable"); false when it is not built in. */
 bool gemm_select(const char* name);
 const char* gemm_selected();
@@ -39,6 +48,9 @@ const char* gemm_library_info();
 
 /** One GEMM, split across the pool when large enough. */
 void gemm(const Gemm& g);
+
+/** One GEMM on the calling thread (inside a pool job): the kernel a batch item of gemm_each runs. */
+void gemm_serial(const Gemm& g);
 
 /** Sets the operand pointers of item i of a batch (shapes and leading dimensions stay g's). */
 using GemmItem = void (*)(const void* ctx, int64_t i, Gemm* item);

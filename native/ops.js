@@ -38,7 +38,7 @@
 'use strict';
 
 const OPS = /** @type {const} */ ({
-  /** The GEMM kernel, thread count and SIMD level in use. */
+  /** The GEMM kernel, thread count, SIMD level and whether bf16 products are built in. */
   info: { args: [], returns: 'info' },
   setThreads: { args: ['threads: int'] },
   /** Selects the GEMM kernel by name; false when it is not built in. */
@@ -46,9 +46,16 @@ const OPS = /** @type {const} */ ({
   /** Asks the OS to back the array's whole 2 MiB pages with huge pages (before it is first written). */
   adviseHugePages: { args: ['array: f32[n]'] },
 
+  /**
+   * GFLOP/s of the machine's arithmetic from registers on all threads ('fp32': fused multiply-adds,
+   * 'bf16': bf16 dot products), each thread timed in its own CPU time for `seconds`.
+   */
+  peakGflops: { args: ['kind: string', 'seconds: number'], returns: 'number' },
+
+  /** bf16: products of bf16-rounded operands summed in float32 (info().bf16 must be true). */
   matmul: {
     args: ['a: f32', 'b: f32', 'c: f32 out', 'batch: int', 'batchA: int', 'batchB: int', 'm: int', 'n: int', 'k: int',
-      'transA: bool', 'transB: bool'],
+      'transA: bool', 'transB: bool', 'bf16: bool'],
   },
   /** Names of the op codes that `binary`, `unary` and `reduce` take, in code order. */
   binaryOps: { args: [], returns: 'names' },
@@ -78,10 +85,25 @@ const OPS = /** @type {const} */ ({
   crossEntropyGrad: { args: ['dLoss: number', 'logits: f32', 'labels: i32', 'dx: f32 out', 'rows: int', 'vocab: int'] },
   gatedGelu: { args: ['gate: f32[n]', 'linear: f32', 'out: f32 out'] },
   gatedGeluGrad: { args: ['dy: f32', 'gate: f32[n]', 'linear: f32', 'dGate: f32 out', 'dLinear: f32 out'] },
-  attentionScores: { args: ['q: f32', 'k: f32', 'out: f32 out', 'batch: int', 'heads: int', 'queries: int', 'keys: int', 'dk: int'] },
+  attentionScores: {
+    args: ['q: f32', 'k: f32', 'out: f32 out', 'batch: int', 'heads: int', 'queries: int', 'keys: int', 'dk: int', 'bf16: bool'],
+  },
   attentionContext: {
     args: ['p: f32', 'x: f32', 'out: f32 out', 'batch: int', 'heads: int', 'rows: int', 'cols: int', 'dk: int',
-      'transposeP: bool'],
+      'transposeP: bool', 'bf16: bool'],
+  },
+  /**
+   * Fused attention from projections q [B, Tq, H·dk], k and v [B, Tk, H·dk]: out [B, Tq, H·dk] and
+   * the probabilities [B, H, Tq, Tk] (bias [H, Tq, Tk] and keyMask [B, Tk] optional).
+   */
+  attention: {
+    args: ['q: f32', 'k: f32', 'v: f32', 'bias: f32?', 'keyMask: f32?', 'probs: f32 out', 'out: f32 out', 'batch: int',
+      'heads: int', 'queries: int', 'keys: int', 'headDim: int', 'causal: bool', 'bf16: bool'],
+  },
+  /** Its gradients from dOut and the saved probabilities; dBias [H, Tq, Tk] when the attention had a bias. */
+  attentionGrad: {
+    args: ['dOut: f32', 'q: f32', 'k: f32', 'v: f32', 'probs: f32', 'dQ: f32 out', 'dK: f32 out', 'dV: f32 out',
+      'dBias: f32? out', 'batch: int', 'heads: int', 'queries: int', 'keys: int', 'headDim: int', 'bf16: bool'],
   },
   adamw: {
     args: ['param: f32[n]', 'grad: f32', 'm: f32', 'v: f32', 'outParam: f32 out', 'outM: f32 out', 'outV: f32 out',

@@ -22,7 +22,7 @@ const ADDON = path.join('build', 'Release', 'deepfusion.node');
 const REPORT = path.join(ROOT, 'build', 'native-build.json');
 const PORTABLE_DIR = path.join(ROOT, 'build-portable');
 
-const USAGE = `Usage: node scripts/build-native.js [--variant auto|openblas|portable] [--out DIR] [--strict]
+const USAGE = `Usage: node scripts/build-native.js [--variant auto|openblas|portable] [--out DIR] [--no-bf16] [--strict]
 
 Builds the deepfusion native addon with node-gyp.
   --variant auto      OpenBLAS when found (cblas.h + libopenblas), else the portable GEMM (default)
@@ -30,7 +30,9 @@ Builds the deepfusion native addon with node-gyp.
   --variant portable  the built-in GEMM only, no BLAS library
   --out DIR           build in DIR (the addon lands in DIR/${ADDON}); default: the package root.
                       With the default, an OpenBLAS build is followed by a portable build in
-                      build-portable/ (used by the tests and by DEEPFUSION_GEMM=portable).
+                      build-portable/ without bf16 products: the tests' stand-in for a
+                      machine without OpenBLAS and without AVX512-BF16.
+  --no-bf16           leave out the bf16 GEMM (as on a CPU without AVX512-BF16), whatever this CPU has
   --strict            exit non-zero when the build fails (default: warn and exit 0, so that
                       'npm install' succeeds and the project falls back to the cpu backend)
 Environment: OPENBLAS_INCLUDE (the directory of cblas.h) and OPENBLAS_LIBDIR (of libopenblas; default
@@ -38,7 +40,7 @@ Environment: OPENBLAS_INCLUDE (the directory of cblas.h) and OPENBLAS_LIBDIR (of
   only place searched, so OPENBLAS_INCLUDE=/nonexistent builds as a machine without OpenBLAS would.`;
 
 function parseArgs(argv) {
-  const opts = { variant: 'auto', out: null, strict: false };
+  const opts = { variant: 'auto', out: null, strict: false, bf16: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--help' || a === '-h') {
@@ -47,6 +49,7 @@ function parseArgs(argv) {
     } else if (a === '--variant') opts.variant = argv[++i];
     else if (a === '--out') opts.out = path.resolve(argv[++i]);
     else if (a === '--strict') opts.strict = true;
+    else if (a === '--no-bf16') opts.bf16 = false;
     else throw new Error(`unknown argument "${a}"\n\n${USAGE}`);
   }
   if (!['auto', 'openblas', 'portable'].includes(opts.variant)) {
@@ -80,10 +83,16 @@ function probe(source, args) {
   }
 }
 
-/** Tuning for the build machine (the addon is always built where it runs), if the compiler takes it. */
-function archFlags() {
+/**
+ * Tuning for the build machine (the addon is always built where it runs), if the compiler takes
+ * it. With -march=native the compiler targets AVX512-BF16 exactly where the CPU has it, which
+ * builds the bf16 GEMM (native/gemm_bf16.cc); `bf16: false` turns it off, as on a CPU without.
+ */
+function archFlags(bf16 = true) {
   for (const flag of ['-march=native', '-mcpu=native']) {
-    if (probe('int main() { return 0; }\n', [flag])) return flag;
+    if (!probe('int main() { return 0; }\n', [flag])) continue;
+    if (!bf16 && probe('int main() { return 0; }\n', [flag, '-mno-avx512bf16'])) return `${flag} -mno-avx512bf16`;
+    return flag;
   }
   return '';
 }
@@ -198,7 +207,7 @@ function writeReport(report) {
 }
 
 function main(opts) {
-  const arch = archFlags();
+  const arch = archFlags(opts.bf16);
   let blas = null;
   if (opts.variant !== 'portable') {
     blas = findOpenBlas();
@@ -224,14 +233,14 @@ function main(opts) {
   writeReport({ ok: true, variant: blas ? 'openblas' : 'portable', openblas: blas, arch_flags: arch });
   if (blas) {
     try {
-      buildVariant('portable', stagingDir(PORTABLE_DIR), null, arch);
+      buildVariant('portable', stagingDir(PORTABLE_DIR), null, archFlags(false));
     } catch (err) {
       log(`warning: the portable variant (the fallback, and the tests' reference) did not build: ${err.message}`);
     }
   }
 }
 
-let opts = { variant: 'auto', out: null, strict: false };
+let opts = { variant: 'auto', out: null, strict: false, bf16: true };
 try {
   opts = parseArgs(process.argv.slice(2));
   main(opts);

@@ -1,7 +1,7 @@
 // T5 (encoder–decoder) as pure functions over a parameter map, computing what Hugging Face's
 // T5ForConditionalGeneration computes (docs/t5.md). No state lives here: callers own the tensors and
 // wrap calls in tf.tidy.
-import { attentionContext, attentionScores, attentionSoftmax, crossEntropy, gatedGelu, rmsNorm } from '../engine/fused';
+import { attention as fusedAttention, attentionContext, attentionScores, attentionSoftmax, crossEntropy, gatedGelu, rmsNorm } from '../engine/fused';
 import { tf, type Tensor } from '../engine/tf';
 import { normGroupsOf, type T5Config } from './config';
 import type { Params } from './params';
@@ -26,6 +26,8 @@ interface Context {
   params: Params;
   groups: number[];
   dropout: (x: Tensor) => Tensor;
+  /** Dropout is on: attention then drops probabilities, which the fused attention op does not. */
+  dropping: boolean;
 }
 
 function makeContext(config: T5Config, params: Params, opts: ForwardOptions): Context {
@@ -34,7 +36,7 @@ function makeContext(config: T5Config, params: Params, opts: ForwardOptions): Co
   const seed = opts.dropout?.seed ?? 0;
   // Each dropout site gets its own seed derived from the step's seed, so a step is reproducible.
   const dropout = rate > 0 ? (x: Tensor) => tf.dropout(x, rate, undefined, seed * 4096 + calls++) : (x: Tensor) => x;
-  return { config, params, groups: normGroupsOf(config), dropout };
+  return { config, params, groups: normGroupsOf(config), dropout, dropping: rate > 0 };
 }
 
 function param(ctx: Context, name: string): Tensor {
@@ -76,8 +78,12 @@ function attention(
   const q = linear(xq, param(ctx, `${prefix}.q.weight`));
   const k = linear(xkv, param(ctx, `${prefix}.k.weight`));
   const v = linear(xkv, param(ctx, `${prefix}.v.weight`));
-  const probs = ctx.dropout(attentionSoftmax(attentionScores(q, k, heads), opts));
-  return linear(attentionContext(probs, v), param(ctx, `${prefix}.o.weight`));
+  // One fused op when nothing happens between the softmax and the context (no dropout): the same
+  // values, without the [B, H, Tq, Tk] scores in memory.
+  const context = ctx.dropping
+    ? attentionContext(ctx.dropout(attentionSoftmax(attentionScores(q, k, heads), opts)), v)
+    : fusedAttention(q, k, v, heads, opts);
+  return linear(context, param(ctx, `${prefix}.o.weight`));
 }
 
 function feedForward(ctx: Context, prefix: string, x: Tensor): Tensor {

@@ -72,8 +72,12 @@ export type JobEvent =
 /** A node kind: how its settings are parsed, what it reads, and how it runs. */
 export interface NodeKind<S> {
   name: string;
-  /** The node's typed settings, defaults filled in; errors point at the plan position (src.fail). */
-  parse(raw: unknown, at: FieldPath, src: PlanSource, defaults: Record<string, unknown>): S;
+  /**
+   * The node's typed settings, defaults filled in; errors point at the plan position (src.fail).
+   * `defaults` are the plan's defaults for train nodes, with `overrides` (settings given outside
+   * the plan, e.g. `deepfusion run --precision`, for every node that trains) over them.
+   */
+  parse(raw: unknown, at: FieldPath, src: PlanSource, defaults: Record<string, unknown>, overrides: Record<string, unknown>): S;
   inputs(settings: S): string[];
   /** Short description for progress lines and the graph figure, e.g. "train s 2000 steps". */
   label(settings: S): string;

@@ -130,8 +130,12 @@ export class Fields {
   }
 }
 
-/** Validates a parsed plan file; `kinds` maps each node kind to its parser. */
-export function parsePlan(src: PlanSource, kinds: NodeKinds): Plan {
+/**
+ * Validates a parsed plan file; `kinds` maps each node kind to its parser. `overrides` are
+ * defaults for the nodes that train, given outside the file (e.g. `deepfusion run --precision`):
+ * they replace the file's defaults, and a node's own fields still win.
+ */
+export function parsePlan(src: PlanSource, kinds: NodeKinds, overrides: Obj = {}): Plan {
   const top = Fields.of(src, [], src.data, 'the plan');
   top.onlyKnown(['name', 'description', 'data', 'defaults', 'repeats', 'nodes', 'arms', 'baseline']);
   const dataRaw = Fields.of(src, ['data'], top.raw('data') ?? {}, 'data settings').rawObject();
@@ -139,7 +143,7 @@ export function parsePlan(src: PlanSource, kinds: NodeKinds): Plan {
   // Every node is evaluated on the same batches, so their size cannot follow one node's batch size.
   const data: DataSettings = { ...declared, eval_batch_size: declared.eval_batch_size ?? TRAINING_SETTINGS.defaults().batch_size };
   if (top.has('defaults')) Fields.of(src, ['defaults'], top.raw('defaults'), 'defaults for train nodes');
-  const defaults = (top.raw('defaults') ?? {}) as Obj;
+  const defaults = { ...(top.raw('defaults') ?? {}) as Obj, ...overrides };
 
   const nodesF = Fields.of(src, ['nodes'], top.raw('nodes'), 'the nodes, by name');
   const names = Object.keys(top.raw('nodes') as Obj);
@@ -154,7 +158,7 @@ export function parsePlan(src: PlanSource, kinds: NodeKinds): Plan {
         `write ${name}: {<kind>: {...}} with kind one of ${Object.keys(kinds).join(', ')}`);
     }
     const kind = kindKeys[0];
-    const node = planNode(name, kinds[kind], nodeF.raw(kind), ['nodes', name, kind], src, defaults);
+    const node = planNode(name, kinds[kind], nodeF.raw(kind), ['nodes', name, kind], src, defaults, overrides);
     for (const input of node.inputs) {
       if (!nameSet.has(input)) nodeF.fail(kind, `reads node "${input}", which the plan does not define`, `define ${input} or use one of ${names.join(', ')}`);
       if (input === name) nodeF.fail(kind, 'reads itself', 'name another node');
@@ -196,12 +200,12 @@ export function parsePlan(src: PlanSource, kinds: NodeKinds): Plan {
 }
 
 /** A node of kind S: its settings, and its variants for repeats and sweeps from its raw fields. */
-function planNode<S>(name: string, kind: NodeKind<S>, raw: unknown, at: FieldPath, src: PlanSource, defaults: Obj): PlanNode {
-  const settings = kind.parse(raw, at, src, defaults);
+function planNode<S>(name: string, kind: NodeKind<S>, raw: unknown, at: FieldPath, src: PlanSource, defaults: Obj, overrides: Obj): PlanNode {
+  const settings = kind.parse(raw, at, src, defaults, overrides);
   const reseed = (s: S, r: number): S => (kind.reseed ? kind.reseed(s, REPEAT_SEED_STRIDE * r) : s);
   return {
     name, kind: kind.name, where: src.locate(at), settings, inputs: kind.inputs(settings),
-    settingsFor: (r, sweep) => reseed(sweep ? kind.parse({ ...(isObj(raw) ? raw : {}), [sweep.field]: sweep.value }, at, src, defaults) : settings, r),
+    settingsFor: (r, sweep) => reseed(sweep ? kind.parse({ ...(isObj(raw) ? raw : {}), [sweep.field]: sweep.value }, at, src, defaults, overrides) : settings, r),
   };
 }
 

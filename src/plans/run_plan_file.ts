@@ -32,8 +32,9 @@ export function resolvePlanFile(nameOrPath: string): string {
     `Fix: give a path, or one of: ${bundledPlanNames().join(', ')}`);
 }
 
-export function loadPlan(nameOrPath: string): Plan {
-  return parsePlan(readPlanSource(resolvePlanFile(nameOrPath)), nodeKinds);
+/** A plan by file or bundled name; `overrides` replace the defaults of its train nodes (see parsePlan). */
+export function loadPlan(nameOrPath: string, overrides: Record<string, unknown> = {}): Plan {
+  return parsePlan(readPlanSource(resolvePlanFile(nameOrPath)), nodeKinds, overrides);
 }
 
 /**

@@ -13,11 +13,13 @@ import { configToJson, type T5Config } from '../model/config';
 import { countParams, disposeParams, initParams, type Params } from '../model/params';
 import { lossAndGrads, shiftRight, type Seq2SeqBatch } from '../model/t5';
 import { Rng } from '../util/rng';
+import { withPrecision, type Precision } from '../engine/precision';
 import { bool, defineSettings, int, num, oneOf } from '../util/settings';
 import { ADAFACTOR_DEFAULTS } from './optimizers/adafactor';
 import { shapesOf, stateLayout } from './optimizers/slots';
 import { makeOptimizer, type OptimizerSpec } from './optimizers/spec';
 import type { Optimizer } from './optimizers/types';
+import { PRECISION_SETTING } from './settings';
 
 /**
  * `adam` / `adafactor`: the project's optimizers as training uses them (makeOptimizer; Adam is
@@ -50,6 +52,7 @@ export const BENCH_SETTINGS = defineSettings('bench setting', {
   steps: int({ default: 6, min: 1, max: 100_000, group: 'Training', help: 'measured steps' }),
   warmup: int({ default: 1, min: 0, max: 100_000, group: 'Training', help: 'unmeasured steps first' }),
   seed: int({ default: 0, min: 0, max: 2 ** 31 - 1, group: 'Training', help: 'initialisation and batch' }),
+  precision: PRECISION_SETTING,
 });
 
 export interface OptimizerSettings {
@@ -67,6 +70,8 @@ export interface BenchOptions {
   steps: number;
   warmup: number;
   seed: number;
+  /** Precision of the matrix products (src/engine/precision.ts); default fp32. */
+  precision?: Precision;
   /** Time every kernel during the measured steps (adds a little overhead per op). */
   profile?: boolean;
   onStep?: (record: StepRecord) => void;
@@ -151,14 +156,14 @@ function projectOptimizer(o: OptimizerSettings): Optimizer {
 }
 
 /** A project optimizer over plain tensors (the parameter map is replaced every step). */
-function projectTrainer(config: T5Config, initial: Params, o: OptimizerSettings): Trainer {
+function projectTrainer(config: T5Config, initial: Params, o: OptimizerSettings, precision: Precision): Trainer {
   const optimizer = projectOptimizer(o);
   let params = initial;
   let state = optimizer.init(params);
   return {
     optimizerBytes: stateLayout(optimizer.slots, shapesOf(params)).reduce((n, s) => n + 4 * tf.util.sizeFromShape(s.shape), 0),
     step(batch) {
-      const { loss, grads } = tf.tidy(() => lossAndGrads(config, params, batch));
+      const { loss, grads } = withPrecision(precision, () => tf.tidy(() => lossAndGrads(config, params, batch)));
       try {
         ({ params, state } = optimizer.apply(params, grads, state, { lr: o.learningRate }));
         return loss.dataSync()[0];
@@ -175,7 +180,7 @@ function projectTrainer(config: T5Config, initial: Params, o: OptimizerSettings)
 }
 
 /** A tf.train optimizer over tf.Variables. */
-function tfOptimizerTrainer(config: T5Config, initial: Params, o: OptimizerSettings): Trainer {
+function tfOptimizerTrainer(config: T5Config, initial: Params, o: OptimizerSettings, precision: Precision): Trainer {
   const optimizer = o.name === 'tf-adam' ? tf.train.adam(o.learningRate, o.beta1, o.beta2, o.epsilon) : tf.train.sgd(o.learningRate);
   const optimizerBytes = o.name === 'tf-adam' ? 8 * countParams(initial) : 0;
   const variables: Params = {};
@@ -190,7 +195,7 @@ function tfOptimizerTrainer(config: T5Config, initial: Params, o: OptimizerSetti
     optimizerBytes,
     step(batch) {
       const loss = tf.tidy(() => {
-        const { loss: l, grads } = lossAndGrads(config, variables, batch);
+        const { loss: l, grads } = withPrecision(precision, () => lossAndGrads(config, variables, batch));
         optimizer.applyGradients(Object.entries(grads).map(([n, g]) => ({ name: names.get(n)!, tensor: g })));
         return l;
       });
@@ -242,7 +247,8 @@ export function benchmarkTraining(opts: BenchOptions): BenchResult {
   const init = initParams(config, opts.seed);
   const paramCount = countParams(init);
   const trainer = opts.optimizer.name === 'adam' || opts.optimizer.name === 'adafactor'
-    ? projectTrainer(config, init, opts.optimizer) : tfOptimizerTrainer(config, init, opts.optimizer);
+    ? projectTrainer(config, init, opts.optimizer, opts.precision ?? 'fp32')
+    : tfOptimizerTrainer(config, init, opts.optimizer, opts.precision ?? 'fp32');
   const batch = toTensors(syntheticBatch(config, shape, opts.seed));
   const records: StepRecord[] = [];
   let profile: KernelProfile | null = null;

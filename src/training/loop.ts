@@ -7,6 +7,7 @@
 // of the best score so far can be kept in best/.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { bf16Unavailable, withPrecision } from '../engine/precision';
 import { ConfigError, FileError, UserError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
 import { loadModel, saveModel } from '../io/checkpoint';
@@ -128,6 +129,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     throw new ConfigError('(train options)', 'validation', 'no validation batches', 'pass at least one validation batch');
   }
   const s = o.settings;
+  const noBf16 = s.precision === 'bf16' ? bf16Unavailable() : null;
+  if (noBf16) {
+    throw new UserError(`precision bf16 cannot run here: ${noBf16}. Fix: train with precision fp32, in a new run directory (a run keeps its precision)`);
+  }
   const runDir = path.resolve(o.runDir);
   fs.mkdirSync(runDir, { recursive: true });
   const unlock = lockRun(runDir);
@@ -165,15 +170,22 @@ function runIdentity(o: TrainOptions, runDir: string): Record<string, unknown> {
   return { init, data: o.data.describe, ...Object.fromEntries(RESUME_IDENTITY.map((k) => [k, o.settings[k]])) };
 }
 
+// Runs from before the precision setting computed in fp32; a precision the machine cannot compute
+// is not undone by repeating a flag.
+const OLDER_RUNS = { precision: 'fp32' };
+const RESUME_FIXES = {
+  precision: 'resume with the same precision (bf16 needs the native backend on a CPU with AVX512-BF16), or train in another run directory',
+};
+
 /** checkRunIdentity, also accepting the absolute input path that runs started before saved. */
 function checkResumeIdentity(runDir: string, identity: Record<string, unknown>): void {
   try {
-    checkRunIdentity(runDir, identity);
+    checkRunIdentity(runDir, identity, OLDER_RUNS, RESUME_FIXES);
   } catch (err) {
     const init = identity.init as { from?: unknown };
     if (!(err instanceof ConfigError) || typeof init.from !== 'string') throw err;
     try {
-      checkRunIdentity(runDir, { ...identity, init: { ...init, from: path.resolve(runDir, init.from) } });
+      checkRunIdentity(runDir, { ...identity, init: { ...init, from: path.resolve(runDir, init.from) } }, OLDER_RUNS, RESUME_FIXES);
     } catch {
       throw err;
     }
@@ -260,7 +272,9 @@ async function run(o: TrainOptions, runDir: string, optimizer: Optimizer, s: Ses
     const stepStart = clock();
     const micro = Array.from({ length: t.grad_accumulation }, () => stream.next());
     const next = step + 1;
-    const { loss, grads } = stepGradients(s.config, s.params, micro, { rate, seed: (i) => dropoutSeed(t.seed, next, i) });
+    // Products in the run's precision; evaluation (below) stays float32, the same yardstick for every run.
+    const { loss, grads } = withPrecision(t.precision,
+      () => stepGradients(s.config, s.params, micro, { rate, seed: (i) => dropoutSeed(t.seed, next, i) }));
     let norm: number;
     try {
       norm = globalNorm(grads);

@@ -143,16 +143,23 @@ export function writeRunIdentity(runDir: string, identity: Record<string, unknow
 }
 
 /** Refuses to resume a run with settings other than those it was started with. */
-export function checkRunIdentity(runDir: string, identity: Record<string, unknown>): void {
+/**
+ * Refuses to resume a run whose settings differ from `identity`. `older` gives, for settings added
+ * after a run directory may have been written, the value such a run had without saying so;
+ * `fixes`, the fix to name for a field whose difference the user cannot simply undo.
+ */
+export function checkRunIdentity(runDir: string, identity: Record<string, unknown>, older: Record<string, unknown> = {},
+  fixes: Record<string, string> = {}): void {
   const file = path.join(runDir, RUN_FILE);
-  const saved = readJsonFile(file, 'the run description');
+  const read = readJsonFile(file, 'the run description');
+  const saved = read && typeof read === 'object' && !Array.isArray(read) ? { ...older, ...(read as Record<string, unknown>) } : read;
   const wanted = JSON.parse(JSON.stringify(identity)) as unknown;
   const diff = firstDifference(saved, wanted, '');
   if (diff) {
     const setting = SETTING_OF[diff.path];
     throw new ConfigError(file, diff.path, `${setting ? `(set by ${setting}) ` : ''}this run was started with ${show(diff.saved)}, ` +
       `now ${show(diff.wanted)} is asked for`,
-      `repeat the original ${setting ?? 'setting'} to resume (${RUN_FILE} holds it), or train in another run directory`);
+      fixes[diff.path] ?? `repeat the original ${setting ?? 'setting'} to resume (${RUN_FILE} holds it), or train in another run directory`);
   }
 }
 

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { ConfigError } from '../errors';
 import { readJsonFile } from '../io/checkpoint';
 import { DATA_SETTINGS, type DataSettings } from '../data/settings';
+import { PRECISIONS, resolvePrecision, type Precision } from '../engine/precision';
 import { custom, defineSettings, int, num, oneOf, SettingProblem, text, type Layer, type SettingValues } from '../util/settings';
 import { defaultOptimizerSpec, OPTIMIZER_NAMES, parseOptimizerSpec, type OptimizerSpec } from './optimizers/spec';
 import { PRESET_NAMES, type PresetName } from './presets';
@@ -31,6 +32,18 @@ export const MODEL_SETTINGS = defineSettings('training setting', {
     group: 'Model', arg: '<s>', defaultText: 'reset; in a plan, auto',
     help: 'with --from: reset (fresh optimizer state), carry (the state saved with the model) or auto (carry when the model has state)',
   }),
+});
+
+/**
+ * The precision of the matrix products (src/engine/precision.ts). Its default is the machine's:
+ * bf16 where the native backend has AVX512-BF16 products. It is resolved when the settings are,
+ * so a run's identity and a plan job's key hold the precision that actually runs, never "the
+ * machine's default": the same plan on a machine without bf16 makes other jobs, not the same
+ * jobs computed differently. bf16 asked for where it cannot run falls back to fp32, saying so.
+ */
+export const PRECISION_SETTING = oneOf(PRECISIONS, {
+  group: 'Training', arg: '<bf16|fp32>', defaultText: 'bf16 on a CPU with AVX512-BF16 (native backend), else fp32',
+  help: 'matrix products in bf16 (summed in float32; parameters, optimizer state, norms, softmax and the loss stay float32) or all float32',
 });
 
 /** How a run trains. `lr` and `warmup` adjust the schedule; the resolved settings hold the schedule only. */
@@ -65,6 +78,7 @@ export const TRAINING_SETTINGS = defineSettings('training setting', {
   clip_norm: num({ nullable: true, min: 0, group: 'Training', defaultText: 'none for adafactor and sgd, 1 for adamw', help: 'global gradient-norm limit (none: no clipping)' }),
   dropout: num({ nullable: true, default: null, min: 0, max: 1, arg: 'P', defaultText: "the model config's", group: 'Training', help: 'dropout rate' }),
   seed: int({ default: 0, min: 0, max: 2 ** 31 - 1, arg: 'S', group: 'Training', help: 'initialisation, data order and dropout' }),
+  precision: PRECISION_SETTING,
 });
 
 /** Where a run writes and how often; none of these changes the numbers. */
@@ -97,10 +111,11 @@ export type ModelChoice =
 type Declared = SettingValues<typeof TRAINING_SETTINGS.decls> & SettingValues<typeof RUN_SETTINGS.decls>;
 
 /** What the training loop reads: the declared settings with the optimizer, schedule and clipping resolved. */
-export type TrainSettings = Omit<Declared, 'run' | 'lr' | 'warmup' | 'optimizer' | 'schedule' | 'clip_norm'> & {
+export type TrainSettings = Omit<Declared, 'run' | 'lr' | 'warmup' | 'optimizer' | 'schedule' | 'clip_norm' | 'precision'> & {
   optimizer: OptimizerSpec;
   schedule: ScheduleSpec;
   clip_norm: number | null;
+  precision: Precision;
 };
 
 /** A model and how to train it: a plan's train node (with `from` naming a node). */
@@ -112,10 +127,13 @@ export type PretrainSettings = ModelTrainSettings & { run: string; data: DataSet
 /** The settings a resumed run must keep, as the loop holds them. */
 export const RESUME_IDENTITY = TRAINING_SETTINGS.identityKeys().filter((k): k is keyof TrainSettings & typeof k => k !== 'lr' && k !== 'warmup');
 
-/** Training settings from their defaults and typed values (tests and library callers that build runs in code). */
+/**
+ * Training settings from their defaults and typed values (tests and library callers that build
+ * runs in code). Precision defaults to fp32 here, so such runs compute the same bits on any machine.
+ */
 export function trainSettings(values: Partial<TrainSettings> = {}): TrainSettings {
   const { lr: _lr, warmup: _w, run: _r, schedule: _s, clip_norm: _c, ...declared } = { ...TRAINING_SETTINGS.defaults(), ...RUN_SETTINGS.defaults() };
-  return { ...declared, schedule: T5_SCHEDULE, clip_norm: null, ...values };
+  return { ...declared, schedule: T5_SCHEDULE, clip_norm: null, precision: 'fp32', ...values };
 }
 
 /** Peak learning rate and warmup each optimizer starts from when the settings do not say. */
@@ -171,17 +189,24 @@ function resolveModelTraining(raw: SettingValues<typeof NODE_SETTINGS.decls>, so
   return { ...resolveSchedule(rest, source), model };
 }
 
-type ScheduleFields = { optimizer: OptimizerSpec; schedule?: Record<string, unknown>; lr?: number; warmup?: number; clip_norm?: number | null; steps: number };
+type ScheduleFields = {
+  optimizer: OptimizerSpec; schedule?: Record<string, unknown>; lr?: number; warmup?: number; clip_norm?: number | null; steps: number;
+  precision?: Precision;
+};
 
 /**
- * Declared training values with the schedule resolved from `schedule`, `lr` and `warmup`, and the
- * optimizer's clipping default filled in (what pretraining and fine-tuning both do).
+ * Declared training values with the schedule resolved from `schedule`, `lr` and `warmup`, the
+ * optimizer's clipping default filled in and the precision resolved for this machine (what
+ * pretraining and fine-tuning both do).
  */
 export function resolveSchedule<R extends ScheduleFields>(raw: R, source: string):
-  Omit<R, 'lr' | 'warmup' | 'schedule' | 'clip_norm'> & { schedule: ScheduleSpec; clip_norm: number | null } {
+  Omit<R, 'lr' | 'warmup' | 'schedule' | 'clip_norm' | 'precision'> & { schedule: ScheduleSpec; clip_norm: number | null; precision: Precision } {
   const d = OPTIMIZER_LR[raw.optimizer.name];
-  const { lr: _lr, warmup: _w, schedule: _s, clip_norm, ...rest } = raw;
-  return { ...rest, schedule: scheduleOf(raw, d, source), clip_norm: clip_norm === undefined ? d.clip_norm : clip_norm };
+  const { lr: _lr, warmup: _w, schedule: _s, clip_norm, precision, ...rest } = raw;
+  return {
+    ...rest, schedule: scheduleOf(raw, d, source), clip_norm: clip_norm === undefined ? d.clip_norm : clip_norm,
+    precision: resolvePrecision(precision),
+  };
 }
 
 function modelChoice(raw: SettingValues<typeof NODE_SETTINGS.decls>, source: string, optimizerState: OptimizerStateChoice): ModelChoice {

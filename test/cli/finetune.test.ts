@@ -26,7 +26,7 @@ describe('deepfusion finetune', () => {
     const r = runCli(['finetune', '--help']);
     assert.equal(r.status, 0);
     for (const needle of ['imdb', 'spam', 'brown', 'afinn', 'wic', 'cola', '--suite <name>', '--glue <dir>', '--mixture', '--train-cap N',
-      "(default 1e-3 (T5's fine-tuning rate))", '(default constant)', '(default 300 per task; with --mixture, in all)',
+      '--precision <bf16|fp32>', "(default 1e-3 (T5's fine-tuning rate))", '(default constant)', '(default 300 per task; with --mixture, in all)',
       "(default adafactor, updates not scaled by the weights' RMS (scale_parameter false))"]) {
       assert.ok(r.stdout.replace(/\s+/g, ' ').includes(needle), needle);
     }
@@ -38,6 +38,7 @@ describe('deepfusion finetune', () => {
     const r = runCli(['finetune', '--model', model, '--glue', glue, '--steps', '2', '--eval-every', '1', '--batch', '4', '--input-len', '16', '--run', run], env);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /^task rte: \d+ training, \d+ validation, 12 test examples of at most 16 tokens · accuracy · majority baseline [\d.]+$/m);
+    assert.match(r.stderr, /^training .* · products in (bf16|fp32) · backend /m, 'the header says which precision runs');
     assert.match(r.stderr, /^rte step 2: validation score [\d.]+ \(accuracy [\d.]+\) · val_loss [\d.]+$/m);
     assert.match(r.stdout, /^task +metric +score +majority +metrics \(test\)$/m);
     assert.match(r.stdout, /^mrpc +f1\+accuracy +[\d.]+ +[\d.]+ +f1 [\d.]+, accuracy [\d.]+$/m);

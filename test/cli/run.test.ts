@@ -116,5 +116,8 @@ nodes:
     const missing = runCli(['run', 'no-such-plan'], env);
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /no-such-plan: no such plan file, and no bundled plan has that name\. Fix: .*demo/);
+    const precision = runCli(['demo', '--precision', 'fp16'], env);
+    assert.equal(precision.status, 2);
+    assert.match(precision.stderr, /^error: deepfusion demo: --precision must be one of bf16, fp32, got "fp16"\. Fix: /);
   });
 });

@@ -10,6 +10,7 @@ import type { FinetuneNode } from '../../src/plans/kinds/finetune';
 import { parsePlan } from '../../src/plans/plan';
 import { parsePlanText, PlanError } from '../../src/plans/plan_source';
 import { loadPlan } from '../../src/plans/run_plan_file';
+import type { TrainNodeSettings } from '../../src/plans/kinds/train';
 import type { SuiteResult, TaskResult } from '../../src/training/finetune';
 
 const parse = (text: string) => parsePlan(parsePlanText(text, 'p.yaml'), nodeKinds);
@@ -33,6 +34,18 @@ describe('finetune plan nodes', () => {
     assert.deepEqual(s.train.schedule, { kind: 'constant', lr: 1e-3, warmup: 0 }, 'the plan\'s defaults are pre-training settings');
     const jobs = expandPlan(plan).jobs.filter((j) => j.kind === 'finetune');
     assert.deepEqual(jobs.map((j) => [j.id, j.inputs, (j.settings as FinetuneNode).train.seed]), [['ft@0', ['a@0'], 3], ['ft@1', ['a@1'], 1003]]);
+  });
+
+  test('the run\'s --precision reaches finetune nodes, a node\'s own precision wins, and the job key follows it', () => {
+    const text = PLAN('{model: a, suite: quick}').replace('ft: {finetune', 'own: {finetune: {model: a, suite: quick, precision: bf16}}\n  ft: {finetune');
+    const precisions = (plan: ReturnType<typeof parse>) => Object.fromEntries(plan.nodes.map((n) => [n.name,
+      n.kind === 'finetune' ? (n.settings as FinetuneNode).train.precision : (n.settings as TrainNodeSettings).precision]));
+    const fp32 = parsePlan(parsePlanText(text, 'p.yaml'), nodeKinds, { precision: 'fp32' });
+    assert.deepEqual(precisions(fp32), { a: 'fp32', own: precisions(parse(text)).own, ft: 'fp32' });
+    // Without the override the machine's precision: bf16 with AVX512-BF16 on the native backend, else fp32.
+    const machine = precisions(parse(text)).ft;
+    const key = (plan: ReturnType<typeof parse>) => expandPlan(plan).jobs.find((j) => j.id === 'ft@0')?.key;
+    assert.equal(key(fp32) === key(parse(text)), machine === 'fp32');
   });
 
   test('mistakes point at the field\'s file:line:col', () => {

@@ -94,6 +94,20 @@ arms:
     refused('name: p\nnodes:\n  a: {train: {preset: tiny, steps: 1}\n', /^p\.yaml:\d+:\d+$/, /is not valid YAML\/JSON/);
   });
 
+  test('precision: a plan default, overridden from the command line, and a node\'s own wins; jobs in other precisions have other keys', () => {
+    const text = 'name: p\ndefaults: {precision: bf16}\nnodes:\n  a: {train: {preset: tiny, steps: 1}}\n  b: {train: {preset: tiny, steps: 1, precision: fp32}}\n';
+    const precisions = (plan: ReturnType<typeof parse>) => plan.nodes.map((n) => (n.settings as TrainNodeSettings).precision);
+    const overridden = parsePlan(parsePlanText(text, 'p.yaml'), nodeKinds, { precision: 'fp32' });
+    assert.deepEqual(precisions(overridden), ['fp32', 'fp32']);
+    const fp32 = expandPlan(overridden).jobs;
+    const asked = expandPlan(parse(text)).jobs;
+    // bf16 where the machine computes it, else fp32 (with a warning): a key always says what ran.
+    const a = (asked[0].settings as TrainNodeSettings).precision;
+    assert.equal(asked[1].key, fp32[1].key, 'the node that sets fp32 itself is the same job');
+    assert.equal(asked[0].key === fp32[0].key, a === 'fp32');
+    refused('name: p\ndefaults: {precision: fp16}\nnodes:\n  a: {train: {preset: tiny, steps: 1}}\n', /^p\.yaml:2:/, /defaults\.precision.*one of bf16, fp32/);
+  });
+
   test('every bundled plan parses', () => {
     assert.deepEqual(bundledPlanNames(), ['demo', 'figure2', 'figure5', 'figure5-small', 'lr-offset', 'lr-offset-small', 'table1']);
     for (const name of bundledPlanNames()) assert.ok(expandPlan(loadPlan(name)).jobs.length > 0, name);

@@ -1,5 +1,6 @@
 import { describeBackend, initEngine, tf } from '../../engine';
-import { measureSgemmPeak, nativeAddon } from '../../engine/native';
+import { measureHardwarePeak, nativeAddon } from '../../engine/native';
+import { resolvePrecision } from '../../engine/precision';
 import { UserError } from '../../errors';
 import { makeConfig } from '../../model/config';
 import { BENCH_SETTINGS, benchmarkTraining, saveBenchInputs, type BenchOptions, type BenchOptimizer } from '../../training/benchmark';
@@ -11,13 +12,15 @@ export const benchCommand: Command = {
   name: 'bench',
   summary: 'time T5 training steps: step time, tokens/s, GFLOP/s, MFU, memory',
   help: `Usage: deepfusion bench [shape options] [--optimizer adam|adafactor|tf-adam|sgd] [--steps N] [--warmup N]
-                       [--backend native|cpu] [--save-init DIR] [--no-peak]
+                       [--precision bf16|fp32] [--backend native|cpu] [--save-init DIR] [--no-peak]
 
 Trains a freshly initialised T5 of the given shape on a fixed synthetic batch (token ids drawn
 from a seeded generator, no padding) and prints one line per step, then one JSON line with
-step_seconds_median, tokens_per_second, gflops (matmul FLOPs per step / median step time; see
-src/model/flops.ts), mfu (gflops over the machine's sgemm peak, measured with the addon's GEMM
-on large square products after the steps), peak_rss_mb and the backend.
+precision, step_seconds_median, tokens_per_second, gflops (matmul FLOPs per step / median step
+time; see src/model/flops.ts), mfu (gflops over peak_gflops: the machine's peak for the
+precision, measured after the steps by a register-only microbenchmark on every thread: fp32
+fused multiply-adds, or bf16 dot products; both are in hardware_peak_gflops), peak_rss_mb and the
+backend. docs/performance.md explains the numbers.
 
 ${BENCH_SETTINGS.help(['Shape', 'Training'])}
 
@@ -25,7 +28,7 @@ Other:
   --backend NAME   compute backend (default: $DEEPFUSION_BACKEND, else native when it loads)
   --save-init DIR  also write DIR/config.json, model.safetensors, batch.safetensors: the same
                    model, batch and optimizer for bench/torch_t5.py (the PyTorch peer)
-  --no-peak        skip the sgemm peak measurement (mfu is then null)
+  --no-peak        skip the peak measurement (mfu is then null)
   --profile        time every kernel during the measured steps and print a table per step
 Environment: DEEPFUSION_THREADS (threads, default all cores), DEEPFUSION_GEMM=portable|openblas.
 
@@ -41,6 +44,8 @@ Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab
       throw new UserError(`deepfusion bench: --d-model ${b.d_model} is not a multiple of --heads ${b.heads}; give --d-kv`);
     }
     const { d_model: dModel, heads, layers, ff, optimizer } = b;
+    const backend = await initEngine(values.backend);
+    const precision = resolvePrecision(b.precision);
     const opts: BenchOptions = {
       config: makeConfig({
         vocab_size: b.vocab, d_model: dModel, d_kv: b.d_kv ?? dModel / heads, d_ff: b.d_ff, num_layers: layers,
@@ -51,9 +56,9 @@ Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab
       steps: b.steps,
       warmup: b.warmup,
       seed: b.seed,
+      precision,
       profile: values.profile ?? false,
     };
-    const backend = await initEngine(values.backend);
     if (values['save-init']) saveBenchInputs(values['save-init'], opts);
     console.log(`backend ${describeBackend()}`);
     const result = benchmarkTraining({
@@ -68,12 +73,14 @@ Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab
     });
     if (result.kernels) printProfile(result.kernels, opts.steps, result.stepSecondsMedian);
     const addon = backend === 'native' ? nativeAddon() : null;
-    const peak = addon && !values['no-peak'] ? measureSgemmPeak(addon) : null;
+    const peaks = addon && !values['no-peak'] ? measureHardwarePeak(addon) : null;
+    const peak = peaks ? (precision === 'bf16' ? peaks.bf16 : peaks.fp32) : null;
     const peakTensor = Math.max(...result.records.map((r) => r.peakTensorBytes ?? 0));
     const mb = (bytes: number): number => Math.round(bytes / 1048576 * 10) / 10;
     console.log(JSON.stringify({
       engine: 'deepfusion', backend, backend_description: describeBackend(),
       threads: addon?.info().threads ?? null,
+      precision,
       optimizer: OPTIMIZER_DESCRIPTIONS[optimizer],
       config: { d_model: dModel, heads, d_kv: opts.config.d_kv, d_ff: opts.config.d_ff, layers, vocab: opts.config.vocab_size, ff },
       batch: opts.shape.batch, input_len: opts.shape.inputLength, target_len: opts.shape.targetLength,
@@ -84,8 +91,10 @@ Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab
       tokens_per_second: result.tokensPerSecond,
       flops_per_step: result.flopsPerStep,
       gflops: result.gflops,
-      sgemm_peak_gflops: peak?.gflops ?? null,
-      mfu: peak ? result.gflops / peak.gflops : null,
+      mfu: peak ? result.gflops / peak : null,
+      peak_gflops: peak,
+      peak_kind: peak ? (precision === 'bf16' ? 'bf16 dot products (vdpbf16ps)' : 'fp32 fused multiply-adds') : null,
+      hardware_peak_gflops: peaks ? { fp32_fma: peaks.fp32, bf16_dot: peaks.bf16 } : null,
       peak_rss_mb: mb(result.peakRssMb * 1048576),
       memory_mb: {
         params: mb(result.stateBytes.params), grads: mb(result.stateBytes.grads), optimizer: mb(result.stateBytes.optimizer),
@@ -103,9 +112,10 @@ const OPTIMIZER_DESCRIPTIONS: Record<BenchOptimizer, string> = {
 };
 
 function printProfile(kernels: KernelTime[], steps: number, stepSeconds: number): void {
-  console.log('kernel                          calls/step    ms/step  share of step');
+  console.log('kernel                          calls/step    ms/step  share of step  CPU ms/step');
   for (const k of kernels) {
     const ms = (k.seconds / steps) * 1000;
-    console.log(`${k.kernel.padEnd(30)} ${String(Math.round(k.calls / steps)).padStart(10)} ${ms.toFixed(1).padStart(10)}  ${((ms / 1000 / stepSeconds) * 100).toFixed(1).padStart(5)}%`);
+    console.log(`${k.kernel.padEnd(30)} ${String(Math.round(k.calls / steps)).padStart(10)} ${ms.toFixed(1).padStart(10)}  ` +
+      `${((ms / 1000 / stepSeconds) * 100).toFixed(1).padStart(12)}%  ${((k.cpuSeconds / steps) * 1000).toFixed(1).padStart(11)}`);
   }
 }

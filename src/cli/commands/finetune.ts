@@ -72,7 +72,7 @@ Example: deepfusion finetune --model runs/pretrain-s/final --suite default`,
     log(`tasks      ${suite === tasks.map((x) => x.name).join(',') ? '' : `${suite}: `}${tasks.map((x) => x.name).join(', ')}`);
     log(`training   ${settings.mixture ? `one mixture run of ${t.steps} steps` : `${t.steps} steps per task`} × ${t.batch_size}` +
       `${t.grad_accumulation > 1 ? `×${t.grad_accumulation}` : ''} examples · ${t.optimizer.name} · ${describeSchedule(t.schedule)} · ` +
-      `${settings.decode} scoring every ${t.eval_every} steps · backend ${describeBackend()}`);
+      `${settings.decode} scoring every ${t.eval_every} steps · products in ${t.precision} · backend ${describeBackend()}`);
     log(`run        ${path.resolve(settings.run)}`);
     const started = performance.now();
     let progress: Progress | undefined;

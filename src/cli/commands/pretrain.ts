@@ -58,7 +58,7 @@ Example: deepfusion pretrain --preset s --steps 2000 --run runs/s`,
           log(`training   ${settings.steps} steps × ${settings.batch_size}${settings.grad_accumulation > 1 ? `×${settings.grad_accumulation}` : ''} ` +
             `sequences of ${settings.data.input_length} tokens · ${settings.optimizer.name} · ${describeSchedule(settings.schedule)}` +
             `${settings.lr_offset ? ` at step ${settings.lr_offset > 0 ? '+' : ''}${settings.lr_offset}` : ''}` +
-            `${settings.clip_norm !== null ? ` · clip ${settings.clip_norm}` : ''} · backend ${describeBackend()}`);
+            `${settings.clip_norm !== null ? ` · clip ${settings.clip_norm}` : ''} · products in ${settings.precision} · backend ${describeBackend()}`);
           log(`run        ${path.resolve(settings.run)}${e.resumedFrom ? ` (resuming at step ${e.step} from ${e.resumedFrom})` : ''}`);
           progress = new Progress({ total: e.steps, start: e.step, label: 'train' });
           break;

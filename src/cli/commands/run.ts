@@ -14,11 +14,23 @@ import type { Plan } from '../../plans/plan';
 import { RUN_SERVE_SETTINGS, SERVE_SETTINGS } from '../../serve/settings';
 import type { Dashboard } from '../../serve/server';
 import { startDashboard } from './serve';
+import { TRAINING_SETTINGS } from '../../training/settings';
+
+/** Training settings `run` and `demo` take for every train node that does not set its own. */
+export const PLAN_OVERRIDES = TRAINING_SETTINGS.pick(['precision']);
+
+/** The overrides given as flags, checked (a bad value names its flag). */
+export function planOverrides(command: string, values: Record<string, unknown>): Record<string, unknown> {
+  const given = PLAN_OVERRIDES.fromArgs(values);
+  PLAN_OVERRIDES.resolve([{ values: given, source: `deepfusion ${command}`, fromFlags: true }]);
+  return given;
+}
 
 const NAME = 'run';
 
-export const RUN_HELP = `Usage: deepfusion run <plan.yaml | bundled plan name> [--out <dir>] [--workers N] [--serve [--port 8080]]
-       deepfusion run <plan> --queue redis://host:6379 [--store <dir|s3://bucket/prefix>]
+export const RUN_HELP = `Usage: deepfusion run <plan.yaml | bundled plan name> [--out <dir>] [--workers N] [--precision bf16|fp32]
+                                                       [--serve [--port 8080]]
+       deepfusion run <plan> --queue redis://host:6379 [--store <dir|s3://bucket/prefix>] [--precision bf16|fp32]
        deepfusion run --list
 
 Runs a fusion plan: a graph of jobs (train, fuse, selfFuse, eval, finetune, analyze) compared as arms, with repeats.
@@ -66,6 +78,9 @@ A plan file (YAML or JSON):
   baseline: baseline
 Train nodes take every setting of \`deepfusion pretrain\` (snake_case) except the data ones;
 finetune nodes ({finetune: {model: <node>, suite: default}}) every setting of \`deepfusion finetune\`.
+
+For every train and finetune node that does not set its own (overriding the plan's defaults):
+${PLAN_OVERRIDES.help()}
 
 Example: deepfusion run demo`;
 
@@ -150,7 +165,7 @@ export const runCommand: Command = {
   async run(argv) {
     const { values, positionals } = parseCommandArgs(NAME, argv, {
       out: { type: 'string' }, workers: { type: 'string' }, list: { type: 'boolean' }, ...RUN_SERVE_SETTINGS.cliOptions(),
-      ...QUEUE_SETTINGS.cliOptions(),
+      ...PLAN_OVERRIDES.cliOptions(), ...QUEUE_SETTINGS.cliOptions(),
     });
     if (values.list) {
       for (const name of bundledPlanNames()) {
@@ -167,7 +182,7 @@ export const runCommand: Command = {
     if (cluster.queue !== undefined && workers !== undefined) {
       throw new UserError(`deepfusion ${NAME}: --workers is for local runs; with --queue, each worker's --slots decides how many jobs run. Fix: drop --workers`);
     }
-    await runAndReport(loadPlan(positionals[0]), values.out, workers, serve,
+    await runAndReport(loadPlan(positionals[0], planOverrides(NAME, values)), values.out, workers, serve,
       cluster.queue === undefined ? undefined : { queue: cluster.queue, store: cluster.store });
   },
 };

@@ -3,6 +3,7 @@
 import { tf } from '../tf';
 import { adafactorKernels } from './adafactor';
 import { adamwKernels } from './adamw';
+import { attentionKernels } from './attention';
 import { attentionContextGradient, attentionMatmulKernels, attentionScoresGradient } from './attention_matmul';
 import { attentionSoftmaxGradient, attentionSoftmaxKernels } from './attention_softmax';
 import { crossEntropyGradient, crossEntropyKernels } from './cross_entropy';
@@ -12,7 +13,7 @@ import { rmsNormGradient, rmsNormKernels } from './rms_norm';
 /** Reference (typed-array JS) implementations of every fused kernel, keyed by kernel name. */
 export const referenceFusedKernels = [
   ...rmsNormKernels, ...attentionSoftmaxKernels, ...crossEntropyKernels, ...gatedGeluKernels, ...adamwKernels, ...adafactorKernels,
-  ...attentionMatmulKernels,
+  ...attentionMatmulKernels, ...attentionKernels,
 ];
 
 for (const k of referenceFusedKernels) tf.registerKernel({ ...k, backendName: 'cpu' });
@@ -24,6 +25,7 @@ for (const g of [rmsNormGradient, attentionSoftmaxGradient, crossEntropyGradient
 export { rmsNorm } from './rms_norm';
 export { attentionSoftmax, MASK_VALUE } from './attention_softmax';
 export { attentionContext, attentionScores } from './attention_matmul';
+export { attention } from './attention';
 export { crossEntropy, IGNORE_INDEX } from './cross_entropy';
 export { gatedGelu } from './gated_gelu';
 export { adamwUpdate, type AdamWAttrs } from './adamw';

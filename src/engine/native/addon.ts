@@ -16,6 +16,8 @@ export interface AddonInfo {
   openblasBuiltIn: boolean;
   threads: number;
   simd: string;
+  /** bf16 products are built in (the compiler targeted AVX512-BF16): matmul's bf16 flag works. */
+  bf16: boolean;
 }
 
 /** What each argument kind of native/ops.js is in JavaScript. */

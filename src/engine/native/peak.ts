@@ -1,29 +1,23 @@
-// The machine's sgemm peak as the addon reaches it: the denominator of MFU. Measured on large
-// square products (where GEMM is compute-bound), best of a few repeats.
+// The machine's arithmetic peak, the denominator of MFU: float32 fused multiply-adds and, where
+// the CPU has AVX512-BF16, bf16 dot products, from registers on every thread at once
+// (native/peak.cc). A GEMM cannot beat it, so MFU against it is what the cores could do, not
+// what one GEMM library reaches.
 import type { NativeAddon } from './addon';
 
-export interface SgemmPeak {
-  gflops: number;
-  /** Side of the square product that reached the peak. */
-  size: number;
-  gemm: string;
+export interface HardwarePeak {
+  /** GFLOP/s of float32 fused multiply-adds on `threads` threads. */
+  fp32: number;
+  /** GFLOP/s of bf16 dot products (vdpbf16ps), or null without AVX512-BF16. */
+  bf16: number | null;
   threads: number;
 }
 
-export function measureSgemmPeak(addon: NativeAddon, sizes: number[] = [2048, 3072], repeats = 3): SgemmPeak {
-  let best: SgemmPeak = { gflops: 0, size: 0, gemm: addon.info().gemm, threads: addon.info().threads };
-  for (const n of sizes) {
-    const a = new Float32Array(n * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
-    const b = a.slice();
-    const c = new Float32Array(n * n);
-    addon.matmul(a, b, c, 1, 1, 1, n, n, n, false, false);
-    for (let r = 0; r < repeats; r++) {
-      const t0 = process.hrtime.bigint();
-      addon.matmul(a, b, c, 1, 1, 1, n, n, n, false, false);
-      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      const gflops = (2 * n * n * n) / seconds / 1e9;
-      if (gflops > best.gflops) best = { ...best, gflops, size: n };
-    }
-  }
-  return best;
+/** Runs each microbenchmark for `seconds` of CPU time per thread. */
+export function measureHardwarePeak(addon: NativeAddon, seconds = 0.25): HardwarePeak {
+  const info = addon.info();
+  return {
+    fp32: addon.peakGflops('fp32', seconds),
+    bf16: info.bf16 ? addon.peakGflops('bf16', seconds) : null,
+    threads: info.threads,
+  };
 }

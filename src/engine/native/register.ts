@@ -55,7 +55,7 @@ export function describeNative(): string {
   if ('error' in l) return `unavailable: ${l.error}`;
   const info = l.addon.info();
   const gemm = info.gemm === 'openblas' ? `OpenBLAS sgemm (${info.gemmLibrary})` : 'portable built-in sgemm';
-  return `C++ addon, ${gemm}, ${info.threads} threads, ${info.simd}`;
+  return `C++ addon, ${gemm}, ${info.threads} threads, ${info.simd}${info.bf16 ? ', bf16 GEMM (AVX512-BF16)' : ', no bf16 GEMM'}`;
 }
 
 export const nativeCandidate: BackendCandidate = {

@@ -1,7 +1,7 @@
 // `finetune` nodes: another node's model fine-tuned on a suite of labelled tasks (or on tasks, or
 // on GLUE from a directory), with every setting of `deepfusion finetune`
 // (src/training/finetune_settings.ts). The plan's `defaults:` are pre-training settings and do
-// not apply. The result carries the suite's scores, which the report shows for the arm whose
+// not apply; settings given to the whole run (`deepfusion run --precision`) do, below the node's own. The result carries the suite's scores, which the report shows for the arm whose
 // final node the model comes from (the paper's Figure 3).
 import * as path from 'node:path';
 import { selectTasks } from '../../data/tasks';
@@ -17,12 +17,15 @@ export type FinetuneNode = FinetuneNodeSettings & { model: string };
 
 export const finetuneKind: NodeKind<FinetuneNode> = {
   name: 'finetune',
-  parse(raw, at, src) {
+  parse(raw, at, src, _defaults, overrides) {
     const f = Fields.of(src, at, raw, 'finetune: {model: <node>, suite: default}');
     const { model, ...own } = f.rawObject();
     if (typeof model !== 'string' || model === '') return f.fail('model', 'expected the node whose model is fine-tuned', 'write model: <node>');
     const settings = withPlanPositions(src, at, own, {}, () => {
-      const s = resolveFinetuneNodeSettings([{ values: own, source: `${src.file}: ${at.join('.')}` }]);
+      const s = resolveFinetuneNodeSettings([
+        { values: overrides, source: 'the run\'s settings' },
+        { values: own, source: `${src.file}: ${at.join('.')}` },
+      ]);
       // Unknown tasks or suites, or a GLUE directory without its files, are refused before anything runs.
       selectTasks(s.tasks, `${src.file}: ${at.join('.')}`);
       return s;

@@ -81,7 +81,7 @@ export const trainKind: NodeKind<TrainNodeSettings> = {
       evals,
       facts: {
         d_model: config.d_model, num_heads: config.num_heads, d_ff: config.d_ff,
-        grouped: config.norm_groups !== undefined, flops_per_step: stepFlops,
+        grouped: config.norm_groups !== undefined, flops_per_step: stepFlops, precision: settings.precision,
         optimizer_state: 'from' in model ? model.optimizer_state : null,
         resumed: result.resumedFrom !== null,
       },

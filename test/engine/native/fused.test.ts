@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { initEngine } from '../../../src/engine/backend';
-import { adafactorUpdate, adamwUpdate, attentionContext, attentionScores, attentionSoftmax, crossEntropy, gatedGelu, rmsNorm } from '../../../src/engine/fused';
+import { adafactorUpdate, adamwUpdate, attention, attentionContext, attentionScores, attentionSoftmax, crossEntropy, gatedGelu, rmsNorm } from '../../../src/engine/fused';
+import { nativeAddon } from '../../../src/engine/native';
+import { withPrecision } from '../../../src/engine/precision';
+import { scoped } from '../../../src/engine/scope';
 import { tf } from '../../../src/engine/tf';
 import { assertGradParity, assertParity, intInput, NATIVE, randomInput } from '../../helpers/backends';
 
@@ -145,5 +148,48 @@ describe('native attention products against their reference kernels', () => {
         assert.ok(scoresGap.dataSync()[0] < 1e-4 && contextGap.dataSync()[0] < 1e-5, `${h} heads`);
       });
     }
+  });
+});
+
+describe('fused attention', () => {
+  // The three attentions of T5: encoder self (bias, padding), decoder self (bias, causal), cross (padding, Tq ≠ Tk).
+  const cases = [
+    { name: 'encoder self-attention', b: 3, h: 2, tq: 7, tk: 7, dk: 5, bias: true, lengths: [7, 4, 1], causal: false },
+    { name: 'decoder self-attention', b: 2, h: 3, tq: 6, tk: 6, dk: 4, bias: true, lengths: null, causal: true },
+    { name: 'cross-attention', b: 5, h: 2, tq: 3, tk: 9, dk: 8, bias: false, lengths: [9, 2, 5, 0, 9], causal: false },
+  ];
+  for (const c of cases) {
+    test(`${c.name}: the native kernel against the reference, with gradients for q, k, v and the bias`, async () => {
+      const inputs = [randomInput([c.b, c.tq, c.h * c.dk], 40), randomInput([c.b, c.tk, c.h * c.dk], 41), randomInput([c.b, c.tk, c.h * c.dk], 42)];
+      if (c.bias) inputs.push(randomInput([c.h, c.tq, c.tk], 43));
+      await assertGradParity(c.name, inputs, (q, k, v, bias) => attention(q, k, v, c.h,
+        { bias: bias ?? null, keyMask: c.lengths ? keyMask(c.lengths, c.tk) : null, causal: c.causal }), 2e-5);
+    });
+  }
+
+  test('on native it computes the bits of the three ops it replaces, forward and backward, in fp32 and bf16', async () => {
+    await initEngine(NATIVE);
+    const [b, h, tq, tk, dk] = [6, 4, 24, 40, 16];
+    const q = tf.tensor(randomInput([b, tq, h * dk], 50).values, [b, tq, h * dk]);
+    const k = tf.tensor(randomInput([b, tk, h * dk], 51).values, [b, tk, h * dk]);
+    const v = tf.tensor(randomInput([b, tk, h * dk], 52).values, [b, tk, h * dk]);
+    const bias = tf.tensor(randomInput([h, tq, tk], 53).values, [h, tq, tk]);
+    const mask = keyMask([40, 30, 1, 0, 40, 17], tk);
+    const w = tf.tensor(randomInput([b, tq, h * dk], 54, 0.5, 1.5).values, [b, tq, h * dk]);
+    const bits = (t: tf.Tensor): Uint32Array => new Uint32Array((t.dataSync() as Float32Array).slice().buffer);
+    const run = (fused: boolean): Uint32Array[] => scoped(() => {
+      const f = (qi: tf.Tensor, ki: tf.Tensor, vi: tf.Tensor, bi: tf.Tensor): tf.Tensor => {
+        const opts = { bias: bi, keyMask: mask, causal: false };
+        const out = fused ? attention(qi, ki, vi, h, opts) : attentionContext(attentionSoftmax(attentionScores(qi, ki, h), opts), vi);
+        return tf.sum(tf.mul(out, w));
+      };
+      const { value, grads } = tf.valueAndGrads(f)([q, k, v, bias]);
+      return [value, ...grads].map(bits);
+    });
+    for (const precision of nativeAddon()?.info().bf16 ? ['fp32', 'bf16'] as const : ['fp32'] as const) {
+      const [fused, unfused] = withPrecision(precision, () => [run(true), run(false)]);
+      for (let i = 0; i < 5; i++) assert.deepEqual(fused[i], unfused[i], `${precision}: output ${i}`);
+    }
+    tf.dispose([q, k, v, bias, mask, w]);
   });
 });

@@ -61,11 +61,11 @@ describe('native op table', () => {
   test('a wrong argument count or kind is a TypeError naming the op and the argument', () => {
     const a = addon();
     const matmul = (...args: unknown[]): void => (a.matmul as (...x: unknown[]) => void)(...args);
-    const good = [f32(), f32(), f32(), 1, 1, 1, 1, 1, 1, false, false];
+    const good = [f32(), f32(), f32(), 1, 1, 1, 1, 1, 1, false, false, false];
     matmul(...good);
     const wrong = (i: number, value: unknown): unknown[] => good.map((v, j) => (j === i ? value : v));
-    assert.throws(() => matmul(...good.slice(0, 10)), { name: 'TypeError', message: 'matmul takes 11 arguments, got 10' });
-    assert.throws(() => matmul(...good, 0), { name: 'TypeError', message: 'matmul takes 11 arguments, got 12' });
+    assert.throws(() => matmul(...good.slice(0, 11)), { name: 'TypeError', message: 'matmul takes 12 arguments, got 11' });
+    assert.throws(() => matmul(...good, 0), { name: 'TypeError', message: 'matmul takes 12 arguments, got 13' });
     assert.throws(() => matmul(...wrong(1, new Float64Array(1))),
       { name: 'TypeError', message: 'matmul: argument 1 (b) must be a Float32Array' });
     assert.throws(() => matmul(...wrong(2, null)), { message: 'matmul: argument 2 (c) must be a Float32Array' });

@@ -1,5 +1,6 @@
 // The portable GEMM is what every machine without OpenBLAS runs: it must build on its own
-// (no BLAS headers or library) and compute what the reference computes.
+// (no BLAS headers or library) and compute what the reference computes. The portable variant is
+// also built without bf16 products, as on a CPU without AVX512-BF16: it must refuse them.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -29,7 +30,7 @@ function checkGemm(addon: NativeAddon): void {
         const a = randomValues(m * k, 1);
         const b = randomValues(k * n, 2);
         const c = new Float32Array(m * n).fill(NaN);
-        addon.matmul(a, b, c, 1, 1, 1, m, n, k, ta, tb);
+        addon.matmul(a, b, c, 1, 1, 1, m, n, k, ta, tb, false);
         assertClose(c, reference(a, b, m, n, k, ta, tb), 1e-6, `gemm ${m}x${n}x${k} ta=${ta} tb=${tb}`);
       }
     }
@@ -49,7 +50,7 @@ describe('portable GEMM', () => {
   test('the variant without OpenBLAS builds and multiplies correctly', () => {
     if (stale()) {
       execFileSync(process.execPath, [path.join(PACKAGE_ROOT, 'scripts', 'build-native.js'), '--variant', 'portable',
-        '--out', path.dirname(path.dirname(path.dirname(PORTABLE_ADDON_PATH))), '--strict'], { stdio: 'pipe' });
+        '--out', path.dirname(path.dirname(path.dirname(PORTABLE_ADDON_PATH))), '--no-bf16', '--strict'], { stdio: 'pipe' });
     }
     const loaded = loadAddon(PORTABLE_ADDON_PATH);
     assert.ok('addon' in loaded, 'error' in loaded ? loaded.error : '');
@@ -58,6 +59,12 @@ describe('portable GEMM', () => {
     assert.equal(info.openblasBuiltIn, false);
     assert.equal(loaded.addon.selectGemm('openblas'), false);
     checkGemm(loaded.addon);
+    assert.equal(info.bf16, false, 'built without bf16 products');
+    const c = new Float32Array(4);
+    assert.throws(() => loaded.addon.matmul(new Float32Array(4), new Float32Array(4), c, 1, 1, 1, 2, 2, 2, false, false, true),
+      /matmul: bf16 products need AVX512-BF16, which this build lacks/);
+    assert.throws(() => loaded.addon.peakGflops('bf16', 0.01), /bf16 dot products need AVX512-BF16/);
+    assert.ok(loaded.addon.peakGflops('fp32', 0.01) > 0, 'the float32 peak runs anywhere');
   });
 
   test('the portable kernel inside the main build agrees too, on one thread and on all', () => {

@@ -3,6 +3,7 @@ import { after, test } from 'node:test';
 import { initEngine } from '../../../src/engine/backend';
 import { nativeAddon, threadCount, type NativeAddon } from '../../../src/engine/native';
 import { adafactorUpdate, adamwUpdate } from '../../../src/engine/fused';
+import { withPrecision } from '../../../src/engine/precision';
 import { scoped } from '../../../src/engine/scope';
 import { tf } from '../../../src/engine/tf';
 import { caseToBatch } from '../../../src/model/case';
@@ -36,17 +37,27 @@ async function assertSameBitsOnAnyThreadCount(compute: (addon: NativeAddon) => U
 
 const bitsOf = (t: tf.Tensor): Uint32Array => new Uint32Array((t.dataSync() as Float32Array).slice().buffer);
 
-test('a T5 training step computes the same bits on 1, 2 and 3 threads', async () => {
-  // Large enough that every kernel splits its work across threads.
+/** A batch and model large enough that every kernel splits its work across threads. */
+function t5Step(): () => Uint32Array[] {
   const config = makeConfig({ vocab_size: 2000, d_model: 128, d_kv: 32, num_heads: 4, d_ff: 512, num_layers: 2 });
   const params = initParams(config, 5);
   const rng = Rng.fromSeed(9);
   const ids = (rows: number, len: number) => Array.from({ length: rows }, () => Array.from({ length: len }, () => 2 + rng.integer(1990)));
   const c = { input_ids: ids(8, 96), attention_mask: Array.from({ length: 8 }, () => new Array(96).fill(1)), labels: ids(8, 24), decoder_input_ids: ids(8, 24) };
-  await assertSameBitsOnAnyThreadCount(() => scoped(() => {
+  return () => scoped(() => {
     const { loss, grads } = lossAndGrads(config, params, caseToBatch(c));
     return [loss, ...Object.values(grads)].map(bitsOf);
-  }));
+  });
+}
+
+test('a T5 training step in bf16 computes the same bits on 1, 2 and 3 threads', async (t) => {
+  if (!(await loadedAddon()).info().bf16) return t.skip('no AVX512-BF16 here');
+  const step = t5Step();
+  await assertSameBitsOnAnyThreadCount(() => withPrecision('bf16', step));
+});
+
+test('a T5 training step computes the same bits on 1, 2 and 3 threads', async () => {
+  await assertSameBitsOnAnyThreadCount(t5Step());
 });
 
 test('the fused optimizer updates compute the same bits on 1, 2 and 3 threads', async () => {
@@ -92,7 +103,29 @@ test('products of any size and k compute the same bits on 1, 2 and 3 threads', a
   ];
   await assertSameBitsOnAnyThreadCount((addon) => cases.map(({ m, n, k, transA, transB, batch = 1 }, i) => {
     const c = new Float32Array(batch * m * n);
-    addon.matmul(randomValues(batch * m * k, 10 + i), randomValues(batch * k * n, 20 + i), c, batch, batch, batch, m, n, k, transA, transB);
+    addon.matmul(randomValues(batch * m * k, 10 + i), randomValues(batch * k * n, 20 + i), c, batch, batch, batch, m, n, k, transA, transB, false);
+    return new Uint32Array(c.buffer);
+  }));
+});
+
+test('bf16 products of any size and k compute the same bits on 1, 2 and 3 threads', async (t) => {
+  if (!(await loadedAddon()).info().bf16) return t.skip('no AVX512-BF16 here');
+  // From 2^24 multiply-adds the pool shares B's packed panels and splits rows; below, products
+  // run whole. k blocks end at the same places either way.
+  const cases: Array<{ m: number; n: number; k: number; transA: boolean; transB: boolean; batch?: number }> = [
+    { m: 777, n: 513, k: 1031, transA: false, transB: true },
+    { m: 300, n: 2100, k: 77, transA: true, transB: false },
+    { m: 64, n: 1024, k: 300, transA: true, transB: true },
+    { m: 1000, n: 40, k: 2048, transA: false, transB: false },
+    { m: 200, n: 100, k: 2001, transA: true, transB: true },
+    { m: 160, n: 160, k: 700, transA: false, transB: false },
+    { m: 33, n: 31, k: 1025, transA: false, transB: true },
+    // Batches run in parallel over items when they outnumber the threads, else item by item.
+    { m: 32, n: 128, k: 128, transA: false, transB: true, batch: 5 },
+  ];
+  await assertSameBitsOnAnyThreadCount((addon) => cases.map(({ m, n, k, transA, transB, batch = 1 }, i) => {
+    const c = new Float32Array(batch * m * n);
+    addon.matmul(randomValues(batch * m * k, 10 + i), randomValues(batch * k * n, 20 + i), c, batch, batch, batch, m, n, k, transA, transB, true);
     return new Uint32Array(c.buffer);
   }));
 });

@@ -3,11 +3,13 @@
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { ADAFACTOR, factorLayout, isFactored, momentNames, type AdafactorAttrs } from '../../fused/adafactor';
 import { ADAMW, type AdamWAttrs } from '../../fused/adamw';
+import { ATTENTION, ATTENTION_GRAD, attentionShape } from '../../fused/attention';
 import { ATTENTION_CONTEXT, ATTENTION_SCORES, contextShape, scoresShape } from '../../fused/attention_matmul';
 import { ATTENTION_SOFTMAX, ATTENTION_SOFTMAX_GRAD } from '../../fused/attention_softmax';
 import { checkLabel, CROSS_ENTROPY, CROSS_ENTROPY_GRAD } from '../../fused/cross_entropy';
 import { GATED_GELU, GATED_GELU_GRAD } from '../../fused/gated_gelu';
 import { RMS_NORM, RMS_NORM_GRAD, type RmsNormAttrs } from '../../fused/rms_norm';
+import { productPrecision } from '../../product_precision';
 import { sizeOf } from '../layout';
 import { allFloat32, nativeKernel, need } from './kernel';
 
@@ -103,7 +105,10 @@ export function fusedKernels(): KernelConfig[] {
       const s = scoresShape(q, k, Number(attrs.heads));
       const shape = [s.batch, s.heads, s.queries, s.keys];
       const out = backend.alloc(sizeOf(shape));
-      if (out.length > 0) backend.addon.attentionScores(backend.f32(q), backend.f32(k), out, s.batch, s.heads, s.queries, s.keys, s.dk);
+      if (out.length > 0) {
+        backend.addon.attentionScores(backend.f32(q), backend.f32(k), out, s.batch, s.heads, s.queries, s.keys, s.dk,
+          productPrecision() === 'bf16');
+      }
       return backend.output(shape, out);
     }),
     nativeKernel(ATTENTION_CONTEXT, ({ inputs, backend, attrs }) => {
@@ -115,9 +120,35 @@ export function fusedKernels(): KernelConfig[] {
       const shape = [s.batch, transposeP ? s.cols : s.rows, x.shape[2]];
       const out = backend.alloc(sizeOf(shape));
       if (out.length > 0) {
-        backend.addon.attentionContext(backend.f32(p), backend.f32(x), out, s.batch, s.heads, s.rows, s.cols, s.dk, transposeP);
+        backend.addon.attentionContext(backend.f32(p), backend.f32(x), out, s.batch, s.heads, s.rows, s.cols, s.dk, transposeP,
+          productPrecision() === 'bf16');
       }
       return backend.output(shape, out);
+    }),
+    nativeKernel(ATTENTION, ({ inputs, backend, attrs }) => {
+      const [q, k, v] = ['q', 'k', 'v'].map((n) => need(inputs, n));
+      const { bias, keyMask } = inputs;
+      if (!allFloat32(q, k, v, bias, keyMask)) return null;
+      const s = attentionShape(q, k, Number(attrs.heads));
+      const out = backend.alloc(sizeOf(q.shape));
+      const probs = backend.alloc(s.batch * s.heads * s.queries * s.keys);
+      if (out.length > 0 || probs.length > 0) {
+        backend.addon.attention(backend.f32(q), backend.f32(k), backend.f32(v), bias ? backend.f32(bias) : null,
+          keyMask ? backend.f32(keyMask) : null, probs, out, s.batch, s.heads, s.queries, s.keys, s.dk, Boolean(attrs.causal),
+          productPrecision() === 'bf16');
+      }
+      return [backend.output(q.shape, out), backend.output([s.batch, s.heads, s.queries, s.keys], probs)];
+    }),
+    nativeKernel(ATTENTION_GRAD, ({ inputs, backend, attrs }) => {
+      const [dy, q, k, v, probs] = ['dy', 'q', 'k', 'v', 'probs'].map((n) => need(inputs, n));
+      if (!allFloat32(dy, q, k, v, probs)) return null;
+      const s = attentionShape(q, k, Number(attrs.heads));
+      const [dq, dk, dv] = [q, k, v].map((t) => backend.alloc(sizeOf(t.shape)));
+      const dBias = attrs.withBias ? backend.alloc(s.heads * s.queries * s.keys) : null;
+      backend.addon.attentionGrad(backend.f32(dy), backend.f32(q), backend.f32(k), backend.f32(v), backend.f32(probs), dq, dk, dv,
+        dBias, s.batch, s.heads, s.queries, s.keys, s.dk, productPrecision() === 'bf16');
+      const out = [backend.output(q.shape, dq), backend.output(k.shape, dk), backend.output(v.shape, dv)];
+      return dBias ? [...out, backend.output([s.heads, s.queries, s.keys], dBias)] : out;
     }),
     nativeKernel(ADAMW, ({ inputs, backend, attrs }) => {
       const [param, grad, m, v] = ['param', 'grad', 'm', 'v'].map((name) => need(inputs, name));

@@ -1,6 +1,8 @@
 // BatchMatMul and _FusedMatMul (matmul + bias + activation). Transposes are GEMM flags, never
 // materialised; batch dimensions broadcast the way tfjs's cpu kernel does (index i % batch).
+// Products take the scope's precision (src/engine/precision.ts).
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
+import { productPrecision } from '../../product_precision';
 import { tf } from '../../tf';
 import type { NativeAddon } from '../addon';
 import type { NativeBackend } from '../backend';
@@ -24,7 +26,10 @@ export function batchMatMul(backend: NativeBackend, a: TensorInfo, b: TensorInfo
   const batchB = sizeOf(b.shape.slice(0, -2));
   const batch = Math.max(batchA, batchB);
   const out = backend.alloc(batch * m * n);
-  if (out.length > 0) backend.addon.matmul(backend.f32(a), backend.f32(b), out, batch, batchA, batchB, m, n, k, transA, transB);
+  if (out.length > 0) {
+    backend.addon.matmul(backend.f32(a), backend.f32(b), out, batch, batchA, batchB, m, n, k, transA, transB,
+      productPrecision() === 'bf16');
+  }
   return backend.output([...outer, m, n], out);
 }
 

@@ -1,0 +1,125 @@
+// DfAttention(Grad): T5 attention for one (batch, head) at a time, from the [B, T, H·dk]
+// projections: scores q·kᵀ, the masked softmax with the position bias, and the context P·v.
+// The scores and, backward, dP and dS live only in a per-thread buffer the size of one head's
+// [Tq, Tk] (it stays in L2); only the probabilities, which the backward pass needs, reach memory.
+// Unfused, each of those [B, H, Tq, Tk] arrays is written once and read twice or three times.
+//
+// The arithmetic is the unfused kernels' (the same serial GEMM per head, attention_softmax_row,
+// softmax_grad_row, the bias gradient summed over the batch in order in double), so every output
+// is the same bits as DfAttentionScores, DfAttentionSoftmax, DfAttentionContext and the batch sum
+// give, on any thread count.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "gemm.h"
+#include "ops.h"
+#include "pool.h"
+#include "simd.h"
+#include "softmax.h"
+
+namespace df {
+namespace {
+
+// The head's [n, dk] slice of a [B, n, H·dk] projection.
+inline const float* slice(const float* x, int64_t b, int64_t h, int64_t n, int64_t width, int64_t dk) {
+  return x + b * n * width + h * dk;
+}
+inline float* slice(float* x, int64_t b, int64_t h, int64_t n, int64_t width, int64_t dk) {
+  return x + b * n * width + h * dk;
+}
+
+// Per-thread scratch of one head's [Tq, Tk] and two rows.
+struct Scratch {
+  std::vector<float> tile, row;
+  std::vector<int32_t> live;
+  void fit(int64_t tq, int64_t tk) {
+    if (static_cast<int64_t>(tile.size()) < tq * tk) tile.resize(static_cast<size_t>(tq * tk));
+    if (static_cast<int64_t>(row.size()) < tk) row.resize(static_cast<size_t>(tk)), live.resize(static_cast<size_t>(tk));
+  }
+};
+
+// dst = src, with streaming stores for the aligned vectors.
+void store_streaming(const float* src, float* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i < n && !stream_aligned(dst + i); i++) dst[i] = src[i];
+  for (; i + kVecWidth <= n; i += kVecWidth) vstream(dst + i, vload(src + i));
+  for (; i < n; i++) dst[i] = src[i];
+}
+
+Scratch& scratch(int64_t tq, int64_t tk) {
+  thread_local Scratch s;
+  s.fit(tq, tk);
+  return s;
+}
+
+}  // namespace
+
+void op::attention(const float* q, const float* k, const float* v, const float* bias, const float* mask, float* probs,
+                   float* out, int64_t batch, int64_t heads, int64_t tq, int64_t tk, int64_t dk, bool causal, bool bf16) {
+  const int64_t width = heads * dk, area = tq * tk;
+  parallel_for(batch * heads, 1, [&](int64_t begin, int64_t end) {
+    Scratch& s = scratch(tq, tk);
+    float* tile = s.tile.data();
+    for (int64_t i = begin; i < end; i++) {
+      const int64_t b = i / heads, h = i % heads;
+      gemm_serial({false, true, tq, tk, dk, slice(q, b, h, tq, width, dk), width, slice(k, b, h, tk, width, dk), width, tile, tk,
+                   0.f, bf16});
+      for (int64_t r = 0; r < tq; r++) {
+        attention_softmax_row(tile + r * tk, bias ? bias + (h * tq + r) * tk : nullptr, mask ? mask + b * tk : nullptr, causal, r,
+                              tk, tile + r * tk, s.row.data(), s.live.data());
+      }
+      // The context reads the probabilities from the tile (in cache); memory gets them with
+      // streaming stores, for the backward pass (no read of the lines they overwrite).
+      gemm_serial({false, false, tq, dk, tk, tile, tk, slice(v, b, h, tk, width, dk), width, slice(out, b, h, tq, width, dk), width,
+                   0.f, bf16});
+      store_streaming(tile, probs + i * area, area);
+    }
+    stream_fence();
+  });
+}
+
+void op::attentionGrad(const float* d_out, const float* q, const float* k, const float* v, const float* probs, float* dq,
+                       float* dk_out, float* dv, float* d_bias, int64_t batch, int64_t heads, int64_t tq, int64_t tk, int64_t dk,
+                       bool bf16) {
+  const int64_t width = heads * dk, area = tq * tk;
+  // One (batch, head): dP = dOut·vᵀ, dS = P ⊙ (dP − Σ dP·P) in place, then the three products.
+  // Returns dS (in the thread's tile) for the bias gradient.
+  auto head = [&](Scratch& s, int64_t b, int64_t h) -> const float* {
+    float* ds = s.tile.data();
+    const float* p = probs + (b * heads + h) * area;
+    const float* dy = slice(d_out, b, h, tq, width, dk);
+    gemm_serial({false, true, tq, tk, dk, dy, width, slice(v, b, h, tk, width, dk), width, ds, tk, 0.f, bf16});
+    for (int64_t r = 0; r < tq; r++) softmax_grad_row(ds + r * tk, p + r * tk, ds + r * tk, tk);
+    gemm_serial({false, false, tq, dk, tk, ds, tk, slice(k, b, h, tk, width, dk), width, slice(dq, b, h, tq, width, dk), width,
+                 0.f, bf16});
+    gemm_serial({true, false, tk, dk, tq, ds, tk, slice(q, b, h, tq, width, dk), width, slice(dk_out, b, h, tk, width, dk), width,
+                 0.f, bf16});
+    gemm_serial({true, false, tk, dk, tq, p, tk, dy, width, slice(dv, b, h, tk, width, dk), width, 0.f, bf16});
+    return ds;
+  };
+  if (!d_bias) {
+    parallel_for(batch * heads, 1, [&](int64_t begin, int64_t end) {
+      Scratch& s = scratch(tq, tk);
+      for (int64_t i = begin; i < end; i++) head(s, i / heads, i % heads);
+    });
+    return;
+  }
+  // With a bias, a task is one head, through the batch in order: its gradient sums dS over the
+  // batch in double, in order, as the column sum of the unfused path (reduce.cc) does.
+  parallel_for(heads, 1, [&](int64_t begin, int64_t end) {
+    Scratch& s = scratch(tq, tk);
+    std::vector<double> acc(static_cast<size_t>(area));
+    for (int64_t h = begin; h < end; h++) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t b = 0; b < batch; b++) {
+        const float* ds = head(s, b, h);
+        for (int64_t j = 0; j < area; j++) acc[j] += ds[j];
+      }
+      float* y = d_bias + h * area;
+      for (int64_t j = 0; j < area; j++) y[j] = static_cast<float>(acc[j]);
+    }
+  });
+}
+
+}  // namespace df

@@ -1,0 +1,311 @@
+// The bf16 GEMM: C = op(A)·op(B) (+ beta·C) on float32 matrices whose products are taken in
+// bfloat16 and summed in float32 (AVX512-BF16's vdpbf16ps: each instruction adds the products
+// of two adjacent k to every float32 accumulator). A and B are rounded to bf16 (to nearest even)
+// while their panels are packed, which the blocked GEMM does anyway, so the rounding costs no
+// pass over memory of its own.
+//
+// The blocking: a KC×NC block of B is packed (in bf16 pairs along k) and stays in L2 while each
+// MR×KC panel of A, packed in turn, stays in L1 and sweeps across it with an MR×NR register-tile
+// micro-kernel. k is cut into blocks of KC from 0 whatever the thread count, and threads split
+// only rows of C, so every element of C is summed in the same order on any number of threads.
+//
+// Compiled only where the compiler targets AVX512-BF16 (the addon is built with -march=native on
+// the machine that runs it); elsewhere gemm_bf16_built() is false and callers use float32.
+#include "gemm.h"
+
+#if defined(__AVX512BF16__) && defined(__AVX512BW__)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "pool.h"
+
+namespace df {
+namespace {
+
+constexpr int MR = 12;  // 12×2 accumulators + 2 B vectors fit the 32 vector registers
+constexpr int NR = 32;  // two vectors of 16 float32 columns
+constexpr int64_t KC = 2048;  // k per block (even: blocks hold whole pairs)
+constexpr int64_t NC = 1024;
+
+static_assert(KC % 2 == 0, "k blocks hold whole bf16 pairs");
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<uint32_t, FreeDeleter>;
+
+uint32_t* scratch(Buffer& slot, size_t words) {  // the same size on every call
+  if (!slot) slot.reset(static_cast<uint32_t*>(std::aligned_alloc(64, words * sizeof(uint32_t))));
+  return slot.get();
+}
+
+// Round to nearest even, as vcvtneps2bf16 does (a NaN stays a NaN).
+inline uint32_t bf16_bits(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
+  return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+
+inline uint32_t bf16_pair(float lo, float hi) { return bf16_bits(lo) | (bf16_bits(hi) << 16); }
+
+// Word order that turns [r0 × 16 | r1 × 16] (vcvtne2ps2bf16's halves) into pairs (r0[i], r1[i]).
+const __m512i kInterleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
+                                             21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+
+// 16 bf16 pairs from up to 32 floats of a line (n of them present; the rest read as zero).
+inline __m512i pairs16(const float* line, int64_t n) {
+  if (n >= 32) return (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(line + 16), _mm512_loadu_ps(line));
+  const __mmask16 lo = n >= 16 ? 0xffff : static_cast<__mmask16>((1u << n) - 1);
+  const __mmask16 hi = n <= 16 ? 0 : static_cast<__mmask16>((1u << (n - 16)) - 1);
+  return (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, line + 16), _mm512_maskz_loadu_ps(lo, line));
+}
+
+// Transposes 16 vectors of 16 words: r[i][j] becomes r[j][i].
+inline void transpose16(__m512i r[16]) {
+  __m512i t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  // Within each 128-bit lane, r[4g + j] now holds column j of rows 4g..4g+3.
+  for (int g = 0; g < 16; g += 4) {
+    r[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
+    r[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
+    r[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
+    r[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
+  }
+  // Column 4L + j is lane L of r[j], r[4 + j], r[8 + j], r[12 + j].
+  for (int j = 0; j < 4; j++) {
+    const __m512i a = _mm512_shuffle_i32x4(r[j], r[4 + j], 0x88), b = _mm512_shuffle_i32x4(r[j], r[4 + j], 0xdd);
+    const __m512i c = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0x88), d = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0xdd);
+    t[j] = _mm512_shuffle_i32x4(a, c, 0x88);
+    t[8 + j] = _mm512_shuffle_i32x4(a, c, 0xdd);
+    t[4 + j] = _mm512_shuffle_i32x4(b, d, 0x88);
+    t[12 + j] = _mm512_shuffle_i32x4(b, d, 0xdd);
+  }
+  for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+// Packs a panel of `width` (MR or NR) lines for k in [0, kc) and lines [0, valid): out[p·width + w]
+// holds the bf16 pair (k = 2p, 2p+1) of line w; lines ≥ valid and a k past kc are zero. Two source
+// orders: each line contiguous along k, lines `stride` apart (A's rows, or Bᵀ's), or each k
+// contiguous along the lines, k rows `ld` apart (B's rows, or Aᵀ's).
+void pack_along_k(const float* src, int64_t stride, int64_t kc, int width, int valid, uint32_t* out) {
+  const int64_t pairs = (kc + 1) / 2;
+  // Each line is converted whole first (read in order, which the prefetchers follow), then 16
+  // lines at a time are turned, 16 pairs at a time, into vectors of one pair across the lines.
+  alignas(64) thread_local uint32_t lines[16][KC / 2 + 16];
+  for (int w0 = 0; w0 < width; w0 += 16) {
+    const int count = std::clamp(valid - w0, 0, 16);
+    const int lanes = std::min(16, width - w0);
+    const __mmask16 store = lanes == 16 ? 0xffff : static_cast<__mmask16>((1u << lanes) - 1);
+    for (int w = 0; w < 16; w++) {
+      uint32_t* line = lines[w];
+      if (w >= count) {
+        for (int64_t p = 0; p < pairs; p += 16) _mm512_store_si512(line + p, _mm512_setzero_si512());
+        continue;
+      }
+      const float* from = src + (w0 + w) * stride;
+      for (int64_t p = 0; p < pairs; p += 16) _mm512_store_si512(line + p, pairs16(from + 2 * p, kc - 2 * p));
+    }
+    for (int64_t p = 0; p < pairs; p += 16) {
+      __m512i r[16];
+      for (int w = 0; w < 16; w++) r[w] = _mm512_load_si512(lines[w] + p);
+      transpose16(r);
+      const int64_t n = std::min<int64_t>(16, pairs - p);
+      for (int64_t q = 0; q < n; q++) _mm512_mask_storeu_epi32(out + (p + q) * width + w0, store, r[q]);
+    }
+  }
+}
+
+void pack_across_k(const float* src, int64_t ld, int64_t kc, int width, int valid, uint32_t* out) {
+  const int64_t pairs = (kc + 1) / 2;
+  const __mmask16 full = 0xffff;
+  for (int64_t p = 0; p < pairs; p++) {
+    const float* r0 = src + 2 * p * ld;
+    const float* r1 = 2 * p + 1 < kc ? r0 + ld : nullptr;
+    uint32_t* dst = out + p * width;
+    for (int w = 0; w < width; w += 16) {
+      const int n = std::clamp(valid - w, 0, 16);
+      const int lanes = std::min(16, width - w);
+      const __mmask16 mask = n == 16 ? full : static_cast<__mmask16>((1u << n) - 1);
+      const __mmask16 store = lanes == 16 ? full : static_cast<__mmask16>((1u << lanes) - 1);
+      const __m512 a = _mm512_maskz_loadu_ps(mask, r0 + w);
+      const __m512 b = r1 ? _mm512_maskz_loadu_ps(mask, r1 + w) : _mm512_setzero_ps();
+      const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(b, a);
+      _mm512_mask_storeu_epi32(dst + w, store, _mm512_permutexvar_epi16(kInterleave, words));
+    }
+  }
+}
+
+// Packs rows [i0, i0+mc) × k [p0, p0+kc) of op(A) into MR-row panels. Aᵀ's rows (one k each)
+// are read once for all the panels, a few cache lines at a time, rather than once per panel.
+void pack_a(const Gemm& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, uint32_t* out) {
+  const int64_t pairs = (kc + 1) / 2;
+  if (!g.trans_a) {
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      const int valid = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+      pack_along_k(g.a + (i0 + ir) * g.lda + p0, g.lda, kc, MR, valid, out + ir * pairs);
+    }
+    return;
+  }
+  for (int64_t p = 0; p < pairs; p++) {
+    const int64_t k0 = p0 + 2 * p;
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      const int valid = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+      const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
+      const float* r0 = g.a + k0 * g.lda + i0 + ir;
+      const __m512 a = _mm512_maskz_loadu_ps(mask, r0);
+      const __m512 b = 2 * p + 1 < kc ? _mm512_maskz_loadu_ps(mask, r0 + g.lda) : _mm512_setzero_ps();
+      const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(b, a);
+      _mm512_mask_storeu_epi32(out + ir * pairs + p * MR, (1u << MR) - 1, _mm512_permutexvar_epi16(kInterleave, words));
+    }
+  }
+}
+
+// Packs k [p0, p0+kc) × columns [j0, j0+nc) of op(B) into NR-column panels.
+void pack_b(const Gemm& g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, uint32_t* out) {
+  const int64_t pairs = (kc + 1) / 2;
+  for (int64_t jr = 0; jr < nc; jr += NR) {
+    const int valid = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+    uint32_t* panel = out + jr * pairs;
+    if (!g.trans_b) pack_across_k(g.b + p0 * g.ldb + j0 + jr, g.ldb, kc, NR, valid, panel);
+    else pack_along_k(g.b + (j0 + jr) * g.ldb + p0, g.ldb, kc, NR, valid, panel);
+  }
+}
+
+// acc = Ap·Bp over `pairs` k-pairs; then C = acc + beta·C (first k block) or C += acc, for the
+// valid rows × cols of the tile.
+void micro_kernel(int64_t pairs, const uint32_t* ap, const uint32_t* bp, float* c, int64_t ldc, float beta, bool first,
+                  int64_t rows, int64_t cols) {
+  __m512 acc[MR][2];
+  for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  // C's tile arrives from memory while the products run (it is written, or read and written, at the end).
+  for (int64_t i = 0; i < rows; i++) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
+  }
+  for (int64_t p = 0; p < pairs; p++) {
+    const __m512bh b0 = (__m512bh)_mm512_load_si512(bp), b1 = (__m512bh)_mm512_load_si512(bp + 16);
+    for (int i = 0; i < MR; i++) {
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(ap[i]));
+      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], a, b0);
+      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], a, b1);
+    }
+    ap += MR;
+    bp += NR;
+  }
+  if (rows == MR && cols == NR) {
+    for (int i = 0; i < MR; i++) {
+      float* ci = c + i * ldc;
+      for (int h = 0; h < 2; h++) {
+        float* p = ci + 16 * h;
+        if (!first) _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), acc[i][h]));
+        else if (beta == 0.f) _mm512_storeu_ps(p, acc[i][h]);
+        else _mm512_storeu_ps(p, _mm512_fmadd_ps(_mm512_loadu_ps(p), _mm512_set1_ps(beta), acc[i][h]));
+      }
+    }
+    return;
+  }
+  for (int64_t i = 0; i < rows; i++) {
+    float* ci = c + i * ldc;
+    for (int h = 0; h < 2; h++) {
+      const int64_t n = std::clamp<int64_t>(cols - 16 * h, 0, 16);
+      if (n == 0) continue;
+      const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1);
+      float* p = ci + 16 * h;
+      __m512 v = acc[i][h];
+      if (!first) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, p), v);
+      else if (beta != 0.f) v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, p), _mm512_set1_ps(beta), v);
+      _mm512_mask_storeu_ps(p, mask, v);
+    }
+  }
+}
+
+// Rows of A packed together: Aᵀ's rows are read in runs of this many panels (pack_a).
+int64_t group_rows(const Gemm& g) { return g.trans_a ? 4 * MR : MR; }
+
+// Rows [r0, r1) of C's columns [j0, j0+nc) for one k block, B's block already packed: a group of
+// MR-row panels of A is packed, then each panel (in L1) sweeps across B's panels (from L2).
+void panel_rows(const Gemm& g, const uint32_t* bp, int64_t r0, int64_t r1, int64_t p0, int64_t kc, int64_t j0, int64_t nc) {
+  thread_local Buffer buf;
+  uint32_t* ap = scratch(buf, 4 * MR * (KC / 2));
+  const int64_t pairs = (kc + 1) / 2;
+  const bool first = p0 == 0;
+  const int64_t group = group_rows(g);
+  for (int64_t g0 = r0; g0 < r1; g0 += group) {
+    const int64_t rows = std::min(group, r1 - g0);
+    pack_a(g, g0, rows, p0, kc, ap);
+    for (int64_t ir = 0; ir < rows; ir += MR) {
+      for (int64_t jr = 0; jr < nc; jr += NR) {
+        micro_kernel(pairs, ap + ir * pairs, bp + jr * pairs, g.c + (g0 + ir) * g.ldc + j0 + jr, g.ldc, g.beta, first,
+                     std::min<int64_t>(MR, rows - ir), std::min<int64_t>(NR, nc - jr));
+      }
+    }
+  }
+}
+
+uint32_t* b_scratch() {
+  thread_local Buffer buf;
+  return scratch(buf, (KC / 2) * (NC + NR));
+}
+
+}  // namespace
+
+bool gemm_bf16_built() { return true; }
+
+void gemm_bf16_serial(const Gemm& g) {
+  uint32_t* bp = b_scratch();
+  for (int64_t j0 = 0; j0 < g.n; j0 += NC) {
+    const int64_t nc = std::min(NC, g.n - j0);
+    for (int64_t p0 = 0; p0 < g.k; p0 += KC) {
+      const int64_t kc = std::min(KC, g.k - p0);
+      pack_b(g, p0, kc, j0, nc, bp);
+      panel_rows(g, bp, 0, g.m, p0, kc, j0, nc);
+    }
+  }
+}
+
+// One product on the pool: for each block of B (KC×NC) the threads pack it together, then take
+// MR-row panels of A (a few for Aᵀ) at a time, each packing its own, until none are left. Tasks this small
+// keep every thread busy to the end, and a thread the OS preempts holds up one panel at most.
+void gemm_bf16_parallel(const Gemm& g) {
+  uint32_t* bp = b_scratch();  // the calling thread's, shared with the pool for the call
+  struct Ctx { const Gemm* g; uint32_t* bp; int64_t p0, kc, j0, nc; } c{&g, bp, 0, 0, 0, 0};
+  for (int64_t j0 = 0; j0 < g.n; j0 += NC) {
+    const int64_t nc = std::min(NC, g.n - j0);
+    for (int64_t p0 = 0; p0 < g.k; p0 += KC) {
+      c.p0 = p0;
+      c.kc = std::min(KC, g.k - p0);
+      c.j0 = j0;
+      c.nc = nc;
+      constexpr int64_t kPanelsPerPack = 4;
+      pool_run((nc + NR * kPanelsPerPack - 1) / (NR * kPanelsPerPack), [](void* p, int64_t t) {
+        const Ctx& c = *static_cast<const Ctx*>(p);
+        const int64_t c0 = t * NR * kPanelsPerPack, c1 = std::min(c.nc, c0 + NR * kPanelsPerPack);
+        pack_b(*c.g, c.p0, c.kc, c.j0 + c0, c1 - c0, c.bp + c0 * ((c.kc + 1) / 2));
+      }, &c);
+      const int64_t group = group_rows(g);
+      pool_run((g.m + group - 1) / group, [](void* p, int64_t t) {
+        const Ctx& c = *static_cast<const Ctx*>(p);
+        const int64_t group = group_rows(*c.g);
+        panel_rows(*c.g, c.bp, t * group, std::min(c.g->m, (t + 1) * group), c.p0, c.kc, c.j0, c.nc);
+      }, &c);
+    }
+  }
+}
+
+}  // namespace df
+
+#else
+namespace df {
+bool gemm_bf16_built() { return false; }
+void gemm_bf16_serial(const Gemm&) {}
+void gemm_bf16_parallel(const Gemm&) {}
+}  // namespace df
+#endif
