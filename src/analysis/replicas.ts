@@ -106,16 +106,11 @@ export function replicaStats(plan: FusionPlan, params: Record<string, ArrayLike<
     const p = params[t.name];
     if (!p) throw new Error(`replica statistics: no tensor "${t.name}"`);
     const pairs = comparablePairs(t);
-    let dd = 0;
-    let mean = 0;
     let cos = 0;
-    for (const [i, j] of pairs) {
-      const a = sourceBlock(t, i);
-      const b = sourceBlock(t, j);
-      const s = pairSums(p, a, 1 / a.scale, b, 1 / b.scale);
-      dd += s.dd;
-      mean += (s.aa + s.bb) / 2;
-      if (grads) {
+    if (grads) {
+      for (const [i, j] of pairs) {
+        const a = sourceBlock(t, i);
+        const b = sourceBlock(t, j);
         // A gradient with respect to a block scaled by s is 1/s times the source's: multiply back.
         const g = pairSums(grads[t.name], a, a.scale, b, b.scale);
         cos += g.aa > 0 && g.bb > 0 ? g.ab / Math.sqrt(g.aa * g.bb) : 0;
@@ -130,7 +125,7 @@ export function replicaStats(plan: FusionPlan, params: Record<string, ArrayLike<
       off = ratio(Math.sqrt(offSquares), Math.sqrt(totalSquares(p)));
     }
     tensors[t.name] = [
-      pairs.length ? ratio(Math.sqrt(dd), Math.sqrt(mean)) : null,
+      tensorReplicaDistance(t, p),
       pairs.length && grads ? cos / pairs.length : null,
       off,
     ];
