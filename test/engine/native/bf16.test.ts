@@ -12,6 +12,7 @@ import { caseToBatch } from '../../../src/model/case';
 import { Rng } from '../../../src/util/rng';
 import { NATIVE, REFERENCE, randomValues } from '../../helpers/backends';
 import { assertClose, relativeError } from '../../helpers/compare';
+import { gemmReference } from '../../helpers/gemm_reference';
 
 // bf16 products: op(A)·op(B) of bf16-rounded operands, summed in float32. The reference is the
 // same product in float64 of the rounded operands, so only the float32 sums differ.
@@ -22,19 +23,6 @@ const hasBf16 = async (): Promise<boolean> => {
 };
 
 const rounded = (x: Float32Array): Float32Array => Float32Array.from(x, roundToBf16);
-
-/** C = op(A)·op(B) in float64, A [m,k] (or [k,m] transposed), B [k,n] (or [n,k]). */
-function reference(a: ArrayLike<number>, b: ArrayLike<number>, m: number, n: number, k: number, ta: boolean, tb: boolean): Float64Array {
-  const c = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let p = 0; p < k; p++) s += a[ta ? p * m + i : i * k + p] * b[tb ? j * k + p : p * n + j];
-      c[i * n + j] = s;
-    }
-  }
-  return c;
-}
 
 const transposed = (x: ArrayLike<number>, rows: number, cols: number): Float64Array => {
   const out = new Float64Array(rows * cols);
@@ -56,12 +44,12 @@ describe('bf16 products on the native backend', () => {
           return [tf.matMul(ta_, tb_, ta, tb), ...grads].map((x) => x.dataSync().slice());
         }));
         const [ra, rb, rw] = [rounded(a), rounded(b), rounded(w)];
-        assertClose(c, reference(ra, rb, m, n, k, ta, tb), 1e-6, 'product');
+        assertClose(c, gemmReference(ra, rb, m, n, k, ta, tb), 1e-6, 'product');
         // d op(A) = W·op(B)ᵀ and d op(B) = op(A)ᵀ·W, every operand rounded as the backward products round them.
         const opB = tb ? rb : transposed(rb, k, n); // op(B)ᵀ as [n, k]
         const opA = ta ? transposed(ra, k, m) : ra; // op(A) as [m, k]
-        const dOpA = reference(rw, opB, m, k, n, false, false);
-        const dOpB = reference(opA, rw, k, n, m, true, false);
+        const dOpA = gemmReference(rw, opB, m, k, n, false, false);
+        const dOpB = gemmReference(opA, rw, k, n, m, true, false);
         assertClose(da, ta ? transposed(dOpA, m, k) : dOpA, 1e-6, 'gradient of A');
         assertClose(db, tb ? transposed(dOpB, k, n) : dOpB, 1e-6, 'gradient of B');
       });
@@ -75,9 +63,9 @@ describe('bf16 products on the native backend', () => {
     const product = (): Float32Array => tf.tidy(() => tf.matMul(tf.tensor(a, [m, k]), tf.tensor(b, [k, n])).dataSync() as Float32Array);
     const fp32 = product();
     const bf16 = withPrecision('bf16', product);
-    const gap = relativeError(bf16, reference(a, b, m, n, k, false, false));
+    const gap = relativeError(bf16, gemmReference(a, b, m, n, k, false, false));
     assert.ok(gap > 1e-4 && gap < 1e-2, `bf16 against the exact product: relative error ${gap}`);
-    assert.ok(relativeError(fp32, reference(a, b, m, n, k, false, false)) < 1e-6, 'outside the scope products are float32');
+    assert.ok(relativeError(fp32, gemmReference(a, b, m, n, k, false, false)) < 1e-6, 'outside the scope products are float32');
     assert.equal(productPrecision(), 'fp32', 'the scope ends with its function');
   });
 

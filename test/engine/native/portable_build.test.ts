@@ -9,19 +9,7 @@ import { describe, test } from 'node:test';
 import { loadAddon, nativeAddon, PACKAGE_ROOT, PORTABLE_ADDON_PATH, threadCount, type NativeAddon } from '../../../src/engine/native';
 import { randomValues } from '../../helpers/backends';
 import { assertClose } from '../../helpers/compare';
-
-/** Naive reference of op(a)·op(b), float64 accumulation. */
-function reference(a: Float32Array, b: Float32Array, m: number, n: number, k: number, ta: boolean, tb: boolean): Float64Array {
-  const c = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let p = 0; p < k; p++) s += a[ta ? p * m + i : i * k + p] * b[tb ? j * k + p : p * n + j];
-      c[i * n + j] = s;
-    }
-  }
-  return c;
-}
+import { gemmReference } from '../../helpers/gemm_reference';
 
 function checkGemm(addon: NativeAddon): void {
   for (const [m, n, k] of [[1, 1, 1], [13, 37, 29], [100, 67, 300], [257, 129, 65]]) {
@@ -31,7 +19,7 @@ function checkGemm(addon: NativeAddon): void {
         const b = randomValues(k * n, 2);
         const c = new Float32Array(m * n).fill(NaN);
         addon.matmul(a, b, c, 1, 1, 1, m, n, k, ta, tb, false);
-        assertClose(c, reference(a, b, m, n, k, ta, tb), 1e-6, `gemm ${m}x${n}x${k} ta=${ta} tb=${tb}`);
+        assertClose(c, gemmReference(a, b, m, n, k, ta, tb), 1e-6, `gemm ${m}x${n}x${k} ta=${ta} tb=${tb}`);
       }
     }
   }
