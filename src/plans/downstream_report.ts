@@ -12,8 +12,12 @@ interface Row { arm: ArmSummary; d: DownstreamSummary; name: string }
 
 function rowsOf(arms: ArmSummary[]): Row[] {
   const several = arms.some((a) => a.downstream.length > 1);
-  return arms.flatMap((arm) => arm.downstream.map((d) => ({ arm, d, name: several ? `${arm.name} · ${d.node}` : arm.name })));
+  const name = (arm: ArmSummary, d: DownstreamSummary): string =>
+    d.init === 'random' ? `${arm.name}, random init` : several ? `${arm.name} · ${d.node}` : arm.name;
+  return arms.flatMap((arm) => arm.downstream.map((d) => ({ arm, d, name: name(arm, d) })));
 }
+
+const pretrained = (r: Row): boolean => r.d.init !== 'random';
 
 /** How an arm's suite average compares with the baseline's: beyond both spreads, or within them. */
 export function compareScores(a: MeanStd, base: MeanStd): 'beat' | 'matched' | 'fell short' {
@@ -27,15 +31,24 @@ function verdict(rows: Row[], baseline: string | undefined): string[] {
   const lines: string[] = [];
   // Arms are compared on the same suite (each arm may have its own finetune node).
   for (const suite of new Set(rows.map((r) => r.d.suite))) {
-    const base = rows.find((r) => r.d.suite === suite && r.arm.name === baseline);
+    const base = rows.find((r) => r.d.suite === suite && r.arm.name === baseline && pretrained(r));
     if (!base) continue;
-    const of = rows.filter((r) => r.d.suite === suite && r.arm !== base.arm);
+    const of = rows.filter((r) => r.d.suite === suite && r.arm !== base.arm && pretrained(r));
     lines.push(`Fine-tuned on suite ${base.d.suite}, baseline **${base.arm.name}** averages ${score(base.d.average)} (majority-class baseline ${(100 * base.d.majorityAverage).toFixed(1)}).`);
     for (const r of of) {
       const c = compareScores(r.d.average, base.d.average);
       const how = c === 'beat' ? 'beat it' : c === 'matched' ? 'matched it (the difference is within the repeats\' spread)' : 'fell short of it';
       lines.push(`- **${r.arm.name}** ${how}: ${score(r.d.average)}${r.d.average.n < 2 ? ' (one repeat: no spread to judge by)' : ''}.`);
     }
+  }
+  // The sanity check that the suite measures pre-training at all: an arm's model against fresh
+  // weights of its shape, fine-tuned alike (a finetune node with init: random).
+  for (const fresh of rows.filter((r) => !pretrained(r))) {
+    const trained = rows.find((r) => r.arm === fresh.arm && r.d.suite === fresh.d.suite && pretrained(r));
+    if (!trained) continue;
+    const c = compareScores(trained.d.average, fresh.d.average);
+    const how = c === 'beat' ? 'beat them, beyond the repeats\' spread' : c === 'matched' ? 'did not beat them beyond the repeats\' spread' : 'fell short of them';
+    lines.push(`- Sanity check: **${fresh.arm.name}** with random weights of the same shape averages ${score(fresh.d.average)}; pre-trained, it ${how} (${score(trained.d.average)}).`);
   }
   return lines;
 }

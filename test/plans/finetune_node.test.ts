@@ -62,12 +62,16 @@ describe('finetune plan nodes', () => {
     refused('{model: b}', /^p\.yaml:6:\d+$/, /reads node "b", which the plan does not define/);
   });
 
-  test('table1 fine-tunes every arm\'s final model on the default suite, with the same seed for every arm', () => {
+  test('table1 fine-tunes every arm\'s final model on one suite, with the same seed for every arm, and fresh weights of the baseline\'s shape', () => {
     const plan = loadPlan('table1');
     const ft = plan.nodes.filter((n) => n.kind === 'finetune');
-    const finals = plan.arms.map((a) => a.final).sort();
-    assert.deepEqual(ft.map((n) => n.inputs[0]).sort(), finals);
-    assert.ok(ft.every((n) => (n.settings as FinetuneNode).tasks.suite === 'default' && (n.settings as FinetuneNode).train.seed === 11));
+    const settings = (n: (typeof ft)[number]): FinetuneNode => n.settings as FinetuneNode;
+    const pretrained = ft.filter((n) => settings(n).init === 'pretrained');
+    assert.deepEqual(pretrained.map((n) => n.inputs[0]).sort(), plan.arms.map((a) => a.final).sort());
+    const fresh = ft.filter((n) => settings(n).init === 'random');
+    assert.deepEqual(fresh.map((n) => n.inputs[0]), ['scratch'], 'the sanity check reads the baseline arm\'s model, for its shape');
+    assert.equal(new Set(ft.map((n) => settings(n).tasks.suite)).size, 1);
+    assert.ok(ft.every((n) => settings(n).train.seed === 11));
   });
 });
 
@@ -114,6 +118,30 @@ describe('downstream results of arms', () => {
     assert.match(text, /without wic/);
     assert.ok(figure && (figure.match(/<rect x=/g) ?? []).length === 8, 'two bars in each of four groups');
     assert.match(figure ?? '', /stroke-dasharray="5 3"/, 'the majority baseline is marked');
+  });
+
+  test('a finetune node with init: random is the suite\'s sanity check: its own row, not the baseline, and a verdict of its own', () => {
+    const fresh = (scores: [number, number, number]): SuiteResult => ({ ...suite(scores), init: 'random' });
+    const jobs = ['base@0', 'base@1', 'grown@0', 'grown@1'].map((id) => job(id, 'train'))
+      .concat(['base@0', 'base@1', 'grown@0', 'grown@1'].map((id) => job(`ft_${id.split('@')[0]}@${id.split('@')[1]}`, 'finetune', [id])))
+      .concat(['base@0', 'base@1'].map((id) => job(`ft_fresh@${id.split('@')[1]}`, 'finetune', [id])));
+    const results = new Map<string, JobResult>([
+      ['base@0', result()], ['base@1', result()], ['grown@0', result()], ['grown@1', result()],
+      ['ft_base@0', result(suite([0.7, 0.8, 0.5]))], ['ft_base@1', result(suite([0.72, 0.82, 0.6]))],
+      ['ft_grown@0', result(suite([0.7, 0.8, 0.5]))], ['ft_grown@1', result(suite([0.72, 0.82, 0.5]))],
+      ['ft_fresh@0', result(fresh([0.6, 0.7, 0.5]))], ['ft_fresh@1', result(fresh([0.62, 0.72, 0.5]))],
+    ]);
+    const arms = summarizeArms([
+      { name: 'base', arm: 'base', finals: ['base@0', 'base@1'], members: [['base@0'], ['base@1']] },
+      { name: 'grown', arm: 'grown', finals: ['grown@0', 'grown@1'], members: [['grown@0'], ['grown@1']] },
+    ], jobs, results, 'base');
+    const text = downstreamSection(arms, 'base').lines.join('\n');
+    assert.match(text, /baseline \*\*base\*\* averages 76\.0 ± 1\.4/, 'the baseline is the pre-trained row, not the fresh one');
+    assert.match(text, /- \*\*grown\*\* matched it/);
+    assert.doesNotMatch(text, /random init\*\* /, 'the fresh row is not compared as an arm');
+    assert.match(text, /- Sanity check: \*\*base\*\* with random weights of the same shape averages 66\.0 ± 1\.4; pre-trained, it beat them/);
+    assert.match(text, /\| base, random init \| 66\.0 ± 1\.4 \|/);
+    assert.match(text, /\| base · ft_base \| 76\.0 ± 1\.4 \|/);
   });
 
   test('scores within the repeats\' spread match; beyond it they beat or fall short', () => {
