@@ -13,7 +13,7 @@ import { disposeParams } from '../../src/model/params';
 import { train } from '../../src/training/loop';
 import { METRICS_FILE, readProbeRecords } from '../../src/training/metrics';
 import { SGD_DEFAULTS } from '../../src/training/optimizers/sgd';
-import { temporaryDir } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 import { TINY, tinyRun } from '../training/helpers/tiny_run';
 import { randomModel } from '../fusion/helpers';
 import { makeConfig } from '../../src/model/config';

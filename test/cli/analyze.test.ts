@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { REPORT_FILE, RESULTS_FILE } from '../../src/plans/report';
 import { runCli } from '../helpers/cli';
-import { smallCorpusAndTokenizer, temporaryDir } from '../helpers/corpus';
+import { smallCorpusAndTokenizer } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 
 // A plan with analysis nodes, as plans/figure5.yaml is built, at a scale a test can afford; then
 // the same analyses from the command line on the plan's runs.

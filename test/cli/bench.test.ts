@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { runCli } from '../helpers/cli';
+import { temporaryDir } from '../helpers/tmp';
 
 const TINY = ['--d-model', '16', '--heads', '2', '--d-ff', '32', '--layers', '1', '--vocab', '50', '--batch', '2',
   '--input-len', '6', '--target-len', '4', '--steps', '2'];
@@ -36,7 +36,7 @@ describe('deepfusion bench', () => {
   });
 
   test('--save-init writes the inputs of the PyTorch peer', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'df-bench-'));
+    const dir = temporaryDir('df-bench-');
     try {
       const r = runCli(['bench', ...TINY, '--steps', '1', '--no-peak', '--save-init', dir]);
       assert.equal(r.status, 0, r.stderr);

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { loadTokenizer } from '../../src/data/tokenizer';
 import { runCli } from '../helpers/cli';
-import { temporaryDir, writeChapterDir } from '../helpers/corpus';
+import { writeChapterDir } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 
 describe('deepfusion corpus / tokenizer', () => {
   const dir = writeChapterDir(4);

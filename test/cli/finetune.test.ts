@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { runCli } from '../helpers/cli';
-import { temporaryDir, writeChapterDir } from '../helpers/corpus';
+import { writeChapterDir } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 import { writeGlueDir } from '../helpers/glue';
 import { tinyModelDir } from '../helpers/tiny_model';
 

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { readSafetensors } from '../../src/io/safetensors';
 import { runCli } from '../helpers/cli';
 import { assertClose } from '../helpers/compare';
 import { fixtureCase, fixtureExpected, fixtureModelDir } from '../helpers/fixtures';
+import { temporaryDir } from '../helpers/tmp';
 
 test('deepfusion forward --grads reproduces the reference outputs under the fixtures\' names', () => {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'df-cli-')), 'out.safetensors');
+  const out = path.join(temporaryDir('df-cli-'), 'out.safetensors');
   const name = 't5-uneven-long';
   const r = runCli(['forward', '--model', fixtureModelDir(name), '--case', fixtureCase(name), '--out', out, '--grads']);
   assert.equal(r.status, 0, r.stderr);
@@ -27,7 +27,7 @@ test('deepfusion info describes a model', () => {
 });
 
 test('bad input gives one line naming the file and the fix, exit code 2', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'df-bad-'));
+  const dir = temporaryDir('df-bad-');
   fs.writeFileSync(path.join(dir, 'config.json'), '{"d_model": 8,');
   const r = runCli(['info', dir]);
   assert.equal(r.status, 2);

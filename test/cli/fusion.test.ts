@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { initEngine } from '../../src/engine/backend';
@@ -11,6 +10,7 @@ import { t5TokenizerJson } from '../../src/data/tokenizer';
 import { runCli } from '../helpers/cli';
 import { fixtureCase, fixtureModelDir } from '../helpers/fixtures';
 import { randomModel } from '../fusion/helpers';
+import { temporaryDir } from '../helpers/tmp';
 
 /** The two numbers of a "max abs error A, relative error R" line. */
 function errors(stdout: string): { maxAbs: number; relative: number } {
@@ -27,7 +27,7 @@ describe('deepfusion fuse / self-fuse / collapse-norms', () => {
 
   before(async () => {
     await initEngine('cpu');
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'df-cli-fusion-'));
+    root = temporaryDir('df-cli-fusion-');
     // A narrower model that can be fused with the tied fixture.
     await saveModel(dir('narrow'), randomModel(makeConfig({ ...fixtureConfig(), d_model: 10, num_heads: 1, d_ff: 7 }), 3));
   });

@@ -5,7 +5,8 @@ import { describe, test } from 'node:test';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
 import { readMetrics } from '../../src/training/metrics';
 import { runCli } from '../helpers/cli';
-import { smallCorpusAndTokenizer, temporaryDir } from '../helpers/corpus';
+import { smallCorpusAndTokenizer } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 
 describe('deepfusion pretrain / eval', () => {
   const { corpus, tokenizer } = smallCorpusAndTokenizer();

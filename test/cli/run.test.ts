@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { FIGURES, REPORT_FILE, RESULTS_FILE } from '../../src/plans/report';
 import { runCli } from '../helpers/cli';
-import { smallCorpusAndTokenizer, temporaryDir } from '../helpers/corpus';
+import { smallCorpusAndTokenizer } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 
 describe('deepfusion run (a tiny plan with the real node kinds)', () => {
   const { corpus, tokenizer } = smallCorpusAndTokenizer();

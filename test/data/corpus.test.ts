@@ -8,7 +8,8 @@ import { defaultCorpus } from '../../src/data/corpus_default';
 import { fileCorpus } from '../../src/data/corpus_files';
 import { openCorpus } from '../../src/data/corpus_open';
 import { normalizeText } from '../../src/data/normalize';
-import { mobyDickChapters, temporaryDir, writeChapterDir } from '../helpers/corpus';
+import { mobyDickChapters, writeChapterDir } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 
 const docs = (n: number, prefix = 'doc'): CorpusDocument[] => Array.from({ length: n }, (_, i) => ({ id: `${prefix}/${i}`, text: `text ${i}` }));
 

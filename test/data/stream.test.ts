@@ -12,7 +12,8 @@ import { loss } from '../../src/model/t5';
 import type { Corpus } from '../../src/data/corpus';
 import { openTrainStream, validationBatches, type StreamOptions } from '../../src/data/stream';
 import type { ExampleBatch } from '../../src/data/types';
-import { smallCorpusAndTokenizer, SMALL_VOCAB, temporaryDir } from '../helpers/corpus';
+import { smallCorpusAndTokenizer, SMALL_VOCAB } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 
 const take = (stream: { next(): ExampleBatch }, n: number) => Array.from({ length: n }, () => stream.next());
 

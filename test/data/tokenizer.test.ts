@@ -8,7 +8,8 @@ import { fileCorpus } from '../../src/data/corpus_files';
 import { cachedTokenizer } from '../../src/data/default_tokenizer';
 import { normalizeText } from '../../src/data/normalize';
 import { loadTokenizer, metaspaceWords, tokenizerFromJson, tokensPerWord, trainTokenizer } from '../../src/data/tokenizer';
-import { mobyDickChapters, smallCorpusAndTokenizer, SMALL_VOCAB, temporaryDir, writeChapterDir } from '../helpers/corpus';
+import { mobyDickChapters, smallCorpusAndTokenizer, SMALL_VOCAB, writeChapterDir } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 import { Tokenizer } from 'tokenizers';
 
 describe('trained T5 tokenizer', () => {

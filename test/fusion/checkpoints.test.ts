@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { initEngine } from '../../src/engine/backend';
@@ -16,6 +15,7 @@ import { configToJson, makeConfig } from '../../src/model/config';
 import type { OptimizerSlot, OptimizerState } from '../../src/training/optimizers/types';
 import { tf } from '../../src/engine/tf';
 import { compatibleConfigs, randomCase, randomModel, rngFor, tensorData } from './helpers';
+import { temporaryDir } from '../helpers/tmp';
 
 const ADAMW: OptimizerSlot[] = [
   { prefix: 'm', layout: 'like-param', order: 1, appliesTo: () => true },
@@ -44,7 +44,7 @@ describe('fusion of checkpoint directories (streamed)', () => {
 
   before(async () => {
     await initEngine('cpu');
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'deepfusion-fusion-'));
+    root = temporaryDir('deepfusion-fusion-');
     for (const [i, m] of models.entries()) await saveModel(dir(`s${i}`), m);
   });
   after(() => fs.rmSync(root, { recursive: true, force: true }));

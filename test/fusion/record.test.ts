@@ -8,7 +8,7 @@ import { planFuse, planSelfFuse } from '../../src/fusion/fuse';
 import { fusionPlanOf, readFusionRecord } from '../../src/fusion/record';
 import { FUSION_FILE, saveModel } from '../../src/io/checkpoint';
 import { makeConfig } from '../../src/model/config';
-import { temporaryDir } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 import { randomModel } from './helpers';
 
 const A = makeConfig({ vocab_size: 30, d_model: 8, d_kv: 4, d_ff: 12, num_layers: 1, num_heads: 2, relative_attention_num_buckets: 8 });

@@ -1,8 +1,7 @@
 // Debian's chromium, driven by puppeteer-core, for the dashboard's browser tests and benchmarks.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import puppeteer, { type Browser } from 'puppeteer-core';
+import { temporaryDir } from './tmp';
 
 export const CHROMIUM = process.env.DEEPFUSION_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -12,7 +11,7 @@ export const CHROMIUM_MISSING = fs.existsSync(CHROMIUM) ? undefined
 
 /** Headless, as root, with a fresh profile and no network connections of its own. */
 export function launchChromium(): Promise<Browser> {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'deepfusion-chromium-'));
+  const profile = temporaryDir('deepfusion-chromium-');
   return puppeteer.launch({
     executablePath: CHROMIUM, headless: true, userDataDir: profile,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',

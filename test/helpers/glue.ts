@@ -4,7 +4,7 @@
 // that follow from a word of the text, so a model can learn them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { temporaryDir } from './corpus';
+import { temporaryDir } from './tmp';
 
 // Words the small test tokenizer (tokenizer of Moby Dick chapters) keeps whole, so the signal is one token.
 const SUBJECTS = ['the man', 'the whale', 'the old ship', 'a little man', 'the sea', 'the ship', 'some man', 'the old whale'];

@@ -10,7 +10,8 @@ import { trainTokenizer, type T5Tokenizer } from '../../src/data/tokenizer';
 import { saveModel, TOKENIZER_FILE } from '../../src/io/checkpoint';
 import { makeConfig } from '../../src/model/config';
 import { disposeParams, initParams } from '../../src/model/params';
-import { temporaryDir, writeChapterDir } from './corpus';
+import { writeChapterDir } from './corpus';
+import { temporaryDir } from './tmp';
 
 let tokenizer: T5Tokenizer | undefined;
 

@@ -11,8 +11,9 @@ import { readSafetensors, SafetensorsReader, SafetensorsWriter, writeSafetensors
 import { configToJson, makeConfig } from '../../src/model/config';
 import { initParams } from '../../src/model/params';
 import { fixtureModelDir } from '../helpers/fixtures';
+import { temporaryDir } from '../helpers/tmp';
 
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'df-ckpt-'));
+const tmp = (): string => temporaryDir('df-ckpt-');
 const config = makeConfig({ vocab_size: 20, d_model: 8, d_kv: 4, num_heads: 2, d_ff: 16, num_layers: 2, num_decoder_layers: 1 });
 
 before(async () => { await initEngine('cpu'); });

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { resolvedPath, writeDirAtomic } from '../../src/io/atomic';
 import { checkOutputDir, outputHazard } from '../../src/io/output';
 import { FileError } from '../../src/errors';
-import { temporaryDir } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 
 /** A directory that looks like a model directory (config.json and weights). */
 function modelDir(dir: string, marker = 'a'): string {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { LocalProcessExecutor } from '../../src/plans/executor';
@@ -10,9 +9,10 @@ import { parsePlanText } from '../../src/plans/plan_source';
 import { jobDir, runPlan } from '../../src/plans/runner';
 import { expandPlan } from '../../src/plans/graph';
 import { lastCheckpoint, nodeKinds } from './fake_kinds';
+import { temporaryDir } from '../helpers/tmp';
 
 const KINDS = path.join(__dirname, 'fake_kinds.js');
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'df-plan-'));
+const tmp = (): string => temporaryDir('df-plan-');
 const PLAN = `
 name: chain
 repeats: 2

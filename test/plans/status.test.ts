@@ -10,9 +10,10 @@ import { parsePlanText } from '../../src/plans/plan_source';
 import { runPlan } from '../../src/plans/runner';
 import { PlanStatusWriter, readPlanStatus, STATUS_FILE } from '../../src/plans/status';
 import { nodeKinds } from './fake_kinds';
+import { temporaryDir } from '../helpers/tmp';
 
 const KINDS = path.join(__dirname, 'fake_kinds.js');
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'df-status-'));
+const tmp = (): string => temporaryDir('df-status-');
 const plan = (text: string) => parsePlan(parsePlanText(text, 'plan.yaml'), nodeKinds);
 const executor = () => new LocalProcessExecutor({ capacity: 2, kindsModule: KINDS });
 

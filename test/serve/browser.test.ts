@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
 import { Dashboard } from '../../src/serve/server';
 import { CHROMIUM_MISSING as MISSING, launchChromium } from '../helpers/browser';
-import { temporaryDir } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 import { trainRecord } from './fake_kinds';
 import { DONE_ARM_POINTS, HELD_STEPS, makeRuns, type RunsFixture } from './fixtures';
 

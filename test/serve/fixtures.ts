@@ -11,7 +11,8 @@ import { writeReport } from '../../src/plans/report';
 import { jobDir, runPlan } from '../../src/plans/runner';
 import { readPlanStatus } from '../../src/plans/status';
 import { runCli } from '../helpers/cli';
-import { smallCorpusAndTokenizer, temporaryDir } from '../helpers/corpus';
+import { smallCorpusAndTokenizer } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 import { nodeKinds } from './fake_kinds';
 
 const KINDS = path.join(__dirname, 'fake_kinds.js');

@@ -11,7 +11,7 @@ import { t5TrainingStepFlops } from '../../src/model/flops';
 import { spanCorruptionLengths } from '../../src/data/span_corruption';
 import { configToJson } from '../../src/model/config';
 import { presetConfig } from '../../src/training/presets';
-import { temporaryDir } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 
 /** The pid of a process that has exited. */
 function deadPid(): number {

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { meanCurve } from '../../src/plans/report';
 import { Dashboard } from '../../src/serve/server';
 import { runCli } from '../helpers/cli';
-import { temporaryDir } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 import { trainRecord } from './fake_kinds';
 import { DONE_ARM_POINTS, HELD_STEPS, makeRuns, type RunsFixture } from './fixtures';
 import { request, SseReader } from './http_client';

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { metricsColumns } from '../../src/serve/metrics';
 import { RunsRoot } from '../../src/serve/paths';
 import { LineTail } from '../../src/serve/tail';
-import { temporaryDir } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 
 function setup(): { root: RunsRoot; file: string; tail: LineTail } {
   const dir = temporaryDir();

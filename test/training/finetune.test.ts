@@ -8,7 +8,7 @@ import { resolveFinetuneSettings, type FinetuneSettings } from '../../src/traini
 import { readMetrics } from '../../src/training/metrics';
 import type { TrainEvent } from '../../src/training/loop';
 import { ConfigError } from '../../src/errors';
-import { temporaryDir } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 import { writeGlueDir } from '../helpers/glue';
 import { TEST_BACKENDS } from '../helpers/backends';
 import { tinyModelDir } from '../helpers/tiny_model';

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { optimizerTransfer } from '../../src/fusion/optimizer_transfer';
@@ -10,6 +9,7 @@ import { readJsonFile } from '../../src/io/checkpoint';
 import { train } from '../../src/training/loop';
 import { ADAFACTOR_DEFAULTS } from '../../src/training/optimizers/adafactor';
 import { TINY, tinyRun } from './helpers/tiny_run';
+import { temporaryDir } from '../helpers/tmp';
 
 // The path the plans take: train small models, fuse them carrying Adafactor's factored moments,
 // continue training the fused model from its directory.
@@ -18,7 +18,7 @@ describe('training → fusion (carry) → training', () => {
   const dir = (name: string): string => path.join(root, name);
   before(async () => {
     await initEngine('cpu');
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'df-fusion-train-'));
+    root = temporaryDir('df-fusion-train-');
     const optimizer = { ...ADAFACTOR_DEFAULTS, beta1: 0.9 };
     for (const seed of [1, 2]) await train(tinyRun(dir(`small-${seed}`), { init: { config: TINY, seed }, optimizer, steps: 4 + seed }));
   });

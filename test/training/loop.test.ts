@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { initEngine } from '../../src/engine/backend';
@@ -20,6 +19,7 @@ import { copyBatch } from '../helpers/copy_task';
 import { TEST_BACKENDS } from '../helpers/backends';
 import { assertClose } from '../helpers/compare';
 import { resumableRun, TASK, TINY, tinyRun, type ResumableRun } from './helpers/tiny_run';
+import { temporaryDir } from '../helpers/tmp';
 
 const CHILD = path.join(__dirname, 'helpers', 'train_child.js');
 let root: string;
@@ -54,7 +54,7 @@ function finalWeights(runDir: string): Map<string, Float32Array> {
 describe('training loop', () => {
   before(async () => {
     await initEngine('cpu');
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'df-loop-'));
+    root = temporaryDir('df-loop-');
   });
   after(() => fs.rmSync(root, { recursive: true, force: true }));
 

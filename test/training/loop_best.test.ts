@@ -8,7 +8,7 @@ import { initEngine } from '../../src/engine/backend';
 import { readSafetensors } from '../../src/io/safetensors';
 import { readMetrics } from '../../src/training/metrics';
 import { bestEval, train } from '../../src/training/loop';
-import { temporaryDir } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 import { tinyRun } from './helpers/tiny_run';
 
 const weights = (dir: string) => new Map([...readSafetensors(path.join(dir, 'model.safetensors'))].map(([k, v]) => [k, Array.from(v.data)]));

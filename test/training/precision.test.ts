@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { initEngine } from '../../src/engine/backend';
@@ -12,6 +11,7 @@ import { train } from '../../src/training/loop';
 import { PRETRAIN_SETTINGS, RESUME_IDENTITY, resolvePretrainSettings } from '../../src/training/settings';
 import { NATIVE, REFERENCE } from '../helpers/backends';
 import { tinyRun } from './helpers/tiny_run';
+import { temporaryDir } from '../helpers/tmp';
 
 let root: string;
 const dir = (name: string): string => path.join(root, name);
@@ -19,7 +19,7 @@ const weights = (runDir: string): Map<string, Float32Array> =>
   new Map([...readSafetensors(path.join(runDir, 'final', 'model.safetensors'))].map(([k, v]) => [k, v.data]));
 const losses = (runDir: string): number[] => readMetrics(path.join(runDir, 'metrics.jsonl')).train.map((t) => t.loss);
 
-before(() => { root = fs.mkdtempSync(path.join(os.tmpdir(), 'df-precision-')); });
+before(() => { root = temporaryDir('df-precision-'); });
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 describe('the precision setting', () => {

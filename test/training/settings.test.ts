@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { ADAFACTOR_DEFAULTS } from '../../src/training/optimizers/adafactor';
@@ -8,6 +7,7 @@ import { ADAMW_DEFAULTS } from '../../src/training/optimizers/adamw';
 import { PRETRAIN_SETTINGS, readTrainingConfigFile, resolvePretrainSettings, RESUME_IDENTITY } from '../../src/training/settings';
 import { SGD_DEFAULTS } from '../../src/training/optimizers/sgd';
 import { T5_SCHEDULE } from '../../src/training/schedules';
+import { temporaryDir } from '../helpers/tmp';
 
 const resolve = (file: Record<string, unknown>, flags: Record<string, unknown> = {}) =>
   resolvePretrainSettings([{ values: file, source: 'train.json' }, { values: flags, source: 'deepfusion pretrain', fromFlags: true }]);
@@ -55,7 +55,7 @@ describe('pretrain settings', () => {
   });
 
   test('an HF config.json given as the training config is the model to train', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'df-settings-'));
+    const dir = temporaryDir('df-settings-');
     const file = path.join(dir, 'my-t5.json');
     fs.writeFileSync(file, JSON.stringify({ d_model: 64, d_kv: 16, d_ff: 128, num_layers: 2, num_heads: 4, vocab_size: 100 }));
     const s = resolvePretrainSettings([{ values: readTrainingConfigFile(file), source: file }]);

@@ -15,7 +15,8 @@ import { presetConfig } from '../../src/training/presets';
 import { pretrain } from '../../src/training/pretrain';
 import { resolvePretrainSettings, type PretrainSettings } from '../../src/training/settings';
 import { NATIVE, TEST_BACKENDS } from '../helpers/backends';
-import { smallCorpusAndTokenizer, temporaryDir } from '../helpers/corpus';
+import { smallCorpusAndTokenizer } from '../helpers/corpus';
+import { temporaryDir } from '../helpers/tmp';
 
 const THREADS = [1, 2, 3];
 

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { FileError, UserError } from '../../../src/errors';
 import { GLUE_TASK_NAMES, glueTasks, prepareTask, selectTasks } from '../../../src/data/tasks';
-import { temporaryDir } from '../../helpers/corpus';
+import { temporaryDir } from '../../helpers/tmp';
 import { positive, sentence, writeGlueDir } from '../../helpers/glue';
 
 const CAPS = { train_cap: 1000, validation_cap: 1000, test_cap: 1000 };

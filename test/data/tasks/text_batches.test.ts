@@ -6,7 +6,8 @@ import {
 import type { T5Tokenizer } from '../../../src/data/tokenizer';
 import type { ExampleBatch } from '../../../src/data/types';
 import { ConfigError } from '../../../src/errors';
-import { smallCorpusAndTokenizer, temporaryDir } from '../../helpers/corpus';
+import { smallCorpusAndTokenizer } from '../../helpers/corpus';
+import { temporaryDir } from '../../helpers/tmp';
 import { numbersTokenizer } from '../../helpers/tiny_model';
 import { writeGlueDir } from '../../helpers/glue';
 

@@ -2,12 +2,12 @@
 // the C++ argument checks and the interface hash all follow from it.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { ABI, OPS, abiOf } from '../../../native/ops';
 import { loadAddon, nativeAddon, PACKAGE_ROOT, PORTABLE_ADDON_PATH, type NativeAddon } from '../../../src/engine/native';
 import { ADDON_ABI } from '../../../src/engine/native/addon';
+import { temporaryDir } from '../../helpers/tmp';
 
 /** The generator scripts/build-native.js runs (plain Node, outside the TypeScript build). */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -40,7 +40,7 @@ describe('native op table', () => {
   });
 
   test('an addon built from another version of the table is refused', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'df-abi-'));
+    const dir = temporaryDir('df-abi-');
     try {
       const stale = path.join(dir, 'stale.js');
       fs.writeFileSync(stale, 'module.exports = { abi: "0123456789abcdef", setThreads() {} };\n');

@@ -15,7 +15,8 @@ import { loadPlan } from '../../../src/plans/run_plan_file';
 import { REPORT_FILE, RESULTS_FILE } from '../../../src/plans/report';
 import { runPlan } from '../../../src/plans/runner';
 import { TEST_BACKENDS } from '../../helpers/backends';
-import { smallCorpusAndTokenizer, temporaryDir } from '../../helpers/corpus';
+import { smallCorpusAndTokenizer } from '../../helpers/corpus';
+import { temporaryDir } from '../../helpers/tmp';
 import { runCliAsync, startRedis, startS3, startWorker, type RedisServer, type S3Server, type WorkerProcess } from './servers';
 
 const BACKEND = TEST_BACKENDS.includes('native') ? 'native' : 'cpu';

@@ -15,7 +15,7 @@ import { readDone, storeKeys } from '../../../src/plans/distributed/artifacts';
 import { connect, QUEUE_NAME, QUEUE_PREFIX, queueJobId } from '../../../src/plans/distributed/queue';
 import { QueueExecutor } from '../../../src/plans/distributed/queue_executor';
 import { FsStore } from '../../../src/plans/distributed/store_fs';
-import { temporaryDir } from '../../helpers/corpus';
+import { temporaryDir } from '../../helpers/tmp';
 import { nodeKinds } from '../fake_kinds';
 import { startRedis, startWorker, type RedisServer, type WorkerProcess } from './servers';
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { CLI } from '../../helpers/cli';
-import { temporaryDir } from '../../helpers/corpus';
+import { temporaryDir } from '../../helpers/tmp';
 
 /** A port nobody listens on right now. */
 export function freePort(): Promise<number> {

@@ -11,7 +11,7 @@ import {
 import { openStore } from '../../../src/plans/distributed/open_store';
 import { isSafeKey, type ArtifactStore } from '../../../src/plans/distributed/store';
 import type { JobResult } from '../../../src/plans/job';
-import { temporaryDir } from '../../helpers/corpus';
+import { temporaryDir } from '../../helpers/tmp';
 import { startS3, type S3Server } from './servers';
 
 const write = (file: string, text: string | Buffer) => {

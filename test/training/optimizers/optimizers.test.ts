@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { initEngine } from '../../../src/engine/backend';
@@ -15,6 +14,7 @@ import { loadOptimizerState, optimizerOfMeta, saveOptimizerState } from '../../.
 import type { OptimizerSpec } from '../../../src/training/optimizers/spec';
 import { TEST_BACKENDS } from '../../helpers/backends';
 import { assertClose } from '../../helpers/compare';
+import { temporaryDir } from '../../helpers/tmp';
 
 // Small float64 references written from the algorithms' definitions, one parameter at a time.
 type Vec = number[];
@@ -178,7 +178,7 @@ for (const backend of TEST_BACKENDS) describe(`optimizers on ${backend}`, () => 
   });
 
   test('state round trip through optimizer.safetensors + optimizer.json is bit-exact', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'df-opt-'));
+    const dir = temporaryDir('df-opt-');
     try {
       for (const spec of [ADAMW_DEFAULTS, { ...ADAFACTOR_DEFAULTS, beta1: 0.9 }, SGD_DEFAULTS] as OptimizerSpec[]) {
         const optimizer = makeOptimizer(spec);
