@@ -1,7 +1,7 @@
 // Report sections for sweeps (the paper's Figure 4: final quality against the swept setting,
 // e.g. the learning-rate offset after fusion) and for analysis jobs (docs/dynamics.md).
 import * as path from 'node:path';
-import { lineChart, type Series } from '../report/plot';
+import { lineChart, PALETTE, type Series } from '../report/plot';
 import { learningRate, type ScheduleSpec } from '../training/schedules';
 import type { ArmSummary, MeanStd } from './arm_results';
 import type { JobResult } from './job';
@@ -35,14 +35,16 @@ function firstStepRates(group: SweptGroup, run: PlanRun): Array<number | undefin
   });
 }
 
-function meanStdSeries(name: string, points: Array<[number, MeanStd]>, logX: boolean): Series[] {
+/** A sweep's mean line and, with repeats, its ± std bounds: dashed, in the mean's colour, one legend entry. */
+function meanStdSeries(name: string, points: Array<[number, MeanStd]>, logX: boolean, index: number): Series[] {
   const ok = points.filter(([x, m]) => Number.isFinite(m.mean) && (!logX || x > 0));
   const at = (f: (m: MeanStd) => number) => ok.map(([x, m]) => [x, f(m)] as const);
+  const color = PALETTE[index % PALETTE.length];
   return [
-    { name: `${name} (mean)`, points: at((m) => m.mean), markers: true },
+    { name: `${name} (mean)`, points: at((m) => m.mean), markers: true, color },
     ...(ok.some(([, m]) => m.n > 1) ? [
-      { name: `${name} ± std`, points: at((m) => m.mean + m.std), dashed: true, markers: false },
-      { name: '', points: at((m) => m.mean - m.std), dashed: true, markers: false },
+      { name: `${name} ± std`, points: at((m) => m.mean + m.std), dashed: true, markers: false, color },
+      { name: '', points: at((m) => m.mean - m.std), dashed: true, markers: false, color },
     ] : []),
   ];
 }
@@ -60,7 +62,7 @@ export function sweepFigures(arms: readonly ArmSummary[], run: PlanRun): SweepFi
     file: SWEEP_FIGURE, title: `final loss against ${field}`,
     svg: lineChart({
       title: `Final validation loss against ${field} (Figure 4)`, xLabel: field, yLabel: 'final validation loss',
-      series: groups.flatMap((g) => meanStdSeries(g.arm, g.arms.map((a) => [a.sweepValue as number, a.finalLoss]), false)),
+      series: groups.flatMap((g, i) => meanStdSeries(g.arm, g.arms.map((a) => [a.sweepValue as number, a.finalLoss]), false, i)),
     }),
   }];
   const rated = groups.map((g) => ({ g, rates: firstStepRates(g, run) }))
@@ -71,7 +73,7 @@ export function sweepFigures(arms: readonly ArmSummary[], run: PlanRun): SweepFi
       svg: lineChart({
         title: 'Final validation loss against the learning rate right after fusion (Figure 4)', xLabel: 'learning rate of the first step (log)',
         yLabel: 'final validation loss', logX: true,
-        series: rated.flatMap(({ g, rates }) => meanStdSeries(g.arm, g.arms.map((a, i) => [rates[i] as number, a.finalLoss]), true)),
+        series: rated.flatMap(({ g, rates }, k) => meanStdSeries(g.arm, g.arms.map((a, i) => [rates[i] as number, a.finalLoss]), true, k)),
       }),
     });
   }
@@ -81,7 +83,7 @@ export function sweepFigures(arms: readonly ArmSummary[], run: PlanRun): SweepFi
       file: `figure4_sweep_score_${i + 1}.svg`, title: `${score} against ${field}`,
       svg: lineChart({
         title: `${score} against ${field} (Figure 4)`, xLabel: field, yLabel: score,
-        series: groups.flatMap((g) => meanStdSeries(g.arm, g.arms.filter((a) => a.scores?.[score]).map((a) => [a.sweepValue as number, a.scores[score]]), false)),
+        series: groups.flatMap((g, i) => meanStdSeries(g.arm, g.arms.filter((a) => a.scores?.[score]).map((a) => [a.sweepValue as number, a.scores[score]]), false, i)),
       }),
     });
   });

@@ -82,20 +82,34 @@ export function lineChart(chart: LineChart): string {
       for (const [x, y] of px) out.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${s.color}"/>`);
     }
   }
-  out.push('</g>', legend(series, plot.x1), '</svg>');
+  // Where the lines run (points and 8 samples along each segment), for placing the legend.
+  const pixels = series.flatMap((s) => s.points.map(([x, y]) => [xAxis.toPixel(x), yAxis.toPixel(y)] as const)
+    .flatMap((p, i, ps) => (i === 0 ? [p] : Array.from({ length: 8 }, (_, k) => {
+      const t = (k + 1) / 8;
+      return [ps[i - 1][0] + t * (p[0] - ps[i - 1][0]), ps[i - 1][1] + t * (p[1] - ps[i - 1][1])] as const;
+    }))));
+  out.push('</g>', legend(series.filter((s) => s.name !== ''), plot, pixels), '</svg>');
   return `${out.join('\n')}\n`;
 }
 
-function legend(series: Array<Series & { color: string }>, right: number): string {
+/**
+ * The legend box, in the corner of the plot where it hides the least of the lines (top right on
+ * a tie). Series without a name (e.g. the second bound of a ± band) get no entry.
+ */
+function legend(series: Array<Series & { color: string }>, plot: { x0: number; x1: number; y0: number; y1: number },
+  pixels: ReadonlyArray<readonly [number, number]>): string {
   if (series.length === 0) return '';
   const width = 28 + 7 * Math.max(...series.map((s) => s.name.length));
-  const x = right - width - 8;
+  const height = 18 * series.length + 6;
+  const corners = [[plot.x1 - width - 8, plot.y1 + 4], [plot.x1 - width - 8, plot.y0 - height - 4], [plot.x0 + 8, plot.y1 + 4], [plot.x0 + 8, plot.y0 - height - 4]];
+  const hidden = ([x, y]: number[]): number => pixels.filter(([px, py]) => px >= x - 4 && px <= x + width + 4 && py >= y - 4 && py <= y + height + 4).length;
+  const [x, top] = corners.reduce((best, c) => (hidden(c) < hidden(best) ? c : best));
   const rows = series.map((s, i) => {
-    const y = MARGIN.top + 16 + 18 * i;
+    const y = top + 12 + 18 * i;
     return `<line x1="${x + 6}" y1="${y - 4}" x2="${x + 20}" y2="${y - 4}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="4 2"' : ''}/>` +
       `<text x="${x + 24}" y="${y}" ${FONT}>${escapeXml(s.name)}</text>`;
   });
-  return [`<rect x="${x}" y="${MARGIN.top + 4}" width="${width}" height="${18 * series.length + 6}" fill="white" fill-opacity="0.85" stroke="#999"/>`,
+  return [`<rect x="${x}" y="${top}" width="${width}" height="${height}" fill="white" fill-opacity="0.85" stroke="#999"/>`,
     ...rows].join('\n');
 }
 

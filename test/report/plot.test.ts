@@ -58,4 +58,23 @@ describe('plot', () => {
     assert.ok(lineChart({ xLabel: 'x', yLabel: 'y', series: [{ name: 'one', points: [[3, 3]] }] }).includes('<circle'));
     assert.ok(lineChart({ xLabel: 'x', yLabel: 'y', series: [] }).includes('</svg>'));
   });
+  test('the legend sits in the corner with the fewest points, and a series without a name has no entry', () => {
+    const legendBox = (svg: string): { x: number; y: number } => {
+      const m = /<rect x="([\d.]+)" y="([\d.]+)" width="[\d.]+" height="[\d.]+" fill="white" fill-opacity/.exec(svg);
+      assert.ok(m, 'a legend box');
+      return { x: Number(m[1]), y: Number(m[2]) };
+    };
+    // A rising curve fills the top right: the legend goes to the bottom right.
+    const rising = lineChart({ xLabel: 'x', yLabel: 'y', series: [{ name: 'up', points: Array.from({ length: 30 }, (_, i) => [i, i * i] as [number, number]) }] });
+    const up = legendBox(rising);
+    assert.ok(up.x > 320 && up.y > 200, `bottom right, got ${JSON.stringify(up)}`);
+    // A falling one leaves the top right free: the default corner.
+    const falling = lineChart({ xLabel: 'x', yLabel: 'y', series: [{ name: 'down', points: Array.from({ length: 30 }, (_, i) => [i, 900 - i * i] as [number, number]) }] });
+    const down = legendBox(falling);
+    assert.ok(down.x > 320 && down.y < 100, `top right, got ${JSON.stringify(down)}`);
+    const band = lineChart({ xLabel: 'x', yLabel: 'y', series: [{ name: 'mean', points: [[0, 1], [1, 2]] }, { name: 'mean ± std', points: [[0, 1.5], [1, 2.5]], dashed: true }, { name: '', points: [[0, 0.5], [1, 1.5]], dashed: true }] });
+    assert.equal((band.match(/<path /g) ?? []).length, 3, 'all three lines are drawn');
+    assert.equal((band.match(/<text x="[\d.]+" y="[\d.]+" font-family="sans-serif" font-size="12">[^<]*<\/text>/g) ?? []).filter((t) => /mean/.test(t)).length, 2, 'two legend entries');
+    assert.ok(!/<text [^>]*><\/text>/.test(band), 'no empty legend label');
+  });
 });
