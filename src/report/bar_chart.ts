@@ -37,7 +37,12 @@ export function barChart(chart: BarChart): string {
   const groupWidth = Math.max(48, 18 * n + 24);
   const width = chart.width ?? Math.max(480, MARGIN.left + MARGIN.right + groupWidth * chart.groups.length);
   const height = chart.height ?? 400;
-  const plot = { x0: MARGIN.left, x1: width - MARGIN.right, y0: height - MARGIN.bottom, y1: MARGIN.top + 18 * Math.ceil((n + (chart.referenceLabel ? 1 : 0)) / 3) };
+  // The legend above the plot: as many entries a row as their longest name lets fit (about 7 px a
+  // character at this font size), so long arm names never run into each other.
+  const labels = [...chart.series, ...(chart.referenceLabel ? [chart.referenceLabel] : [])];
+  const column = 16 + 7 * Math.max(0, ...labels.map((l) => l.length)) + 12;
+  const perRow = Math.max(1, Math.floor((width - MARGIN.left - MARGIN.right) / column));
+  const plot = { x0: MARGIN.left, x1: width - MARGIN.right, y0: height - MARGIN.bottom, y1: MARGIN.top + 18 * Math.ceil(labels.length / perRow) };
   const tops = chart.groups.flatMap((g) => [
     ...g.values.map((v, i) => v + Math.abs(g.errors?.[i] ?? 0)), ...g.values.map((v, i) => v - Math.abs(g.errors?.[i] ?? 0)),
     ...(g.reference !== undefined ? [g.reference] : []),
@@ -84,13 +89,11 @@ export function barChart(chart: BarChart): string {
   out.push(`<line x1="${plot.x0}" y1="${num(toY(0))}" x2="${plot.x1}" y2="${num(toY(0))}" stroke="black"/>`,
     `<line x1="${plot.x0}" y1="${plot.y1}" x2="${plot.x0}" y2="${plot.y0}" stroke="black"/>`,
     `<text x="14" y="${(plot.y0 + plot.y1) / 2}" text-anchor="middle" ${FONT} transform="rotate(-90 14 ${(plot.y0 + plot.y1) / 2})">${escapeXml(chart.yLabel)}</text>`);
-  // The legend: three entries a row above the plot.
   const entries = [...chart.series.map((s, i) => ({ s, mark: `<rect width="12" height="12" fill="${PALETTE[i % PALETTE.length]}"/>` })),
     ...(chart.referenceLabel ? [{ s: chart.referenceLabel, mark: '<line x1="0" y1="6" x2="12" y2="6" stroke="black" stroke-dasharray="4 2"/>' }] : [])];
-  const column = (plot.x1 - plot.x0) / 3;
   entries.forEach((e, i) => {
-    const x = num(plot.x0 + (i % 3) * column);
-    const y = MARGIN.top + 18 * Math.floor(i / 3) - 8;
+    const x = num(plot.x0 + (i % perRow) * column);
+    const y = MARGIN.top + 18 * Math.floor(i / perRow) - 8;
     out.push(`<g transform="translate(${x} ${y})">${e.mark}<text x="16" y="11" ${FONT}>${escapeXml(e.s)}</text></g>`);
   });
   out.push('</svg>');

@@ -22,3 +22,19 @@ test('bar charts: a bar per series and group, whiskers for errors, a dashed refe
   assert.equal((svg.match(/stroke-dasharray="5 3"/g) ?? []).length, 1, 'one reference mark');
   for (const text of ['scores', '>a<', '>b<', '>majority<', '>x<', '>y<']) assert.ok(svg.includes(text), text);
 });
+
+test('bar charts: long legend names get rows of their own instead of running into each other', () => {
+  const long = ['T5-M from scratch · ft_scratch', 'T5-M from scratch, random init', 'fuse(S, S\') grouped · ft_fused', 'self-fuse(S) · ft_self_fused'];
+  const svg = barChart({ yLabel: 'score', series: long, groups: [{ label: 'a', values: [1, 2, 3, 4] }], referenceLabel: 'majority class' });
+  const entries = [...svg.matchAll(/<g transform="translate\(([\d.]+) ([\d.]+)\)">/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]) }));
+  assert.equal(entries.length, 5);
+  const longest = Math.max(...long.map((l) => l.length));
+  for (const a of entries) {
+    for (const b of entries) {
+      if (a !== b && a.y === b.y) assert.ok(Math.abs(a.x - b.x) >= 7 * longest, `entries at ${a.x} and ${b.x} on one row overlap`);
+    }
+  }
+  // The plot starts below the last legend row.
+  const frameTop = Number(/<line x1="64" y1="([\d.]+)" x2="64"/.exec(svg)?.[1]);
+  assert.ok(frameTop >= Math.max(...entries.map((e) => e.y)) + 12, 'legend above the plot');
+});
