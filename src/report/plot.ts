@@ -73,21 +73,22 @@ export function lineChart(chart: LineChart): string {
     `<text x="${(plot.x0 + plot.x1) / 2}" y="${height - 10}" text-anchor="middle" ${FONT}>${escapeXml(chart.xLabel)}</text>`,
     `<text x="14" y="${(plot.y0 + plot.y1) / 2}" text-anchor="middle" ${FONT} transform="rotate(-90 14 ${(plot.y0 + plot.y1) / 2})">${escapeXml(chart.yLabel)}</text>`);
   out.push('<g clip-path="url(#plot-area)">');
-  for (const s of series) {
-    if (s.points.length === 0) continue;
-    const px = s.points.map(([x, y]) => [num(xAxis.toPixel(x)), num(yAxis.toPixel(y))]);
+  // Each series' points on the canvas: drawn here, and where the legend must not go.
+  const onCanvas = series.map((s) => s.points.map(([x, y]) => [xAxis.toPixel(x), yAxis.toPixel(y)] as const));
+  series.forEach((s, k) => {
+    if (s.points.length === 0) return;
+    const px = onCanvas[k].map(([x, y]) => [num(x), num(y)]);
     const d = px.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${x} ${y}`).join(' ');
     out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
     if (s.markers ?? s.points.length <= 40) {
       for (const [x, y] of px) out.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${s.color}"/>`);
     }
-  }
+  });
   // Where the lines run (points and 8 samples along each segment), for placing the legend.
-  const pixels = series.flatMap((s) => s.points.map(([x, y]) => [xAxis.toPixel(x), yAxis.toPixel(y)] as const)
-    .flatMap((p, i, ps) => (i === 0 ? [p] : Array.from({ length: 8 }, (_, k) => {
-      const t = (k + 1) / 8;
-      return [ps[i - 1][0] + t * (p[0] - ps[i - 1][0]), ps[i - 1][1] + t * (p[1] - ps[i - 1][1])] as const;
-    }))));
+  const pixels = onCanvas.flatMap((ps) => ps.flatMap((p, i) => (i === 0 ? [p] : Array.from({ length: 8 }, (_, k) => {
+    const t = (k + 1) / 8;
+    return [ps[i - 1][0] + t * (p[0] - ps[i - 1][0]), ps[i - 1][1] + t * (p[1] - ps[i - 1][1])] as const;
+  }))));
   out.push('</g>', legend(series.filter((s) => s.name !== ''), plot, pixels), '</svg>');
   return `${out.join('\n')}\n`;
 }
