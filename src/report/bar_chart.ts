@@ -2,7 +2,7 @@
 // average), one bar per series (an arm) in each, a whisker of ± the error, and an optional
 // reference mark per group (a baseline). Deterministic output, no dependencies.
 import { linearTicks, formatTick, PALETTE } from './plot';
-import { escapeXml } from './svg';
+import { escapeXml, textWidth } from './svg';
 
 export interface BarGroup {
   label: string;
@@ -37,10 +37,10 @@ export function barChart(chart: BarChart): string {
   const groupWidth = Math.max(48, 18 * n + 24);
   const width = chart.width ?? Math.max(480, MARGIN.left + MARGIN.right + groupWidth * chart.groups.length);
   const height = chart.height ?? 400;
-  // The legend above the plot: as many entries a row as their longest name lets fit (about 7 px a
-  // character at this font size), so long arm names never run into each other.
+  // The legend above the plot: as many entries a row as their longest name lets fit, so long arm
+  // names never run into each other.
   const labels = [...chart.series, ...(chart.referenceLabel ? [chart.referenceLabel] : [])];
-  const column = 16 + 7 * Math.max(0, ...labels.map((l) => l.length)) + 12;
+  const column = 16 + Math.max(0, ...labels.map(textWidth)) + 12;
   const perRow = Math.max(1, Math.floor((width - MARGIN.left - MARGIN.right) / column));
   const plot = { x0: MARGIN.left, x1: width - MARGIN.right, y0: height - MARGIN.bottom, y1: MARGIN.top + 18 * Math.ceil(labels.length / perRow) };
   const tops = chart.groups.flatMap((g) => [

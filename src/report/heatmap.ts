@@ -3,7 +3,7 @@
 // with square pixels, on one shared diverging colour scale with a colour bar. Lines inside each
 // panel mark block boundaries (which source a block came from). Deterministic output.
 import { encodePng } from './png';
-import { escapeXml } from './svg';
+import { escapeXml, textWidth } from './svg';
 
 export interface HeatPanel {
   /** rows × cols values, row-major. */
@@ -103,14 +103,14 @@ export function heatmapGrid(g: HeatmapGrid): string {
   // Each row of panels is as tall as its tallest panel (and its caption).
   const rowH = g.panels.map((row) => Math.max(1, ...row.map((p) => (p ? p.rows : 0))) * pixel + (row.some((p) => p?.caption) ? 16 : 0));
   const rowY = rowH.map((_, r) => rowH.slice(0, r).reduce((a, b) => a + b + gap, 0));
-  const labelW = 12 + 7 * Math.max(4, ...g.rowLabels.map((l) => l.length));
+  const labelW = 12 + Math.max(...['xxxx', ...g.rowLabels].map(textWidth)); // at least four characters wide
   const left = 16 + labelW;
   const cols = Math.max(0, ...g.panels.map((r) => r.length));
   const gridW = cols * pw + Math.max(0, cols - 1) * gap;
   const gridH = rowH.reduce((a, b) => a + b, 0) + Math.max(0, g.panels.length - 1) * gap;
   const barX = left + gridW + 28;
   const barH = Math.max(120, Math.min(gridH, 360));
-  const width = Math.max(barX + 90, 7 * g.title.length + 32);
+  const width = Math.max(barX + 90, textWidth(g.title) + 32);
   const noteLines = wrap(g.note ?? '', Math.floor((width - 32) / 6.5));
   const top = 44 + 16 * noteLines.length + 20;
   const height = top + Math.max(gridH, barH) + 20;

@@ -1,7 +1,7 @@
 // Line charts as standalone SVG text: several series, axes with ticks and labels, a legend,
 // linear or logarithmic axes. No dependencies, deterministic output (same input, same bytes),
 // so figures can be cached and diffed.
-import { escapeXml } from './svg';
+import { escapeXml, textWidth } from './svg';
 
 export interface Series {
   name: string;
@@ -100,7 +100,7 @@ export function lineChart(chart: LineChart): string {
 function legend(series: Array<Series & { color: string }>, plot: { x0: number; x1: number; y0: number; y1: number },
   pixels: ReadonlyArray<readonly [number, number]>): string {
   if (series.length === 0) return '';
-  const width = 28 + 7 * Math.max(...series.map((s) => s.name.length));
+  const width = 28 + Math.max(...series.map((s) => textWidth(s.name)));
   const height = 18 * series.length + 6;
   const corners = [[plot.x1 - width - 8, plot.y1 + 4], [plot.x1 - width - 8, plot.y0 - height - 4], [plot.x0 + 8, plot.y1 + 4], [plot.x0 + 8, plot.y0 - height - 4]];
   const hidden = ([x, y]: number[]): number => pixels.filter(([px, py]) => px >= x - 4 && px <= x + width + 4 && py >= y - 4 && py <= y + height + 4).length;
