@@ -92,18 +92,31 @@ describe('downstream results of arms', () => {
     evals: [{ step: 1, tokens: 1, flops: 1, seconds: 1, val_loss: 3, val_accuracy: 0.3 }],
   });
 
-  test('each arm gets its finetune node\'s scores, mean ± std over repeats; the verdict and Figure 3 compare them with the baseline', () => {
-    const jobs = ['base@0', 'base@1', 'grown@0', 'grown@1'].map((id) => job(id, 'train'))
-      .concat(['base@0', 'base@1', 'grown@0', 'grown@1'].map((id) => job(`ft_${id.split('@')[0]}@${id.split('@')[1]}`, 'finetune', [id])));
+  /**
+   * Arms base and grown over 2 repeats; ft_base@r and ft_grown@r fine-tune their final models, and
+   * every finetune job named in `finetunes` (by id, e.g. ft_fresh@0) reads the arm of its repeat's
+   * model given in `reads` (base by default).
+   */
+  const twoArms = (finetunes: Record<string, SuiteResult>, reads: Record<string, string> = {}) => {
+    const finals = ['base@0', 'base@1', 'grown@0', 'grown@1'];
+    const ftJobs = Object.keys(finetunes).map((id) => {
+      const [node, r] = id.split('@');
+      return job(id, 'finetune', [`${reads[node] ?? node.replace(/^ft_/, '')}@${r}`]);
+    });
     const results = new Map<string, JobResult>([
-      ['base@0', result()], ['base@1', result()], ['grown@0', result()], ['grown@1', result()],
-      ['ft_base@0', result(suite([0.7, 0.8, 0.5]))], ['ft_base@1', result(suite([0.72, 0.82, 0.6]))],
-      ['ft_grown@0', result(suite([0.8, 0.9, 0.5]))], ['ft_grown@1', result(suite([0.82, 0.92, 0.5]))],
+      ...finals.map((id) => [id, result()] as const), ...Object.entries(finetunes).map(([id, s]) => [id, result(s)] as const),
     ]);
-    const arms = summarizeArms([
+    return summarizeArms([
       { name: 'base', arm: 'base', finals: ['base@0', 'base@1'], members: [['base@0'], ['base@1']] },
       { name: 'grown', arm: 'grown', finals: ['grown@0', 'grown@1'], members: [['grown@0'], ['grown@1']] },
-    ], jobs, results, 'base');
+    ], [...finals.map((id) => job(id, 'train')), ...ftJobs], results, 'base');
+  };
+
+  test('each arm gets its finetune node\'s scores, mean ± std over repeats; the verdict and Figure 3 compare them with the baseline', () => {
+    const arms = twoArms({
+      'ft_base@0': suite([0.7, 0.8, 0.5]), 'ft_base@1': suite([0.72, 0.82, 0.6]),
+      'ft_grown@0': suite([0.8, 0.9, 0.5]), 'ft_grown@1': suite([0.82, 0.92, 0.5]),
+    });
     const [base, grown] = arms.map((a) => a.downstream[0]);
     assert.equal(base.node, 'ft_base');
     assert.ok(Math.abs(base.average.mean - 0.76) < 1e-12 && base.average.n === 2);
@@ -122,19 +135,11 @@ describe('downstream results of arms', () => {
 
   test('a finetune node with init: random is the suite\'s sanity check: its own row, not the baseline, and a verdict of its own', () => {
     const fresh = (scores: [number, number, number]): SuiteResult => ({ ...suite(scores), init: 'random' });
-    const jobs = ['base@0', 'base@1', 'grown@0', 'grown@1'].map((id) => job(id, 'train'))
-      .concat(['base@0', 'base@1', 'grown@0', 'grown@1'].map((id) => job(`ft_${id.split('@')[0]}@${id.split('@')[1]}`, 'finetune', [id])))
-      .concat(['base@0', 'base@1'].map((id) => job(`ft_fresh@${id.split('@')[1]}`, 'finetune', [id])));
-    const results = new Map<string, JobResult>([
-      ['base@0', result()], ['base@1', result()], ['grown@0', result()], ['grown@1', result()],
-      ['ft_base@0', result(suite([0.7, 0.8, 0.5]))], ['ft_base@1', result(suite([0.72, 0.82, 0.6]))],
-      ['ft_grown@0', result(suite([0.7, 0.8, 0.5]))], ['ft_grown@1', result(suite([0.72, 0.82, 0.5]))],
-      ['ft_fresh@0', result(fresh([0.6, 0.7, 0.5]))], ['ft_fresh@1', result(fresh([0.62, 0.72, 0.5]))],
-    ]);
-    const arms = summarizeArms([
-      { name: 'base', arm: 'base', finals: ['base@0', 'base@1'], members: [['base@0'], ['base@1']] },
-      { name: 'grown', arm: 'grown', finals: ['grown@0', 'grown@1'], members: [['grown@0'], ['grown@1']] },
-    ], jobs, results, 'base');
+    const arms = twoArms({
+      'ft_base@0': suite([0.7, 0.8, 0.5]), 'ft_base@1': suite([0.72, 0.82, 0.6]),
+      'ft_grown@0': suite([0.7, 0.8, 0.5]), 'ft_grown@1': suite([0.72, 0.82, 0.5]),
+      'ft_fresh@0': fresh([0.6, 0.7, 0.5]), 'ft_fresh@1': fresh([0.62, 0.72, 0.5]),
+    }, { ft_fresh: 'base' });
     const text = downstreamSection(arms, 'base').lines.join('\n');
     assert.match(text, /baseline \*\*base\*\* averages 76\.0 ± 1\.4/, 'the baseline is the pre-trained row, not the fresh one');
     assert.match(text, /- \*\*grown\*\* matched it/);
