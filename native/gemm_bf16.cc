@@ -4,7 +4,7 @@
 // while their panels are packed, which the blocked GEMM does anyway, so the rounding costs no
 // pass over memory of its own.
 //
-// The blocking: a KC×NC block of B is packed (in bf16 pairs along k) and stays in L2 while each
+// The blocking: a KC×NC block of B is packed (in bf16 pairs along k) and stays in cache while each
 // MR×KC panel of A, packed in turn, stays in L1 and sweeps across it with an MR×NR register-tile
 // micro-kernel. k is cut into blocks of KC from 0 whatever the thread count, and threads split
 // only rows of C, so every element of C is summed in the same order on any number of threads.
@@ -29,7 +29,18 @@ namespace {
 constexpr int MR = 12;  // 12×2 accumulators + 2 B vectors fit the 32 vector registers
 constexpr int NR = 32;  // two vectors of 16 float32 columns
 constexpr int64_t KC = 2048;  // k per block (even: blocks hold whole pairs)
+// A packed block of B holds at most KC/2 × NC words (4 MB, in L3). When k is short the block
+// takes more columns instead: every column block packs each panel of A again, so a product with
+// k = 512 and n = 2048 (T5's feed-forward) packed A twice, and the LM head (n = 8192) eight
+// times. The column blocks do not change any sum (only k blocks do), so the bits stay the same.
 constexpr int64_t NC = 1024;
+constexpr int64_t kBlockWords = (KC / 2) * NC;
+
+// Columns per packed block of B for k blocks of `kc`: a multiple of NR, at least NC.
+int64_t columns_per_block(int64_t kc) {
+  const int64_t pairs = (std::min(KC, kc) + 1) / 2;
+  return std::max<int64_t>(NC, kBlockWords / pairs / NR * NR);
+}
 
 static_assert(KC % 2 == 0, "k blocks hold whole bf16 pairs");
 
@@ -252,7 +263,7 @@ void panel_rows(const Gemm& g, const uint32_t* bp, int64_t r0, int64_t r1, int64
 
 uint32_t* b_scratch() {
   thread_local Buffer buf;
-  return scratch(buf, (KC / 2) * (NC + NR));
+  return scratch(buf, kBlockWords + (KC / 2) * NR);
 }
 
 }  // namespace
@@ -261,8 +272,9 @@ bool gemm_bf16_built() { return true; }
 
 void gemm_bf16_serial(const Gemm& g) {
   uint32_t* bp = b_scratch();
-  for (int64_t j0 = 0; j0 < g.n; j0 += NC) {
-    const int64_t nc = std::min(NC, g.n - j0);
+  const int64_t block = columns_per_block(g.k);
+  for (int64_t j0 = 0; j0 < g.n; j0 += block) {
+    const int64_t nc = std::min(block, g.n - j0);
     for (int64_t p0 = 0; p0 < g.k; p0 += KC) {
       const int64_t kc = std::min(KC, g.k - p0);
       pack_b(g, p0, kc, j0, nc, bp);
@@ -277,8 +289,9 @@ void gemm_bf16_serial(const Gemm& g) {
 void gemm_bf16_parallel(const Gemm& g) {
   uint32_t* bp = b_scratch();  // the calling thread's, shared with the pool for the call
   struct Ctx { const Gemm* g; uint32_t* bp; int64_t p0, kc, j0, nc; } c{&g, bp, 0, 0, 0, 0};
-  for (int64_t j0 = 0; j0 < g.n; j0 += NC) {
-    const int64_t nc = std::min(NC, g.n - j0);
+  const int64_t block = columns_per_block(g.k);
+  for (int64_t j0 = 0; j0 < g.n; j0 += block) {
+    const int64_t nc = std::min(block, g.n - j0);
     for (int64_t p0 = 0; p0 < g.k; p0 += KC) {
       c.p0 = p0;
       c.kc = std::min(KC, g.k - p0);

@@ -31,7 +31,10 @@ const transposed = (x: ArrayLike<number>, rows: number, cols: number): Float64Ar
 };
 
 describe('bf16 products on the native backend', () => {
-  const shapes: Array<[number, number, number]> = [[1, 1, 1], [5, 7, 3], [13, 37, 33], [64, 48, 32], [100, 70, 513], [37, 600, 1100]];
+  // The last two cross the kernel's column blocks of B: 1888 columns wide at k = 1100 (a short k
+  // widens them), 1024 at k = 2100, which also takes two k blocks.
+  const shapes: Array<[number, number, number]> = [[1, 1, 1], [5, 7, 3], [13, 37, 33], [64, 48, 32], [100, 70, 513], [37, 600, 1100],
+    [9, 2000, 1100], [20, 1100, 2100]];
   for (const [m, n, k] of shapes) {
     for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
       test(`[${m}x${k}]·[${k}x${n}] transposeA=${ta} transposeB=${tb}: the product of bf16-rounded operands, and its gradients`, async (t) => {
