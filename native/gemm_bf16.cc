@@ -4,9 +4,9 @@
 // while their panels are packed, which the blocked GEMM does anyway, so the rounding costs no
 // pass over memory of its own.
 //
-// The blocking: a KC×NC block of B is packed (in bf16 pairs along k) and stays in cache while each
-// MR×KC panel of A, packed in turn, stays in L1 and sweeps across it with an MR×NR register-tile
-// micro-kernel. k is cut into blocks of KC from 0 whatever the thread count, and threads split
+// The blocking: a block of B (KC × NC, wider when k is short) is packed (in bf16 pairs along k)
+// and stays in cache while each MR×KC panel of A, packed in turn, stays in L1 and sweeps across it
+// with an MR×NR register-tile micro-kernel. k is cut into blocks of KC from 0 whatever the thread count, and threads split
 // only rows of C, so every element of C is summed in the same order on any number of threads.
 //
 // Compiled only where the compiler targets AVX512-BF16 (the addon is built with -march=native on
@@ -283,7 +283,7 @@ void gemm_bf16_serial(const Gemm& g) {
   }
 }
 
-// One product on the pool: for each block of B (KC×NC) the threads pack it together, then take
+// One product on the pool: for each block of B (columns_per_block) the threads pack it together, then take
 // MR-row panels of A (a few for Aᵀ) at a time, each packing its own, until none are left. Tasks this small
 // keep every thread busy to the end, and a thread the OS preempts holds up one panel at most.
 void gemm_bf16_parallel(const Gemm& g) {

@@ -103,8 +103,8 @@ function legend(series: Array<Series & { color: string }>, plot: { x0: number; x
   const width = 28 + Math.max(...series.map((s) => textWidth(s.name)));
   const height = 18 * series.length + 6;
   const corners = [[plot.x1 - width - 8, plot.y1 + 4], [plot.x1 - width - 8, plot.y0 - height - 4], [plot.x0 + 8, plot.y1 + 4], [plot.x0 + 8, plot.y0 - height - 4]];
-  const hidden = ([x, y]: number[]): number => pixels.filter(([px, py]) => px >= x - 4 && px <= x + width + 4 && py >= y - 4 && py <= y + height + 4).length;
-  const [x, top] = corners.reduce((best, c) => (hidden(c) < hidden(best) ? c : best));
+  const hidden = corners.map(([x, y]) => pixels.filter(([px, py]) => px >= x - 4 && px <= x + width + 4 && py >= y - 4 && py <= y + height + 4).length);
+  const [x, top] = corners[hidden.indexOf(Math.min(...hidden))];
   const rows = series.map((s, i) => {
     const y = top + 12 + 18 * i;
     return `<line x1="${x + 6}" y1="${y - 4}" x2="${x + 20}" y2="${y - 4}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="4 2"' : ''}/>` +
