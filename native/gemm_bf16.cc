@@ -238,17 +238,22 @@ void micro_kernel(int64_t pairs, const uint32_t* ap, const uint32_t* bp, float* 
   }
 }
 
-// Rows of A packed together: Aᵀ's rows are read in runs of this many panels (pack_a).
-int64_t group_rows(const Gemm& g) { return g.trans_a ? 4 * MR : MR; }
+// Rows of A packed together, and one pool task. Aᵀ's rows are read in runs of four panels (pack_a),
+// fewer passes over them, but on a pool only while that leaves every thread several tasks: a weight gradient
+// with 128 rows made three tasks of 48 rows for two threads, so one thread idled a third of the time.
+int64_t group_rows(const Gemm& g, int threads) {
+  constexpr int64_t kTasksPerThread = 4;
+  return g.trans_a && (threads == 1 || g.m >= 4 * MR * kTasksPerThread * threads) ? 4 * MR : MR;
+}
 
 // Rows [r0, r1) of C's columns [j0, j0+nc) for one k block, B's block already packed: a group of
 // MR-row panels of A is packed, then each panel (in L1) sweeps across B's panels (from L2).
-void panel_rows(const Gemm& g, const uint32_t* bp, int64_t r0, int64_t r1, int64_t p0, int64_t kc, int64_t j0, int64_t nc) {
+void panel_rows(const Gemm& g, int64_t group, const uint32_t* bp, int64_t r0, int64_t r1, int64_t p0, int64_t kc, int64_t j0,
+                int64_t nc) {
   thread_local Buffer buf;
   uint32_t* ap = scratch(buf, 4 * MR * (KC / 2));
   const int64_t pairs = (kc + 1) / 2;
   const bool first = p0 == 0;
-  const int64_t group = group_rows(g);
   for (int64_t g0 = r0; g0 < r1; g0 += group) {
     const int64_t rows = std::min(group, r1 - g0);
     pack_a(g, g0, rows, p0, kc, ap);
@@ -278,17 +283,19 @@ void gemm_bf16_serial(const Gemm& g) {
     for (int64_t p0 = 0; p0 < g.k; p0 += KC) {
       const int64_t kc = std::min(KC, g.k - p0);
       pack_b(g, p0, kc, j0, nc, bp);
-      panel_rows(g, bp, 0, g.m, p0, kc, j0, nc);
+      panel_rows(g, group_rows(g, 1), bp, 0, g.m, p0, kc, j0, nc);
     }
   }
 }
 
-// One product on the pool: for each block of B (columns_per_block) the threads pack it together, then take
-// MR-row panels of A (a few for Aᵀ) at a time, each packing its own, until none are left. Tasks this small
-// keep every thread busy to the end, and a thread the OS preempts holds up one panel at most.
+// One product on the pool: for each block of B (columns_per_block) the threads pack it together, one
+// NR-column panel per task, then take MR-row panels of A (a few for a long Aᵀ) at a time, each packing its
+// own, until none are left. Tasks this small keep every thread busy to the end (a weight gradient's block of
+// B can be just four panels), and a thread the OS preempts holds up one panel at most.
 void gemm_bf16_parallel(const Gemm& g) {
   uint32_t* bp = b_scratch();  // the calling thread's, shared with the pool for the call
-  struct Ctx { const Gemm* g; uint32_t* bp; int64_t p0, kc, j0, nc; } c{&g, bp, 0, 0, 0, 0};
+  const int64_t group = group_rows(g, pool_threads());
+  struct Ctx { const Gemm* g; uint32_t* bp; int64_t group, p0, kc, j0, nc; } c{&g, bp, group, 0, 0, 0, 0};
   const int64_t block = columns_per_block(g.k);
   for (int64_t j0 = 0; j0 < g.n; j0 += block) {
     const int64_t nc = std::min(block, g.n - j0);
@@ -297,17 +304,14 @@ void gemm_bf16_parallel(const Gemm& g) {
       c.kc = std::min(KC, g.k - p0);
       c.j0 = j0;
       c.nc = nc;
-      constexpr int64_t kPanelsPerPack = 4;
-      pool_run((nc + NR * kPanelsPerPack - 1) / (NR * kPanelsPerPack), [](void* p, int64_t t) {
+      pool_run((nc + NR - 1) / NR, [](void* p, int64_t t) {
         const Ctx& c = *static_cast<const Ctx*>(p);
-        const int64_t c0 = t * NR * kPanelsPerPack, c1 = std::min(c.nc, c0 + NR * kPanelsPerPack);
-        pack_b(*c.g, c.p0, c.kc, c.j0 + c0, c1 - c0, c.bp + c0 * ((c.kc + 1) / 2));
+        const int64_t c0 = t * NR;
+        pack_b(*c.g, c.p0, c.kc, c.j0 + c0, std::min<int64_t>(NR, c.nc - c0), c.bp + c0 * ((c.kc + 1) / 2));
       }, &c);
-      const int64_t group = group_rows(g);
       pool_run((g.m + group - 1) / group, [](void* p, int64_t t) {
         const Ctx& c = *static_cast<const Ctx*>(p);
-        const int64_t group = group_rows(*c.g);
-        panel_rows(*c.g, c.bp, t * group, std::min(c.g->m, (t + 1) * group), c.p0, c.kc, c.j0, c.nc);
+        panel_rows(*c.g, c.group, c.bp, t * c.group, std::min(c.g->m, (t + 1) * c.group), c.p0, c.kc, c.j0, c.nc);
       }, &c);
     }
   }

@@ -120,6 +120,8 @@ test('bf16 products of any size and k compute the same bits on 1, 2 and 3 thread
     { m: 200, n: 100, k: 2001, transA: true, transB: true },
     { m: 160, n: 160, k: 700, transA: false, transB: false },
     { m: 33, n: 31, k: 1025, transA: false, transB: true },
+    // Aᵀ packed four panels at a time on 1 and 2 threads, one at a time on 3 (too few rows), across two k blocks.
+    { m: 520, n: 96, k: 2100, transA: true, transB: false },
     // Batches run in parallel over items when they outnumber the threads, else item by item.
     { m: 32, n: 128, k: 128, transA: false, transB: true, batch: 5 },
   ];
