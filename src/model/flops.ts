@@ -20,6 +20,8 @@ export interface FlopBreakdown {
   lmHead: number;
   /** Sum of the parts: forward FLOPs of one batch. */
   forward: number;
+  /** Of the encoder and decoder FLOPs, attention's per-head products (q·kᵀ and probs·v). */
+  attention: number;
 }
 
 /** Forward matmul FLOPs of one batch, by part of the model. */
@@ -40,7 +42,9 @@ export function t5ForwardFlops(config: T5Config, shape: StepShape): FlopBreakdow
   const encoder = config.num_layers * encoderLayer;
   const decoder = config.num_decoder_layers * decoderLayer;
   const lmHead = matmulFlops(dec, vocab, d);
-  return { encoder, decoder, lmHead, forward: encoder + decoder + lmHead };
+  const attention = config.num_layers * scores(shape.inputLength, shape.inputLength) +
+    config.num_decoder_layers * (scores(shape.targetLength, shape.targetLength) + scores(shape.targetLength, shape.inputLength));
+  return { encoder, decoder, lmHead, forward: encoder + decoder + lmHead, attention };
 }
 
 /** Matmul FLOPs of one training step (forward + backward = 3 × forward). */

@@ -6,6 +6,7 @@ import { tf, type Tensor } from '../engine/tf';
 import { t5TrainingStepFlops, type StepShape } from '../model/flops';
 import { NativeBackend } from '../engine/native';
 import { startKernelProfile, type KernelProfile, type KernelTime } from '../engine/profile';
+import { recordProducts, timeProductsAlone, type ProductRecording, type ProductTime } from '../engine/native/products';
 import { writeFileAtomic } from '../io/atomic';
 import { writeWeights } from '../io/checkpoint';
 import { writeSafetensors } from '../io/safetensors';
@@ -74,6 +75,8 @@ export interface BenchOptions {
   precision?: Precision;
   /** Time every kernel during the measured steps (adds a little overhead per op). */
   profile?: boolean;
+  /** Record every matrix product of the measured steps, then time each shape alone (native backend). */
+  products?: boolean;
   onStep?: (record: StepRecord) => void;
 }
 
@@ -107,6 +110,8 @@ export interface BenchResult {
   peakRssMb: number;
   /** Per-kernel totals over the measured steps, when `profile` was set. */
   kernels: KernelTime[] | null;
+  /** The measured steps' matrix products, in the steps and alone, when `products` was set. */
+  products: ProductTime[] | null;
 }
 
 export interface BatchArrays {
@@ -253,9 +258,12 @@ export function benchmarkTraining(opts: BenchOptions): BenchResult {
   const records: StepRecord[] = [];
   let profile: KernelProfile | null = null;
   let kernels: KernelTime[] | null = null;
+  let recording: ProductRecording | null = null;
+  let products: ProductTime[] | null = null;
   try {
     for (let i = 0; i < opts.warmup + opts.steps; i++) {
       if (opts.profile && i === opts.warmup) profile = startKernelProfile();
+      if (opts.products && native && i === opts.warmup) recording = recordProducts(native.addon);
       native?.takePeakBytes();
       const cpu0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
@@ -273,9 +281,11 @@ export function benchmarkTraining(opts: BenchOptions): BenchResult {
     }
   } finally {
     kernels = profile?.stop() ?? null;
+    products = recording?.stop() ?? null;
     trainer.dispose();
     for (const t of Object.values(batch)) (t as Tensor | undefined)?.dispose();
   }
+  if (native && products) timeProductsAlone(native.addon, products);
   const measured = records.filter((r) => r.step > 0);
   const stepSecondsMedian = median(measured.map((r) => r.seconds));
   const tokensPerStep = shape.batch * (shape.inputLength + shape.targetLength);
@@ -294,5 +304,6 @@ export function benchmarkTraining(opts: BenchOptions): BenchResult {
     memoryStable: measured.every((r) => r.tensors === measured[0].tensors && r.bytes === measured[0].bytes),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     kernels,
+    products,
   };
 }

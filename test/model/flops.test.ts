@@ -13,7 +13,8 @@ describe('FLOP accounting', () => {
     const decoder = 4 * matmulFlops(2, 4, 4) + 2 * 2 * matmulFlops(2, 2, 2) + 2 * matmulFlops(2, 4, 4) +
       2 * matmulFlops(3, 4, 4) + 2 * 2 * matmulFlops(2, 3, 2) + 2 * matmulFlops(2, 8, 4);
     const lmHead = matmulFlops(2, 10, 4);
-    assert.deepEqual(t5ForwardFlops(config, shape), { encoder, decoder, lmHead, forward: encoder + decoder + lmHead });
+    const attention = 2 * 2 * matmulFlops(3, 3, 2) + 2 * 2 * matmulFlops(2, 2, 2) + 2 * 2 * matmulFlops(2, 3, 2);
+    assert.deepEqual(t5ForwardFlops(config, shape), { encoder, decoder, lmHead, forward: encoder + decoder + lmHead, attention });
     assert.equal(t5TrainingStepFlops(config, shape), 3 * (encoder + decoder + lmHead));
   });
 

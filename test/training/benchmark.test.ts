@@ -3,6 +3,8 @@ import { describe, test } from 'node:test';
 import { initEngine } from '../../src/engine/backend';
 import { tf } from '../../src/engine/tf';
 import { makeConfig } from '../../src/model/config';
+import { productFlops } from '../../src/engine/native/products';
+import { t5ForwardFlops } from '../../src/model/flops';
 import { benchmarkTraining, syntheticBatch, type BenchOptimizer } from '../../src/training/benchmark';
 
 const config = makeConfig({ vocab_size: 64, d_model: 16, d_kv: 4, d_ff: 32, num_layers: 2, num_heads: 4 });
@@ -35,6 +37,27 @@ describe('training benchmark', () => {
     const fused = run('adam').records.map((r) => r.loss);
     const opByOp = run('tf-adam').records.map((r) => r.loss);
     fused.forEach((l, i) => assert.ok(Math.abs(l - opByOp[i]) < 1e-4 * Math.abs(opByOp[i]), `step ${i}: ${l} vs ${opByOp[i]}`));
+  });
+
+  test('--products records every linear-layer product of the measured steps, then times each shape alone', async () => {
+    await initEngine('native');
+    const addon = (tf.backend() as unknown as { addon: { matmul: unknown } }).addon;
+    const matmul = addon.matmul;
+    const result = benchmarkTraining({
+      config, shape, steps: 2, warmup: 1, seed: 3, products: true,
+      optimizer: { name: 'adam', learningRate: 1e-2, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+    });
+    assert.equal(addon.matmul, matmul, 'the addon is restored');
+    const products = result.products ?? [];
+    // Forward, input gradient and weight gradient of every linear layer; attention's per-head
+    // products run inside the fused attention kernel.
+    const { forward, attention } = t5ForwardFlops(config, shape);
+    const recorded = products.reduce((sum, p) => sum + productFlops(p) * p.calls, 0);
+    assert.equal(recorded, 2 * 3 * (forward - attention));
+    for (const p of products) {
+      assert.ok(p.calls % 2 === 0 && p.seconds > 0, `${JSON.stringify(p)}`);
+      assert.ok(p.aloneSeconds !== null && p.aloneSeconds > 0, `${JSON.stringify(p)} was not timed alone`);
+    }
   });
 
   test('the synthetic batch is the same for a seed, has no padding and shifts labels right', () => {

@@ -7,6 +7,7 @@ import { BENCH_SETTINGS, benchmarkTraining, saveBenchInputs, type BenchOptions, 
 import { parseCommandArgs, type Command } from '../command';
 import { formatBytes } from '../format';
 import type { KernelTime } from '../../engine/profile';
+import { productFlops, type ProductTime } from '../../engine/native/products';
 
 export const benchCommand: Command = {
   name: 'bench',
@@ -30,6 +31,9 @@ Other:
                    model, batch and optimizer for bench/torch_t5.py (the PyTorch peer)
   --no-peak        skip the peak measurement (mfu is then null)
   --profile        time every kernel during the measured steps and print a table per step
+  --products       time every matrix product of the measured steps (a line per shape: calls, ms a
+                   step, GFLOP/s), then each shape alone on fresh operands, to tell the GEMM's speed
+                   from what the step around it costs it (native backend)
 Environment: DEEPFUSION_THREADS (threads, default all cores), DEEPFUSION_GEMM=portable|openblas.
 
 Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab 8192 \\
@@ -37,7 +41,7 @@ Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab
   async run(argv) {
     const { values } = parseCommandArgs('bench', argv, {
       ...BENCH_SETTINGS.cliOptions(), backend: { type: 'string' }, 'save-init': { type: 'string' }, 'no-peak': { type: 'boolean' },
-      profile: { type: 'boolean' },
+      profile: { type: 'boolean' }, products: { type: 'boolean' },
     }, false);
     const b = BENCH_SETTINGS.resolve([{ values: BENCH_SETTINGS.fromArgs(values), source: 'deepfusion bench', fromFlags: true }]);
     if (b.d_kv === undefined && b.d_model % b.heads !== 0) {
@@ -58,6 +62,7 @@ Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab
       seed: b.seed,
       precision,
       profile: values.profile ?? false,
+      products: values.products ?? false,
     };
     if (values['save-init']) saveBenchInputs(values['save-init'], opts);
     console.log(`backend ${describeBackend()}`);
@@ -72,6 +77,7 @@ Example: deepfusion bench --d-model 512 --heads 8 --d-ff 2048 --layers 4 --vocab
       ].join('  ').trimEnd()),
     });
     if (result.kernels) printProfile(result.kernels, opts.steps, result.stepSecondsMedian);
+    if (result.products) printProducts(result.products, opts.steps);
     const addon = backend === 'native' ? nativeAddon() : null;
     const peaks = addon && !values['no-peak'] ? measureHardwarePeak(addon) : null;
     const peak = peaks ? (precision === 'bf16' ? peaks.bf16 : peaks.fp32) : null;
@@ -118,4 +124,20 @@ function printProfile(kernels: KernelTime[], steps: number, stepSeconds: number)
     console.log(`${k.kernel.padEnd(30)} ${String(Math.round(k.calls / steps)).padStart(10)} ${ms.toFixed(1).padStart(10)}  ` +
       `${((ms / 1000 / stepSeconds) * 100).toFixed(1).padStart(12)}%  ${((k.cpuSeconds / steps) * 1000).toFixed(1).padStart(11)}`);
   }
+}
+
+function printProducts(products: ProductTime[], steps: number): void {
+  console.log('product (batch × m × n × k, op)       calls/step   in step: ms/step GFLOP/s   alone: ms/step GFLOP/s');
+  const row = (label: string, calls: number, flops: number, seconds: number, alone: number): string =>
+    `${label.padEnd(38)} ${String(calls).padStart(9)} ${((seconds / steps) * 1000).toFixed(2).padStart(17)} ` +
+    `${(flops / seconds / 1e9).toFixed(0).padStart(7)} ${((alone / steps) * 1000).toFixed(2).padStart(15)} ${(flops / alone / 1e9).toFixed(0).padStart(7)}`;
+  let [flops, seconds, alone, calls] = [0, 0, 0, 0];
+  for (const p of products) {
+    const f = productFlops(p) * p.calls;
+    const a = p.aloneSeconds ?? Number.NaN;
+    const op = `${p.transA ? 'Aᵀ' : 'A'}·${p.transB ? 'Bᵀ' : 'B'}${p.bf16 ? ' bf16' : ''}`;
+    console.log(row(`${p.batch} × ${p.m} × ${p.n} × ${p.k}, ${op}`, Math.round(p.calls / steps), f, p.seconds, a));
+    [flops, seconds, alone, calls] = [flops + f, seconds + p.seconds, alone + a, calls + p.calls];
+  }
+  console.log(row('all products', Math.round(calls / steps), flops, seconds, alone));
 }
