@@ -53,7 +53,7 @@ class Pool {
     ctx_ = ctx;
     tasks_ = tasks;
     next_.store(0, std::memory_order_relaxed);
-    busy_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+    open_.store(true, std::memory_order_seq_cst);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       generation_.fetch_add(1, std::memory_order_release);
@@ -62,7 +62,11 @@ class Pool {
     in_job = true;
     drain();
     in_job = false;
-    while (busy_.load(std::memory_order_acquire) != 0) DF_PAUSE();
+    // Every task is claimed. Wait only for the workers that joined (they may still run one);
+    // a worker the OS has not run yet finds the job closed and stays out. Waiting for every
+    // worker instead made each product wait out a preempted idle worker, milliseconds at times.
+    open_.store(false, std::memory_order_seq_cst);
+    while (joined_.load(std::memory_order_seq_cst) != 0) DF_PAUSE();
   }
 
  private:
@@ -88,8 +92,11 @@ class Pool {
       }
       if (stopping_.load()) return;
       seen = generation_.load(std::memory_order_acquire);
-      drain();
-      busy_.fetch_sub(1, std::memory_order_acq_rel);
+      // Join, then look: the caller closes, then counts who joined (both seq_cst), so either it
+      // waits for this worker or this worker sees the job closed and touches none of its state.
+      joined_.fetch_add(1, std::memory_order_seq_cst);
+      if (open_.load(std::memory_order_seq_cst)) drain();
+      joined_.fetch_sub(1, std::memory_order_release);
     }
   }
 
@@ -111,7 +118,8 @@ class Pool {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> sleep_{false};  // set by sleep(): stop polling before the spin time is up
   std::atomic<int64_t> next_{0};
-  std::atomic<int> busy_{0};
+  std::atomic<bool> open_{false};  // the current job takes workers
+  std::atomic<int> joined_{0};     // workers inside the current job
   TaskFn fn_ = nullptr;
   void* ctx_ = nullptr;
   int64_t tasks_ = 0;
