@@ -119,6 +119,21 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def print_profile(profiler, steps, step_seconds):
+    # Self time: an op's own wall time on the calling thread (its intra-op threads included), not its children's.
+    ops = sorted(profiler.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    print("op                                   calls/step    ms/step  share of step")
+    for e in ops[:20]:
+        ms = e.self_cpu_time_total / 1000 / steps
+        print(f"{e.key[:36]:36} {e.count / steps:10.0f} {ms:10.1f} {100 * ms / 1000 / step_seconds:13.1f}%")
+    matmuls = sum(e.self_cpu_time_total for e in ops if e.key in MATMUL_OPS) / 1000 / steps
+    print(f"{'matrix products (' + ', '.join(sorted(MATMUL_OPS)) + ')'} {matmuls:.1f} ms/step")
+
+
+# aten ops that run a GEMM (linear layers, attention's batched products).
+MATMUL_OPS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"}
+
+
 def main():
     global np, torch, F
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -129,6 +144,8 @@ def main():
     ap.add_argument("--foreach", action="store_true", help="torch.optim.Adam(foreach=True)")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                     help="bf16: forward under torch.autocast('cpu', dtype=torch.bfloat16)")
+    ap.add_argument("--profile", action="store_true",
+                    help="time every aten op of the measured steps (torch.profiler) and print the slowest, per step")
     args = ap.parse_args()
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
@@ -152,7 +169,11 @@ def main():
     tokens = batch["input_ids"].numel() + batch["decoder_input_ids"].numel()
     autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if args.precision == "bf16" else contextlib.nullcontext
     times, cpu = [], []
+    profiler = None
     for step in range(args.warmup + args.steps):
+        if args.profile and step == args.warmup:
+            profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+            profiler.__enter__()
         r0 = resource.getrusage(resource.RUSAGE_SELF)
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
@@ -168,6 +189,9 @@ def main():
             cpu.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
         print(f"step {step + 1 - args.warmup if not warm else 'warmup'} loss {loss.item():.6f} "
               f"time {dt:.3f}s tokens/s {tokens / dt:.0f}", flush=True)
+    if profiler is not None:
+        profiler.__exit__(None, None, None)
+        print_profile(profiler, args.steps, float(np.median(times)))
     med = float(np.median(times))
     print(json.dumps({
         "engine": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(), "precision": args.precision,
