@@ -119,6 +119,10 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+# aten ops that run a GEMM (linear layers, attention's batched products).
+MATMUL_OPS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"}
+
+
 def print_profile(profiler, steps, step_seconds):
     # Self time: an op's own wall time on the calling thread (its intra-op threads included), not its children's.
     ops = sorted(profiler.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
@@ -128,10 +132,6 @@ def print_profile(profiler, steps, step_seconds):
         print(f"{e.key[:36]:36} {e.count / steps:10.0f} {ms:10.1f} {100 * ms / 1000 / step_seconds:13.1f}%")
     matmuls = sum(e.self_cpu_time_total for e in ops if e.key in MATMUL_OPS) / 1000 / steps
     print(f"{'matrix products (' + ', '.join(sorted(MATMUL_OPS)) + ')'} {matmuls:.1f} ms/step")
-
-
-# aten ops that run a GEMM (linear layers, attention's batched products).
-MATMUL_OPS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"}
 
 
 def main():
@@ -189,10 +189,10 @@ def main():
             cpu.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
         print(f"step {step + 1 - args.warmup if not warm else 'warmup'} loss {loss.item():.6f} "
               f"time {dt:.3f}s tokens/s {tokens / dt:.0f}", flush=True)
+    med = float(np.median(times))
     if profiler is not None:
         profiler.__exit__(None, None, None)
-        print_profile(profiler, args.steps, float(np.median(times)))
-    med = float(np.median(times))
+        print_profile(profiler, args.steps, med)
     print(json.dumps({
         "engine": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(), "precision": args.precision,
         "optimizer": f"torch.optim.Adam(foreach={args.foreach})",

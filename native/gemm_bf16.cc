@@ -6,8 +6,9 @@
 //
 // The blocking: a block of B (KC × NC, wider when k is short) is packed (in bf16 pairs along k)
 // and stays in cache while each MR×KC panel of A, packed in turn, stays in L1 and sweeps across it
-// with an MR×NR register-tile micro-kernel. k is cut into blocks of KC from 0 whatever the thread count, and threads split
-// only rows of C, so every element of C is summed in the same order on any number of threads.
+// with an MR×NR register-tile micro-kernel. k is cut into blocks of KC from 0 whatever the thread
+// count, and threads split only rows of C, so every element of C is summed in the same order on
+// any number of threads.
 //
 // Compiled only where the compiler targets AVX512-BF16 (the addon is built with -march=native on
 // the machine that runs it); elsewhere gemm_bf16_built() is false and callers use float32.
@@ -239,8 +240,9 @@ void micro_kernel(int64_t pairs, const uint32_t* ap, const uint32_t* bp, float* 
 }
 
 // Rows of A packed together, and one pool task. Aᵀ's rows are read in runs of four panels (pack_a),
-// fewer passes over them, but on a pool only while that leaves every thread several tasks: a weight gradient
-// with 128 rows made three tasks of 48 rows for two threads, so one thread idled a third of the time.
+// fewer passes over them, but on a pool only while that leaves every thread several tasks: a
+// weight gradient with 128 rows made three tasks of 48 rows for two threads, so one thread idled
+// a third of the time.
 int64_t group_rows(const Gemm& g, int threads) {
   constexpr int64_t kTasksPerThread = 4;
   return g.trans_a && (threads == 1 || g.m >= 4 * MR * kTasksPerThread * threads) ? 4 * MR : MR;

@@ -3,8 +3,7 @@ import { describe, test } from 'node:test';
 import { initEngine } from '../../src/engine/backend';
 import { tf } from '../../src/engine/tf';
 import { makeConfig } from '../../src/model/config';
-import { productFlops } from '../../src/engine/native/products';
-import { t5ForwardFlops } from '../../src/model/flops';
+import { matmulFlops, t5ForwardFlops } from '../../src/model/flops';
 import { benchmarkTraining, syntheticBatch, type BenchOptimizer } from '../../src/training/benchmark';
 
 const config = makeConfig({ vocab_size: 64, d_model: 16, d_kv: 4, d_ff: 32, num_layers: 2, num_heads: 4 });
@@ -52,7 +51,7 @@ describe('training benchmark', () => {
     // Forward, input gradient and weight gradient of every linear layer; attention's per-head
     // products run inside the fused attention kernel.
     const { forward, attention } = t5ForwardFlops(config, shape);
-    const recorded = products.reduce((sum, p) => sum + productFlops(p) * p.calls, 0);
+    const recorded = products.reduce((sum, p) => sum + p.batch * matmulFlops(p.m, p.n, p.k) * p.calls, 0);
     assert.equal(recorded, 2 * 3 * (forward - attention));
     for (const p of products) {
       assert.ok(p.calls % 2 === 0 && p.seconds > 0, `${JSON.stringify(p)}`);

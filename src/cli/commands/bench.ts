@@ -3,11 +3,12 @@ import { measureHardwarePeak, nativeAddon } from '../../engine/native';
 import { resolvePrecision } from '../../engine/precision';
 import { UserError } from '../../errors';
 import { makeConfig } from '../../model/config';
+import { matmulFlops } from '../../model/flops';
 import { BENCH_SETTINGS, benchmarkTraining, saveBenchInputs, type BenchOptions, type BenchOptimizer } from '../../training/benchmark';
 import { parseCommandArgs, type Command } from '../command';
 import { formatBytes } from '../format';
 import type { KernelTime } from '../../engine/profile';
-import { productFlops, type ProductTime } from '../../engine/native/products';
+import type { ProductTime } from '../../engine/native/products';
 
 export const benchCommand: Command = {
   name: 'bench',
@@ -133,7 +134,7 @@ function printProducts(products: ProductTime[], steps: number): void {
     `${(flops / seconds / 1e9).toFixed(0).padStart(7)} ${((alone / steps) * 1000).toFixed(2).padStart(15)} ${(flops / alone / 1e9).toFixed(0).padStart(7)}`;
   let [flops, seconds, alone, calls] = [0, 0, 0, 0];
   for (const p of products) {
-    const f = productFlops(p) * p.calls;
+    const f = p.batch * matmulFlops(p.m, p.n, p.k) * p.calls;
     const a = p.aloneSeconds ?? Number.NaN;
     const op = `${p.transA ? 'Aᵀ' : 'A'}·${p.transB ? 'Bᵀ' : 'B'}${p.bf16 ? ' bf16' : ''}`;
     console.log(row(`${p.batch} × ${p.m} × ${p.n} × ${p.k}, ${op}`, Math.round(p.calls / steps), f, p.seconds, a));

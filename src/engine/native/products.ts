@@ -2,6 +2,7 @@
 // (`deepfusion bench --products`). The two disagree when the products' operands arrive cold or
 // the pool's threads are elsewhere; alone they show what the GEMM itself does with each shape.
 // Attention's per-head products run inside DfAttention and are not among them.
+import { Rng } from '../../util/rng';
 import type { NativeAddon } from './addon';
 
 export interface ProductShape {
@@ -25,10 +26,6 @@ export interface ProductTime extends ProductShape {
 export interface ProductRecording {
   /** Restores the addon and returns each shape that ran, slowest first. */
   stop(): ProductTime[];
-}
-
-export function productFlops(p: ProductShape): number {
-  return 2 * p.batch * p.m * p.n * p.k;
 }
 
 /** Records addon.matmul's calls (every BatchMatMul on the native backend) until stopped. */
@@ -62,8 +59,9 @@ export function recordProducts(addon: NativeAddon): ProductRecording {
 /** Fills in aloneSeconds: each shape run `reps` times back to back on operands of its own. */
 export function timeProductsAlone(addon: NativeAddon, products: ProductTime[], reps = 9): void {
   for (const p of products) {
-    const a = operand(p.batch * p.m * p.k);
-    const b = operand(p.batch * p.k * p.n);
+    const rng = Rng.fromSeed(0);
+    const a = operand(p.batch * p.m * p.k, rng);
+    const b = operand(p.batch * p.k * p.n, rng);
     const c = new Float32Array(p.batch * p.m * p.n);
     const run = (): void => addon.matmul(a, b, c, p.batch, p.batch, p.batch, p.m, p.n, p.k, p.transA, p.transB, p.bf16);
     run();
@@ -78,13 +76,9 @@ export function timeProductsAlone(addon: NativeAddon, products: ProductTime[], r
   }
 }
 
-/** Values in [-1, 1) from a fixed sequence: no zeros or denormals to flatter a product. */
-function operand(length: number): Float32Array {
+/** Values in [-1, 1) from a seeded sequence: no zeros or denormals to flatter a product. */
+function operand(length: number, rng: Rng): Float32Array {
   const out = new Float32Array(length);
-  let x = 12345;
-  for (let i = 0; i < length; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    out[i] = x / 2 ** 31 - 1;
-  }
+  for (let i = 0; i < length; i++) out[i] = 2 * rng.uniform() - 1;
   return out;
 }
