@@ -65,9 +65,10 @@ void op::attention(const float* q, const float* k, const float* v, const float* 
       const int64_t b = i / heads, h = i % heads;
       gemm_serial({false, true, tq, tk, dk, slice(q, b, h, tq, width, dk), width, slice(k, b, h, tk, width, dk), width, tile, tk,
                    0.f, bf16});
+      const LiveKeys lk = live_keys(mask ? mask + b * tk : nullptr, tk);
       for (int64_t r = 0; r < tq; r++) {
-        attention_softmax_row(tile + r * tk, bias ? bias + (h * tq + r) * tk : nullptr, mask ? mask + b * tk : nullptr, causal, r,
-                              tk, tile + r * tk, s.row.data(), s.live.data());
+        attention_softmax_row(tile + r * tk, bias ? bias + (h * tq + r) * tk : nullptr, mask ? mask + b * tk : nullptr, lk, causal,
+                              r, tk, tile + r * tk, s.row.data(), s.live.data());
       }
       // The context reads the probabilities from the tile (in cache); memory gets them with
       // streaming stores, for the backward pass (no read of the lines they overwrite).

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <limits>
 
+#include "simd.h"
+
 namespace df {
 
 inline float bits_to_float(int32_t bits) {
@@ -32,6 +34,33 @@ inline float vexp(float x) {
   float y = p * bits_to_float((static_cast<int32_t>(n) + 127) << 23);
   y = x < lo ? 0.f : y;
   y = x > hi ? std::numeric_limits<float>::infinity() : y;
+  return x != x ? x : y;
+}
+
+/**
+ * vexp on a whole vector: the same operations in the same order as the scalar vexp (which the
+ * compiler vectorises in loops), so each lane is the bits the scalar one gives. For loops that
+ * also reduce what they compute (a softmax's sum) in one pass.
+ */
+inline vfloat vexpv(vfloat x) {
+  typedef int32_t vint __attribute__((vector_size(sizeof(vfloat))));
+  const vfloat hi = vsplat(88.3762626647949f), lo = vsplat(-87.3365478515625f);
+  const vfloat xc = x > hi ? hi : (x < lo ? lo : x);
+  vfloat n = xc * 1.44269504088896341f;
+  n = (n + 12582912.f) - 12582912.f;
+  vfloat r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  vfloat p = vsplat(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const vint e = (__builtin_convertvector(n, vint) + 127) << 23;
+  vfloat y = p * reinterpret_cast<const vfloat&>(e);
+  y = x < lo ? vfloat{} : y;
+  y = x > hi ? vsplat(std::numeric_limits<float>::infinity()) : y;
   return x != x ? x : y;
 }
 
