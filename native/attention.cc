@@ -39,14 +39,6 @@ struct Scratch {
   }
 };
 
-// dst = src, with streaming stores for the aligned vectors.
-void store_streaming(const float* src, float* dst, int64_t n) {
-  int64_t i = 0;
-  for (; i < n && !stream_aligned(dst + i); i++) dst[i] = src[i];
-  for (; i + kVecWidth <= n; i += kVecWidth) vstream(dst + i, vload(src + i));
-  for (; i < n; i++) dst[i] = src[i];
-}
-
 Scratch& scratch(int64_t tq, int64_t tk) {
   thread_local Scratch s;
   s.fit(tq, tk);
@@ -66,10 +58,8 @@ void op::attention(const float* q, const float* k, const float* v, const float* 
       gemm_serial({false, true, tq, tk, dk, slice(q, b, h, tq, width, dk), width, slice(k, b, h, tk, width, dk), width, tile, tk,
                    0.f, bf16});
       const LiveKeys lk = live_keys(mask ? mask + b * tk : nullptr, tk);
-      for (int64_t r = 0; r < tq; r++) {
-        attention_softmax_row(tile + r * tk, bias ? bias + (h * tq + r) * tk : nullptr, mask ? mask + b * tk : nullptr, lk, causal,
-                              r, tk, tile + r * tk, s.row.data(), s.live.data());
-      }
+      attention_softmax_rows(tile, bias ? bias + h * area : nullptr, mask ? mask + b * tk : nullptr, lk, causal, 0, tq, tk, tile,
+                             s.row.data(), s.live.data());
       // The context reads the probabilities from the tile (in cache); memory gets them with
       // streaming stores, for the backward pass (no read of the lines they overwrite).
       gemm_serial({false, false, tq, dk, tk, tile, tk, slice(v, b, h, tk, width, dk), width, slice(out, b, h, tq, width, dk), width,

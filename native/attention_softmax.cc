@@ -15,13 +15,14 @@ void op::attentionSoftmax(const float* scores, const float* bias, const float* m
   parallel_for(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(keys, 1)), [&](int64_t begin, int64_t end) {
     std::vector<float> row(static_cast<size_t>(keys));
     std::vector<int32_t> live(static_cast<size_t>(keys));
-    int64_t b_live = -1;
-    LiveKeys lk;
-    for (int64_t r = begin; r < end; r++) {
+    // The chunk's rows, a (batch, head) at a time.
+    for (int64_t r = begin; r < end;) {
       const int64_t q = r % queries, h = (r / queries) % heads, b = r / (queries * heads);
-      if (b != b_live) lk = live_keys(mask ? mask + b * keys : nullptr, keys), b_live = b;
-      attention_softmax_row(scores + r * keys, bias ? bias + (h * queries + q) * keys : nullptr, mask ? mask + b * keys : nullptr,
-                            lk, causal, q, keys, out + r * keys, row.data(), live.data());
+      const int64_t rows = std::min(end - r, queries - q);
+      const float* m = mask ? mask + b * keys : nullptr;
+      attention_softmax_rows(scores + r * keys, bias ? bias + (h * queries + q) * keys : nullptr, m, live_keys(m, keys), causal, q, rows,
+                             keys, out + r * keys, row.data(), live.data());
+      r += rows;
     }
   });
 }

@@ -49,6 +49,13 @@ inline void vstream(float* p, vfloat v) {
   vstore(p, v);
 #endif
 }
+/** dst = src, with streaming stores for the aligned vectors. */
+inline void store_streaming(const float* src, float* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i < n && !stream_aligned(dst + i); i++) dst[i] = src[i];
+  for (; i + kVecWidth <= n; i += kVecWidth) vstream(dst + i, vload(src + i));
+  for (; i < n; i++) dst[i] = src[i];
+}
 /** Orders this thread's streaming stores before anything it does next (e.g. finishing a job). */
 inline void stream_fence() {
 #if defined(__SSE__)

@@ -65,6 +65,72 @@ inline SoftmaxStats softmax_biased_row(const float* x, const float* bias, float*
   return {m, s};
 }
 
+/**
+ * softmax_biased_row on R rows `ld` apart at once (the rows of x, bias and y alike). One row's
+ * passes end in chains of dependent operations (the max and the sum across lanes, the reciprocal,
+ * an exp's polynomial) that leave the core waiting; R rows interleave R independent chains. Each
+ * row's arithmetic is softmax_biased_row's, operation for operation.
+ */
+template <int R>
+inline void softmax_biased_rows(const float* x, const float* bias, float* y, int64_t n, int64_t ld) {
+  float m[R];
+  bool nan[R];
+  for (int j = 0; j < R; j++) m[j] = -__builtin_inff(), nan[j] = false;
+  int64_t i = 0;
+  if (n >= kVecWidth) {
+    vfloat acc[R], bad[R];
+    for (int j = 0; j < R; j++) {
+      acc[j] = bias ? vload(x + j * ld) + vload(bias + j * ld) : vload(x + j * ld);
+      bad[j] = vfloat{};
+    }
+    for (; i + kVecWidth <= n; i += kVecWidth) {
+      for (int j = 0; j < R; j++) {
+        const vfloat v = bias ? vload(x + j * ld + i) + vload(bias + j * ld + i) : vload(x + j * ld + i);
+        vstore(y + j * ld + i, v);
+        acc[j] = v > acc[j] ? v : acc[j];
+        bad[j] = v != v ? vsplat(1.f) : bad[j];
+      }
+    }
+    for (int j = 0; j < R; j++) {
+      for (int l = 0; l < kVecWidth; l++) {
+        m[j] = acc[j][l] > m[j] ? acc[j][l] : m[j];
+        nan[j] = nan[j] || bad[j][l] != 0.f;
+      }
+    }
+  }
+  const int64_t tail = i;
+  for (int j = 0; j < R; j++) {
+    for (i = tail; i < n; i++) {
+      const float v = bias ? x[j * ld + i] + bias[j * ld + i] : x[j * ld + i];
+      y[j * ld + i] = v;
+      m[j] = v > m[j] ? v : m[j];
+      nan[j] = nan[j] || v != v;
+    }
+    if (nan[j]) m[j] = __builtin_nanf("");
+  }
+  vfloat lanes[R];
+  for (int j = 0; j < R; j++) lanes[j] = vfloat{};
+  for (i = 0; i + kVecWidth <= n; i += kVecWidth) {
+    for (int j = 0; j < R; j++) {
+      const vfloat e = vexpv(vload(y + j * ld + i) - m[j]);
+      vstore(y + j * ld + i, e);
+      lanes[j] += e;
+    }
+  }
+  float inv[R];
+  for (int j = 0; j < R; j++) {
+    float s = hsum(lanes[j]);
+    for (i = tail; i < n; i++) {
+      y[j * ld + i] = vexp(y[j * ld + i] - m[j]);
+      s += y[j * ld + i];
+    }
+    inv[j] = 1.f / s;
+  }
+  for (int j = 0; j < R; j++) {
+    for (i = 0; i < n; i++) y[j * ld + i] *= inv[j];
+  }
+}
+
 /** y = softmax(x) over one row; returns log Σ exp(x) (for cross-entropy). y may alias x. */
 inline float softmax_row(const float* x, float* y, int64_t n) {
   const SoftmaxStats st = softmax_biased_row(x, nullptr, y, n);
@@ -132,6 +198,29 @@ inline void attention_softmax_row(const float* s, const float* bias, const float
   softmax_row(row, row, n);
   for (int64_t k = 0; k < keys; k++) y[k] = 0.f;
   for (int64_t j = 0; j < n; j++) y[live[j]] = row[j];
+}
+
+/**
+ * attention_softmax_row for the `rows` query rows from q0 of one (batch, head), `keys` apart in s,
+ * bias and y. Without the causal mask every row keeps the same keys, so rows whose live keys are
+ * all, or a prefix, go four at a time through softmax_biased_rows.
+ */
+inline void attention_softmax_rows(const float* s, const float* bias, const float* mask, const LiveKeys& lk, bool causal,
+                                   int64_t q0, int64_t rows, int64_t keys, float* y, float* row, int32_t* live) {
+  int64_t r = 0;
+  const int64_t n = !mask || keys <= lk.ones ? keys : lk.prefix ? lk.ones : -1;  // -1: scattered
+  if (!causal && n >= 0) {
+    const int64_t width = n == 0 ? keys : n;
+    for (; r + 4 <= rows; r += 4) {
+      softmax_biased_rows<4>(s + r * keys, bias ? bias + r * keys : nullptr, y + r * keys, width, keys);
+      for (int j = 0; j < 4; j++) {
+        for (int64_t k = width; k < keys; k++) y[(r + j) * keys + k] = 0.f;
+      }
+    }
+  }
+  for (; r < rows; r++) {
+    attention_softmax_row(s + r * keys, bias ? bias + r * keys : nullptr, mask, lk, causal, q0 + r, keys, y + r * keys, row, live);
+  }
 }
 
 /** dx = y ⊙ (dy − Σ dy·y) over one row: the softmax gradient from its output. */
