@@ -14,6 +14,21 @@ struct SoftmaxStats {
   float max, sum;
 };
 
+inline bool finite(float m) { return std::isfinite(m); }
+
+// y[i] = exp(y[i] − m) over the whole vectors of a row of n; returns their sum per lane.
+// kNonPositive: m is the row's finite max, so every y[i] − m is ≤ 0 or −inf.
+template <bool kNonPositive>
+inline vfloat exp_pass(float* y, float m, int64_t n) {
+  vfloat lanes = vfloat{};
+  for (int64_t i = 0; i + kVecWidth <= n; i += kVecWidth) {
+    const vfloat e = vexpv<kNonPositive>(vload(y + i) - m);
+    vstore(y + i, e);
+    lanes += e;
+  }
+  return lanes;
+}
+
 /**
  * y = softmax(x + bias) over one row (bias may be null; y may alias x). Three passes instead of
  * five: the biased row with its max, exp with its sum, the scale. Each is the arithmetic of the
@@ -48,14 +63,9 @@ inline SoftmaxStats softmax_biased_row(const float* x, const float* bias, float*
   }
   if (nan) m = __builtin_nanf("");
   // exp and its sum, as row_sum adds: lanes first, then across them, then the tail.
-  vfloat lanes = vfloat{};
-  i = 0;
-  for (; i + kVecWidth <= n; i += kVecWidth) {
-    const vfloat e = vexpv(vload(y + i) - m);
-    vstore(y + i, e);
-    lanes += e;
-  }
+  const vfloat lanes = finite(m) ? exp_pass<true>(y, m, n) : exp_pass<false>(y, m, n);
   float s = hsum(lanes);
+  i = n / kVecWidth * kVecWidth;
   for (; i < n; i++) {
     y[i] = vexp(y[i] - m);
     s += y[i];
@@ -63,6 +73,41 @@ inline SoftmaxStats softmax_biased_row(const float* x, const float* bias, float*
   const float inv = 1.f / s;
   for (i = 0; i < n; i++) y[i] *= inv;
   return {m, s};
+}
+
+/**
+ * The largest lane, in any order: with no NaN among them the same value as taking the lanes one
+ * by one (row_max's order) but for the sign of a zero max, which no softmax output can show
+ * (x − (±0) differs only for x = −0, and exp(±0) is 1 either way). A NaN lane is the caller's
+ * to handle.
+ */
+inline float lanes_max(vfloat v) {
+#if defined(__AVX512F__)
+  return _mm512_reduce_max_ps(reinterpret_cast<__m512>(v));
+#else
+  float m = v[0];
+  for (int l = 1; l < kVecWidth; l++) m = v[l] > m ? v[l] : m;
+  return m;
+#endif
+}
+
+inline bool any_lane(vfloat v) {
+  bool any = false;
+  for (int l = 0; l < kVecWidth; l++) any = any || v[l] != 0.f;
+  return any;
+}
+
+// exp_pass on R rows `ld` apart, interleaved; lanes[j] gets row j's sums per lane.
+template <int R, bool kNonPositive>
+inline void exp_rows(float* y, const float* m, int64_t n, int64_t ld, vfloat* lanes) {
+  for (int j = 0; j < R; j++) lanes[j] = vfloat{};
+  for (int64_t i = 0; i + kVecWidth <= n; i += kVecWidth) {
+    for (int j = 0; j < R; j++) {
+      const vfloat e = vexpv<kNonPositive>(vload(y + j * ld + i) - m[j]);
+      vstore(y + j * ld + i, e);
+      lanes[j] += e;
+    }
+  }
 }
 
 /**
@@ -92,10 +137,8 @@ inline void softmax_biased_rows(const float* x, const float* bias, float* y, int
       }
     }
     for (int j = 0; j < R; j++) {
-      for (int l = 0; l < kVecWidth; l++) {
-        m[j] = acc[j][l] > m[j] ? acc[j][l] : m[j];
-        nan[j] = nan[j] || bad[j][l] != 0.f;
-      }
+      m[j] = lanes_max(acc[j]);
+      nan[j] = any_lane(bad[j]);
     }
   }
   const int64_t tail = i;
@@ -109,13 +152,12 @@ inline void softmax_biased_rows(const float* x, const float* bias, float* y, int
     if (nan[j]) m[j] = __builtin_nanf("");
   }
   vfloat lanes[R];
-  for (int j = 0; j < R; j++) lanes[j] = vfloat{};
-  for (i = 0; i + kVecWidth <= n; i += kVecWidth) {
-    for (int j = 0; j < R; j++) {
-      const vfloat e = vexpv(vload(y + j * ld + i) - m[j]);
-      vstore(y + j * ld + i, e);
-      lanes[j] += e;
-    }
+  bool fast = true;
+  for (int j = 0; j < R; j++) fast = fast && finite(m[j]);
+  if (fast) {
+    exp_rows<R, true>(y, m, n, ld, lanes);
+  } else {
+    exp_rows<R, false>(y, m, n, ld, lanes);
   }
   float inv[R];
   for (int j = 0; j < R; j++) {

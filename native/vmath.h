@@ -40,12 +40,16 @@ inline float vexp(float x) {
 /**
  * vexp on a whole vector: the same operations in the same order as the scalar vexp (which the
  * compiler vectorises in loops), so each lane is the bits the scalar one gives. For loops that
- * also reduce what they compute (a softmax's sum) in one pass.
+ * also reduce what they compute (a softmax's sum) in one pass. `kNonPositive`: every lane is
+ * known to be ≤ 0 or −inf (a softmax row less its finite max), so the overflow and NaN cases,
+ * which could not change such a lane, are left out: a sixth of the work on a CPU that runs
+ * 512-bit vectors in two halves.
  */
+template <bool kNonPositive = false>
 inline vfloat vexpv(vfloat x) {
   typedef int32_t vint __attribute__((vector_size(sizeof(vfloat))));
   const vfloat hi = vsplat(88.3762626647949f), lo = vsplat(-87.3365478515625f);
-  const vfloat xc = x > hi ? hi : (x < lo ? lo : x);
+  const vfloat xc = kNonPositive ? (x < lo ? lo : x) : x > hi ? hi : (x < lo ? lo : x);
   vfloat n = xc * 1.44269504088896341f;
   n = (n + 12582912.f) - 12582912.f;
   vfloat r = xc - n * 0.693359375f;
@@ -60,6 +64,7 @@ inline vfloat vexpv(vfloat x) {
   const vint e = (__builtin_convertvector(n, vint) + 127) << 23;
   vfloat y = p * reinterpret_cast<const vfloat&>(e);
   y = x < lo ? vfloat{} : y;
+  if (kNonPositive) return y;
   y = x > hi ? vsplat(std::numeric_limits<float>::infinity()) : y;
   return x != x ? x : y;
 }
