@@ -4,10 +4,10 @@
 // [Tq, Tk] (it stays in L2); only the probabilities, which the backward pass needs, reach memory.
 // Unfused, each of those [B, H, Tq, Tk] arrays is written once and read twice or three times.
 //
-// The arithmetic is the unfused kernels' (the same serial GEMM per head, attention_softmax_row,
-// softmax_grad_row, the bias gradient summed over the batch in order in double), so every output
-// is the same bits as DfAttentionScores, DfAttentionSoftmax, DfAttentionContext and the batch sum
-// give, on any thread count.
+// The arithmetic is the unfused kernels' (the same serial GEMM per head, attention_softmax_rows
+// and softmax_grad_row from softmax.h, the bias gradient summed over the batch in order in
+// double), so every output is the same bits as DfAttentionScores, DfAttentionSoftmax,
+// DfAttentionContext and the batch sum give, on any thread count.
 #include <algorithm>
 #include <cstring>
 #include <vector>

@@ -14,8 +14,6 @@ struct SoftmaxStats {
   float max, sum;
 };
 
-inline bool finite(float m) { return std::isfinite(m); }
-
 // y[i] = exp(y[i] − m) over the whole vectors of a row of n; returns their sum per lane.
 // kNonPositive: m is the row's finite max, so every y[i] − m is ≤ 0 or −inf.
 template <bool kNonPositive>
@@ -63,7 +61,7 @@ inline SoftmaxStats softmax_biased_row(const float* x, const float* bias, float*
   }
   if (nan) m = __builtin_nanf("");
   // exp and its sum, as row_sum adds: lanes first, then across them, then the tail.
-  const vfloat lanes = finite(m) ? exp_pass<true>(y, m, n) : exp_pass<false>(y, m, n);
+  const vfloat lanes = std::isfinite(m) ? exp_pass<true>(y, m, n) : exp_pass<false>(y, m, n);
   float s = hsum(lanes);
   i = n / kVecWidth * kVecWidth;
   for (; i < n; i++) {
@@ -114,7 +112,8 @@ inline void exp_rows(float* y, const float* m, int64_t n, int64_t ld, vfloat* la
  * softmax_biased_row on R rows `ld` apart at once (the rows of x, bias and y alike). One row's
  * passes end in chains of dependent operations (the max and the sum across lanes, the reciprocal,
  * an exp's polynomial) that leave the core waiting; R rows interleave R independent chains. Each
- * row's arithmetic is softmax_biased_row's, operation for operation.
+ * row's arithmetic is softmax_biased_row's, operation for operation, but for the max across lanes
+ * (lanes_max), which is the same value; so each row is softmax_biased_row's bits.
  */
 template <int R>
 inline void softmax_biased_rows(const float* x, const float* bias, float* y, int64_t n, int64_t ld) {
@@ -153,7 +152,7 @@ inline void softmax_biased_rows(const float* x, const float* bias, float* y, int
   }
   vfloat lanes[R];
   bool fast = true;
-  for (int j = 0; j < R; j++) fast = fast && finite(m[j]);
+  for (int j = 0; j < R; j++) fast = fast && std::isfinite(m[j]);
   if (fast) {
     exp_rows<R, true>(y, m, n, ld, lanes);
   } else {

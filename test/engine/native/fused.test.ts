@@ -49,6 +49,31 @@ describe('native fused ops against their reference kernels', () => {
       (s, bi) => attentionSoftmax(s, { bias: bi, keyMask: keyMask([128, 100, 1, 64], 128), causal: false }));
   });
 
+  test('attentionSoftmax: infinite and NaN scores, and a padding mask with holes, as in the reference', async () => {
+    // Rows go four at a time through the native softmax when they share their keys, and take
+    // shortcuts when a row's max is finite: rows with −inf, +inf and NaN scores must still come
+    // out as the reference's (a NaN row where it has one), beside ordinary rows of the same group.
+    // (The NaN rows are in the unpadded batch item: where the reference's padded keys get NaN too,
+    // ours get 0, as they do in every row with a live key.)
+    const [b, h, tq, tk] = [3, 2, 8, 40];
+    const scores = randomInput([b, h, tq, tk], 16, -4, 4);
+    const at = (bi: number, hi: number, q: number, k: number): number => ((bi * h + hi) * tq + q) * tk + k;
+    const values = scores.values as Float32Array;
+    values[at(0, 0, 1, 3)] = -Infinity;
+    values[at(0, 0, 1, 30)] = -Infinity;
+    values[at(0, 1, 2, 5)] = NaN;
+    values[at(0, 0, 5, 7)] = Infinity;
+    values[at(1, 1, 3, 24)] = -Infinity;
+    values[at(2, 1, 6, 4)] = -Infinity;
+    const mask = (): tf.Tensor => tf.tensor([
+      ...Array.from({ length: tk }, () => 1),
+      ...Array.from({ length: tk }, (_, k) => (k < 25 ? 1 : 0)),
+      ...Array.from({ length: tk }, (_, k) => (k % 3 === 0 ? 0 : 1)),
+    ], [b, tk]);
+    await assertParity('non-finite scores', [scores, randomInput([h, tq, tk], 17)],
+      (s, bi) => attentionSoftmax(s, { bias: bi, keyMask: mask(), causal: false }));
+  });
+
   test('crossEntropy: ignored labels, large vocabulary, with gradients', async () => {
     await assertGradParity('small', [randomInput([6, 11], 13, -3, 3), intInput([6], [0, 10, -100, 3, 3, -100])],
       (l, y) => crossEntropy(l, y), 2e-5);
