@@ -6,7 +6,9 @@
 //
 // The blocking: a block of B (KC × NC, wider when k is short) is packed (in bf16 pairs along k)
 // and stays in cache while each MR×KC panel of A, packed in turn, stays in L1 and sweeps across it
-// with an MR×NR register-tile micro-kernel. k is cut into blocks of KC from 0 whatever the thread
+// with an MR×NR register-tile micro-kernel. The micro-kernel broadcasts one pair of A per row and
+// k-pair, so A's rows need only be converted to pairs, each row kept whole (pack_a); B's panels
+// hold one pair per column, 32 columns per k-pair, which Bᵀ's rows must be transposed into. k is cut into blocks of KC from 0 whatever the thread
 // count, and threads split only rows of C, so every element of C is summed in the same order on
 // any number of threads.
 //
@@ -45,13 +47,31 @@ int64_t columns_per_block(int64_t kc) {
 
 static_assert(KC % 2 == 0, "k blocks hold whole bf16 pairs");
 
+// Words between rows of a packed panel of A (not transposed): a k block's pairs and 16 more, so
+// that the 12 rows fall in different L1 sets (4 KB apart, they would share one). A compile-time
+// stride lets the micro-kernel address every row from one pointer.
+constexpr int64_t kARowStride = KC / 2 + 16;
+
+// Where the micro-kernel finds pair p of row i of a panel of A: ap[i·row + p·pair].
+struct ARows {  // A's rows packed in order (pack_a, not transposed)
+  static constexpr int64_t row = kARowStride, pair = 1;
+};
+struct APairs {  // one pair of every row after another (pack_a, Aᵀ)
+  static constexpr int64_t row = 1, pair = MR;
+};
+
 struct FreeDeleter {
   void operator()(void* p) const { std::free(p); }
 };
 using Buffer = std::unique_ptr<uint32_t, FreeDeleter>;
 
+// Zeroed once: the micro-kernel reads the rows of A's last panel past m, never written, whose
+// sums it drops; zeros there (or stale pairs later) keep those reads defined.
 uint32_t* scratch(Buffer& slot, size_t words) {  // the same size on every call
-  if (!slot) slot.reset(static_cast<uint32_t*>(std::aligned_alloc(64, words * sizeof(uint32_t))));
+  if (!slot) {
+    slot.reset(static_cast<uint32_t*>(std::aligned_alloc(64, words * sizeof(uint32_t))));
+    std::memset(slot.get(), 0, words * sizeof(uint32_t));
+  }
   return slot.get();
 }
 
@@ -103,10 +123,10 @@ inline void transpose16(__m512i r[16]) {
   for (int i = 0; i < 16; i++) r[i] = t[i];
 }
 
-// Packs a panel of `width` (MR or NR) lines for k in [0, kc) and lines [0, valid): out[p·width + w]
+// Packs a panel of `width` (NR) lines for k in [0, kc) and lines [0, valid): out[p·width + w]
 // holds the bf16 pair (k = 2p, 2p+1) of line w; lines ≥ valid and a k past kc are zero. Two source
-// orders: each line contiguous along k, lines `stride` apart (A's rows, or Bᵀ's), or each k
-// contiguous along the lines, k rows `ld` apart (B's rows, or Aᵀ's).
+// orders: each line contiguous along k, lines `stride` apart (Bᵀ's columns), or each k contiguous
+// along the lines, k rows `ld` apart (B's rows). A needs neither: see pack_a.
 void pack_along_k(const float* src, int64_t stride, int64_t kc, int width, int valid, uint32_t* out) {
   const int64_t pairs = (kc + 1) / 2;
   // Each line is converted whole first (read in order, which the prefetchers follow), then 16
@@ -155,14 +175,19 @@ void pack_across_k(const float* src, int64_t ld, int64_t kc, int width, int vali
   }
 }
 
-// Packs rows [i0, i0+mc) × k [p0, p0+kc) of op(A) into MR-row panels. Aᵀ's rows (one k each)
-// are read once for all the panels, a few cache lines at a time, rather than once per panel.
+// Packs rows [i0, i0+mc) × k [p0, p0+kc) of op(A) into MR-row panels, in one of two layouts (ALayout).
+// A's rows (contiguous along k) keep their order: each row is only converted to bf16 pairs, row i
+// of a panel at out + i·kARowStride, rows past mc not written (the micro-kernel reads them but
+// never stores their sums). Aᵀ's rows (one k each) give pairs across the rows instead, so Aᵀ is
+// packed pair by pair (out[p·MR + i]), its rows read once for all the panels, a few cache lines at
+// a time, rather than once per panel.
 void pack_a(const Gemm& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, uint32_t* out) {
   const int64_t pairs = (kc + 1) / 2;
   if (!g.trans_a) {
-    for (int64_t ir = 0; ir < mc; ir += MR) {
-      const int valid = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-      pack_along_k(g.a + (i0 + ir) * g.lda + p0, g.lda, kc, MR, valid, out + ir * pairs);
+    for (int64_t i = 0; i < mc; i++) {
+      const float* from = g.a + (i0 + i) * g.lda + p0;
+      uint32_t* line = out + i * kARowStride;
+      for (int64_t p = 0; p < pairs; p += 16) _mm512_store_si512(line + p, pairs16(from + 2 * p, kc - 2 * p));
     }
     return;
   }
@@ -192,7 +217,9 @@ void pack_b(const Gemm& g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, uint3
 }
 
 // acc = Ap·Bp over `pairs` k-pairs; then C = acc + beta·C (first k block) or C += acc, for the
-// valid rows × cols of the tile.
+// valid rows × cols of the tile. Either layout of A (ARows, APairs) gives the same vdpbf16ps
+// over the same pairs in the same order, so the same bits.
+template <class Layout>
 void micro_kernel(int64_t pairs, const uint32_t* ap, const uint32_t* bp, float* c, int64_t ldc, float beta, bool first,
                   int64_t rows, int64_t cols) {
   __m512 acc[MR][2];
@@ -205,11 +232,11 @@ void micro_kernel(int64_t pairs, const uint32_t* ap, const uint32_t* bp, float* 
   for (int64_t p = 0; p < pairs; p++) {
     const __m512bh b0 = (__m512bh)_mm512_load_si512(bp), b1 = (__m512bh)_mm512_load_si512(bp + 16);
     for (int i = 0; i < MR; i++) {
-      const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(ap[i]));
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(ap[i * Layout::row]));
       acc[i][0] = _mm512_dpbf16_ps(acc[i][0], a, b0);
       acc[i][1] = _mm512_dpbf16_ps(acc[i][1], a, b1);
     }
-    ap += MR;
+    ap += Layout::pair;
     bp += NR;
   }
   if (rows == MR && cols == NR) {
@@ -253,7 +280,7 @@ int64_t group_rows(const Gemm& g, int threads) {
 void panel_rows(const Gemm& g, int64_t group, const uint32_t* bp, int64_t r0, int64_t r1, int64_t p0, int64_t kc, int64_t j0,
                 int64_t nc) {
   thread_local Buffer buf;
-  uint32_t* ap = scratch(buf, 4 * MR * (KC / 2));
+  uint32_t* ap = scratch(buf, 4 * MR * kARowStride);  // a group of panels in either layout
   const int64_t pairs = (kc + 1) / 2;
   const bool first = p0 == 0;
   for (int64_t g0 = r0; g0 < r1; g0 += group) {
@@ -261,8 +288,13 @@ void panel_rows(const Gemm& g, int64_t group, const uint32_t* bp, int64_t r0, in
     pack_a(g, g0, rows, p0, kc, ap);
     for (int64_t ir = 0; ir < rows; ir += MR) {
       for (int64_t jr = 0; jr < nc; jr += NR) {
-        micro_kernel(pairs, ap + ir * pairs, bp + jr * pairs, g.c + (g0 + ir) * g.ldc + j0 + jr, g.ldc, g.beta, first,
-                     std::min<int64_t>(MR, rows - ir), std::min<int64_t>(NR, nc - jr));
+        float* c = g.c + (g0 + ir) * g.ldc + j0 + jr;
+        const int64_t tile_rows = std::min<int64_t>(MR, rows - ir), tile_cols = std::min<int64_t>(NR, nc - jr);
+        if (g.trans_a) {
+          micro_kernel<APairs>(pairs, ap + ir * pairs, bp + jr * pairs, c, g.ldc, g.beta, first, tile_rows, tile_cols);
+        } else {
+          micro_kernel<ARows>(pairs, ap + ir * kARowStride, bp + jr * pairs, c, g.ldc, g.beta, first, tile_rows, tile_cols);
+        }
       }
     }
   }
