@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 #include "pool.h"
 
@@ -216,6 +217,19 @@ void pack_b(const Gemm& g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, uint3
   }
 }
 
+// f(i) for every row i of a tile, i a compile-time constant: the accumulators, an array indexed by
+// constants only, then live in registers from start to end. Indexed by a loop's row (the partial
+// tile's store), they went through the stack on every call: zeroed there, stored after the
+// products, loaded again for the stores to C.
+template <class F, size_t... I>
+inline __attribute__((always_inline)) void each_row(const F& f, std::index_sequence<I...>) {
+  (f(std::integral_constant<int, I>{}), ...);
+}
+template <class F>
+inline __attribute__((always_inline)) void each_row(const F& f) {
+  each_row(f, std::make_index_sequence<MR>{});
+}
+
 // acc = Ap·Bp over `pairs` k-pairs; then C = acc + beta·C (first k block) or C += acc, for the
 // valid rows × cols of the tile. Either layout of A (ARows, APairs) gives the same vdpbf16ps
 // over the same pairs in the same order, so the same bits.
@@ -223,7 +237,7 @@ template <class Layout>
 void micro_kernel(int64_t pairs, const uint32_t* ap, const uint32_t* bp, float* c, int64_t ldc, float beta, bool first,
                   int64_t rows, int64_t cols) {
   __m512 acc[MR][2];
-  for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  each_row([&](auto i) { acc[i][0] = acc[i][1] = _mm512_setzero_ps(); });
   // C's tile arrives from memory while the products run (it is written, or read and written, at the end).
   for (int64_t i = 0; i < rows; i++) {
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
@@ -231,39 +245,38 @@ void micro_kernel(int64_t pairs, const uint32_t* ap, const uint32_t* bp, float* 
   }
   for (int64_t p = 0; p < pairs; p++) {
     const __m512bh b0 = (__m512bh)_mm512_load_si512(bp), b1 = (__m512bh)_mm512_load_si512(bp + 16);
-    for (int i = 0; i < MR; i++) {
+    each_row([&](auto i) {
       const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(ap[i * Layout::row]));
       acc[i][0] = _mm512_dpbf16_ps(acc[i][0], a, b0);
       acc[i][1] = _mm512_dpbf16_ps(acc[i][1], a, b1);
-    }
+    });
     ap += Layout::pair;
     bp += NR;
   }
   if (rows == MR && cols == NR) {
-    for (int i = 0; i < MR; i++) {
-      float* ci = c + i * ldc;
-      for (int h = 0; h < 2; h++) {
-        float* p = ci + 16 * h;
-        if (!first) _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), acc[i][h]));
-        else if (beta == 0.f) _mm512_storeu_ps(p, acc[i][h]);
-        else _mm512_storeu_ps(p, _mm512_fmadd_ps(_mm512_loadu_ps(p), _mm512_set1_ps(beta), acc[i][h]));
-      }
-    }
+    const auto store = [&](float* p, __m512 v) {
+      if (!first) _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), v));
+      else if (beta == 0.f) _mm512_storeu_ps(p, v);
+      else _mm512_storeu_ps(p, _mm512_fmadd_ps(_mm512_loadu_ps(p), _mm512_set1_ps(beta), v));
+    };
+    each_row([&](auto i) {
+      store(c + i * ldc, acc[i][0]);
+      store(c + i * ldc + 16, acc[i][1]);
+    });
     return;
   }
-  for (int64_t i = 0; i < rows; i++) {
-    float* ci = c + i * ldc;
-    for (int h = 0; h < 2; h++) {
-      const int64_t n = std::clamp<int64_t>(cols - 16 * h, 0, 16);
-      if (n == 0) continue;
-      const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1);
-      float* p = ci + 16 * h;
-      __m512 v = acc[i][h];
-      if (!first) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, p), v);
-      else if (beta != 0.f) v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, p), _mm512_set1_ps(beta), v);
-      _mm512_mask_storeu_ps(p, mask, v);
-    }
-  }
+  const __mmask16 lo = static_cast<__mmask16>((1u << std::min<int64_t>(cols, 16)) - 1);
+  const __mmask16 hi = static_cast<__mmask16>((1u << std::clamp<int64_t>(cols - 16, 0, 16)) - 1);
+  const auto store = [&](float* p, __mmask16 mask, __m512 v) {
+    if (!first) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, p), v);
+    else if (beta != 0.f) v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, p), _mm512_set1_ps(beta), v);
+    _mm512_mask_storeu_ps(p, mask, v);
+  };
+  each_row([&](auto i) {
+    if (i >= rows) return;
+    store(c + i * ldc, lo, acc[i][0]);
+    store(c + i * ldc + 16, hi, acc[i][1]);
+  });
 }
 
 // Rows of A packed together, and one pool task. Aᵀ's rows are read in runs of four panels (pack_a),
