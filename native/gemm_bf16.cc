@@ -185,10 +185,22 @@ void pack_across_k(const float* src, int64_t ld, int64_t kc, int width, int vali
 void pack_a(const Gemm& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, uint32_t* out) {
   const int64_t pairs = (kc + 1) / 2;
   if (!g.trans_a) {
+    // The next group's rows (the next pool task's, on a pool) are asked into L2 meanwhile: they
+    // arrive while this group's micro-kernels run, where a cold A otherwise stalled each pack.
+    const int64_t ahead = std::clamp<int64_t>(g.m - (i0 + mc), 0, mc);
     for (int64_t i = 0; i < mc; i++) {
       const float* from = g.a + (i0 + i) * g.lda + p0;
       uint32_t* line = out + i * kARowStride;
-      for (int64_t p = 0; p < pairs; p += 16) _mm512_store_si512(line + p, pairs16(from + 2 * p, kc - 2 * p));
+      if (i < ahead) {
+        const char* next = reinterpret_cast<const char*>(from + mc * g.lda);
+        for (int64_t p = 0; p < pairs; p += 16) {
+          _mm_prefetch(next + 8 * p, _MM_HINT_T1);
+          _mm_prefetch(next + 8 * p + 64, _MM_HINT_T1);
+          _mm512_store_si512(line + p, pairs16(from + 2 * p, kc - 2 * p));
+        }
+      } else {
+        for (int64_t p = 0; p < pairs; p += 16) _mm512_store_si512(line + p, pairs16(from + 2 * p, kc - 2 * p));
+      }
     }
     return;
   }
