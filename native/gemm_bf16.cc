@@ -8,9 +8,9 @@
 // and stays in cache while each MR×KC panel of A, packed in turn, stays in L1 and sweeps across it
 // with an MR×NR register-tile micro-kernel. The micro-kernel broadcasts one pair of A per row and
 // k-pair, so A's rows need only be converted to pairs, each row kept whole (pack_a); B's panels
-// hold one pair per column, 32 columns per k-pair, which Bᵀ's rows must be transposed into. k is cut into blocks of KC from 0 whatever the thread
-// count, and threads split only rows of C, so every element of C is summed in the same order on
-// any number of threads.
+// hold one pair per column, 32 columns per k-pair, which Bᵀ's rows must be transposed into. k is
+// cut into blocks of KC from 0 whatever the thread count, and threads split only rows of C, so
+// every element of C is summed in the same order on any number of threads.
 //
 // Compiled only where the compiler targets AVX512-BF16 (the addon is built with -march=native on
 // the machine that runs it); elsewhere gemm_bf16_built() is false and callers use float32.
@@ -40,7 +40,10 @@ constexpr int64_t KC = 2048;  // k per block (even: blocks hold whole pairs)
 constexpr int64_t NC = 1024;
 constexpr int64_t kBlockWords = (KC / 2) * NC;
 
-// Columns per packed block of B for k blocks of `kc`: a multiple of NR, at least NC.
+// Columns per packed block of B for k blocks of `kc`: a multiple of NR, at least NC. A block
+// capped to fit L2 (1 MB) when k is short, A packed again per block, was no faster: the LM head's
+// 512×8192×128 A·Bᵀ took 1–2% longer with blocks of 256 KB to 768 KB, its slowness (170 GFLOP/s
+// against 200) came from the micro-kernel's accumulators going through the stack.
 int64_t columns_per_block(int64_t kc) {
   const int64_t pairs = (std::min(KC, kc) + 1) / 2;
   return std::max<int64_t>(NC, kBlockWords / pairs / NR * NR);
@@ -176,12 +179,13 @@ void pack_across_k(const float* src, int64_t ld, int64_t kc, int width, int vali
   }
 }
 
-// Packs rows [i0, i0+mc) × k [p0, p0+kc) of op(A) into MR-row panels, in one of two layouts (ALayout).
-// A's rows (contiguous along k) keep their order: each row is only converted to bf16 pairs, row i
-// of a panel at out + i·kARowStride, rows past mc not written (the micro-kernel reads them but
-// never stores their sums). Aᵀ's rows (one k each) give pairs across the rows instead, so Aᵀ is
-// packed pair by pair (out[p·MR + i]), its rows read once for all the panels, a few cache lines at
-// a time, rather than once per panel.
+// Packs rows [i0, i0+mc) × k [p0, p0+kc) of op(A) into MR-row panels, in one of two layouts.
+// A's rows (contiguous along k) keep their order (ARows): each row is only converted to bf16
+// pairs, row i at out + i·kARowStride, rows past mc not written (the micro-kernel reads them but
+// never stores their sums). Transposing them as Bᵀ's are, a quarter of the lines zero filler at
+// MR = 12, cost 6–10% of a product. Aᵀ's rows (one k each) give pairs across the rows instead, so
+// Aᵀ is packed pair by pair (APairs, out[p·MR + i]), its rows read once for all the panels, a few
+// cache lines at a time, rather than once per panel.
 void pack_a(const Gemm& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, uint32_t* out) {
   const int64_t pairs = (kc + 1) / 2;
   if (!g.trans_a) {
