@@ -186,20 +186,20 @@ void pack_across_k(const float* src, int64_t ld, int64_t kc, int width, int vali
 // MR = 12, cost 6–10% of a product. Aᵀ's rows (one k each) give pairs across the rows instead, so
 // Aᵀ is packed pair by pair (APairs, out[p·MR + i]), its rows read once for all the panels, a few
 // cache lines at a time, rather than once per panel.
-void pack_a(const Gemm& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, uint32_t* out) {
+void pack_a(const Gemm& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, uint32_t* out, int64_t next) {
   const int64_t pairs = (kc + 1) / 2;
+  const int64_t ahead = std::clamp<int64_t>(g.m - next, 0, mc);  // rows of the group to prefetch
   if (!g.trans_a) {
-    // The next group's rows (the next pool task's, on a pool) are asked into L2 meanwhile: they
-    // arrive while this group's micro-kernels run, where a cold A otherwise stalled each pack.
-    const int64_t ahead = std::clamp<int64_t>(g.m - (i0 + mc), 0, mc);
+    // The rows of the group this thread packs next (from row `next`) are asked into L2 meanwhile:
+    // they arrive while this group's micro-kernels run, where a cold A otherwise stalled each pack.
     for (int64_t i = 0; i < mc; i++) {
       const float* from = g.a + (i0 + i) * g.lda + p0;
       uint32_t* line = out + i * kARowStride;
       if (i < ahead) {
-        const char* next = reinterpret_cast<const char*>(from + mc * g.lda);
+        const char* next_row = reinterpret_cast<const char*>(g.a + (next + i) * g.lda + p0);
         for (int64_t p = 0; p < pairs; p += 16) {
-          _mm_prefetch(next + 8 * p, _MM_HINT_T1);
-          _mm_prefetch(next + 8 * p + 64, _MM_HINT_T1);
+          _mm_prefetch(next_row + 8 * p, _MM_HINT_T1);
+          _mm_prefetch(next_row + 8 * p + 64, _MM_HINT_T1);
           _mm512_store_si512(line + p, pairs16(from + 2 * p, kc - 2 * p));
         }
       } else {
@@ -208,17 +208,18 @@ void pack_a(const Gemm& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, uint3
     }
     return;
   }
-  // The next group's columns of the same two k-rows asked into L2, as above. Only for groups of
-  // several panels: a single panel's 12 columns mostly share their cache lines with the next
-  // one's, and the prefetches only doubled the loop (3% slower at m = 128 on two threads).
-  const int64_t ahead = mc > MR ? std::clamp<int64_t>(g.m - (i0 + mc), 0, mc) : 0;
+  // The next group's columns (from `next`) of the same two k-rows are asked into L2, as above.
+  // Only for groups of several panels: a single panel's 12 columns mostly share their cache lines
+  // with the next one's, and the prefetches only doubled the loop (3% slower at m = 128 on two
+  // threads).
+  const bool prefetch = mc > MR && ahead > 0;
   for (int64_t p = 0; p < pairs; p++) {
     const int64_t k0 = p0 + 2 * p;
-    if (ahead > 0) {
+    if (prefetch) {
       for (int r = 0; r < 2 && 2 * p + r < kc; r++) {
-        const float* next = g.a + (k0 + r) * g.lda + i0 + mc;
-        for (int64_t c = 0; c < ahead; c += 16) _mm_prefetch(reinterpret_cast<const char*>(next + c), _MM_HINT_T1);
-        _mm_prefetch(reinterpret_cast<const char*>(next + ahead - 1), _MM_HINT_T1);
+        const float* cols = g.a + (k0 + r) * g.lda + next;
+        for (int64_t c = 0; c < ahead; c += 16) _mm_prefetch(reinterpret_cast<const char*>(cols + c), _MM_HINT_T1);
+        _mm_prefetch(reinterpret_cast<const char*>(cols + ahead - 1), _MM_HINT_T1);
       }
     }
     for (int64_t ir = 0; ir < mc; ir += MR) {
@@ -316,16 +317,20 @@ int64_t group_rows(const Gemm& g, int threads) {
 }
 
 // Rows [r0, r1) of C's columns [j0, j0+nc) for one k block, B's block already packed: a group of
-// MR-row panels of A is packed, then each panel (in L1) sweeps across B's panels (from L2).
-void panel_rows(const Gemm& g, int64_t group, const uint32_t* bp, int64_t r0, int64_t r1, int64_t p0, int64_t kc, int64_t j0,
-                int64_t nc) {
+// MR-row panels of A is packed, then each panel (in L1) sweeps across B's panels (from L2). The
+// group `stride` rows on is the one this thread likely packs next, whose rows pack_a prefetches:
+// the next group on one thread; on the pool, whose threads take the row tasks in turn, the group
+// a task per thread on. Prefetching simply the next group there cost 5-10% more CPU time with
+// cold operands on two threads, as the other thread took it.
+void panel_rows(const Gemm& g, int64_t group, int64_t stride, const uint32_t* bp, int64_t r0, int64_t r1, int64_t p0,
+                int64_t kc, int64_t j0, int64_t nc) {
   thread_local Buffer buf;
   uint32_t* ap = scratch(buf, 4 * MR * kARowStride);  // a group of panels in either layout
   const int64_t pairs = (kc + 1) / 2;
   const bool first = p0 == 0;
   for (int64_t g0 = r0; g0 < r1; g0 += group) {
     const int64_t rows = std::min(group, r1 - g0);
-    pack_a(g, g0, rows, p0, kc, ap);
+    pack_a(g, g0, rows, p0, kc, ap, g0 + stride);
     for (int64_t ir = 0; ir < rows; ir += MR) {
       for (int64_t jr = 0; jr < nc; jr += NR) {
         float* c = g.c + (g0 + ir) * g.ldc + j0 + jr;
@@ -357,7 +362,8 @@ void gemm_bf16_serial(const Gemm& g) {
     for (int64_t p0 = 0; p0 < g.k; p0 += KC) {
       const int64_t kc = std::min(KC, g.k - p0);
       pack_b(g, p0, kc, j0, nc, bp);
-      panel_rows(g, group_rows(g, 1), bp, 0, g.m, p0, kc, j0, nc);
+      const int64_t group = group_rows(g, 1);
+      panel_rows(g, group, group, bp, 0, g.m, p0, kc, j0, nc);
     }
   }
 }
@@ -369,7 +375,8 @@ void gemm_bf16_serial(const Gemm& g) {
 void gemm_bf16_parallel(const Gemm& g) {
   uint32_t* bp = b_scratch();  // the calling thread's, shared with the pool for the call
   const int64_t group = group_rows(g, pool_threads());
-  struct Ctx { const Gemm* g; uint32_t* bp; int64_t group, p0, kc, j0, nc; } c{&g, bp, group, 0, 0, 0, 0};
+  struct Ctx { const Gemm* g; uint32_t* bp; int64_t group, stride, p0, kc, j0, nc; };
+  Ctx c{&g, bp, group, pool_threads() * group, 0, 0, 0, 0};
   const int64_t block = columns_per_block(g.k);
   for (int64_t j0 = 0; j0 < g.n; j0 += block) {
     const int64_t nc = std::min(block, g.n - j0);
@@ -385,7 +392,7 @@ void gemm_bf16_parallel(const Gemm& g) {
       }, &c);
       pool_run((g.m + group - 1) / group, [](void* p, int64_t t) {
         const Ctx& c = *static_cast<const Ctx*>(p);
-        panel_rows(*c.g, c.group, c.bp, t * c.group, std::min(c.g->m, (t + 1) * c.group), c.p0, c.kc, c.j0, c.nc);
+        panel_rows(*c.g, c.group, c.stride, c.bp, t * c.group, std::min(c.g->m, (t + 1) * c.group), c.p0, c.kc, c.j0, c.nc);
       }, &c);
     }
   }
