@@ -42,8 +42,9 @@ constexpr int64_t kBlockWords = (KC / 2) * NC;
 
 // Columns per packed block of B for k blocks of `kc`: a multiple of NR, at least NC. A block
 // capped to fit L2 (1 MB) when k is short, A packed again per block, was no faster: the LM head's
-// 512×8192×128 A·Bᵀ took 1–2% longer with blocks of 256 KB to 768 KB, its slowness (170 GFLOP/s
-// against 200) came from the micro-kernel's accumulators going through the stack.
+// 512×8192×128 A·Bᵀ stayed within ±2% with blocks of 256 KB to 768 KB, and 2048×2048×512 took
+// 3–6% longer with 512 KB. The LM head's slowness (170 GFLOP/s against 200) came from the
+// micro-kernel's accumulators going through the stack.
 int64_t columns_per_block(int64_t kc) {
   const int64_t pairs = (std::min(KC, kc) + 1) / 2;
   return std::max<int64_t>(NC, kBlockWords / pairs / NR * NR);
