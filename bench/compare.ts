@@ -2,7 +2,7 @@
 // side by side: same config, initial parameters, batch, optimizer, thread count and precision
 // (fp32 against fp32 eager, bf16 against torch.autocast("cpu", dtype=torch.bfloat16)), runs
 // interleaved round by round (the machine may be shared), and prints a table of medians and the
-// speed ratio. Run: npm run bench:compare [-- --rounds 3 --steps 4 --threads 2,1 --shapes base,small --precisions fp32,bf16]
+// speed ratio. Run: npm run bench:compare [-- --rounds 3 --steps 6 --warmup 10 --threads 2,1 --shapes base,small --precisions fp32,bf16]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -59,19 +59,21 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      rounds: { type: 'string', default: '3' }, steps: { type: 'string', default: '4' }, warmup: { type: 'string', default: '2' },
+      rounds: { type: 'string', default: '3' }, steps: { type: 'string', default: '6' }, warmup: { type: 'string', default: '10' },
       threads: { type: 'string', default: `${os.availableParallelism()}` }, shapes: { type: 'string', default: 'base,small' },
       python: { type: 'string', default: '/usr/bin/python3' }, foreach: { type: 'boolean', default: false },
       precisions: { type: 'string' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
-    console.log(`Usage: npm run bench:compare -- [--rounds 3] [--steps 4] [--warmup 2] [--threads 2[,1]]
+    console.log(`Usage: npm run bench:compare -- [--rounds 3] [--steps 6] [--warmup 10] [--threads 2[,1]]
                               [--shapes base,small] [--precisions fp32,bf16] [--python /usr/bin/python3] [--foreach]
 Each round runs deepfusion and PyTorch once per shape and thread count (alternating which goes
 first); each run reports the median of --steps steps after --warmup unmeasured steps: training
-runs thousands of steps, so the steady state counts (deepfusion's first two steps allocate the
-memory later steps reuse and run ~1.5 s slower each, PyTorch's first step does). The table gives the
+runs thousands of steps, so the steady state counts. deepfusion's first two steps allocate the
+memory later steps reuse (~1.5 s slower each at the base shape), and for about ten steps more V8
+is still compiling the step's JavaScript (the small shape's step settles ~10% faster); PyTorch's
+steps are level after its first (docs/performance.md, "Steady state"). The table gives the
 median over rounds and the median of the per-round ratios (PyTorch time / deepfusion time).
 --precisions: fp32 runs both engines in float32 (PyTorch eager); bf16 runs deepfusion --precision
 bf16 against PyTorch under torch.autocast("cpu", dtype=torch.bfloat16). Default: fp32, plus bf16
