@@ -6,9 +6,11 @@
 //
 // The blocking: a block of B (KC × NC, wider when k is short) is packed (in bf16 pairs along k)
 // and stays in cache while each MR×KC panel of A, packed in turn, stays in L1 and sweeps across it
-// with an MR×NR register-tile micro-kernel. k is cut into blocks of KC from 0 whatever the thread
-// count, and threads split only rows of C, so every element of C is summed in the same order on
-// any number of threads.
+// with an MR×NR register-tile micro-kernel. The micro-kernel broadcasts one pair of A per row and
+// k-pair, so A's rows need only be converted to pairs, each row kept whole (pack_a); B's panels
+// hold one pair per column, 32 columns per k-pair, which Bᵀ's rows must be transposed into. k is
+// cut into blocks of KC from 0 whatever the thread count, and threads split only rows of C, so
+// every element of C is summed in the same order on any number of threads.
 //
 // Compiled only where the compiler targets AVX512-BF16 (the addon is built with -march=native on
 // the machine that runs it); elsewhere gemm_bf16_built() is false and callers use float32.
@@ -21,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 #include "pool.h"
 
@@ -37,7 +40,11 @@ constexpr int64_t KC = 2048;  // k per block (even: blocks hold whole pairs)
 constexpr int64_t NC = 1024;
 constexpr int64_t kBlockWords = (KC / 2) * NC;
 
-// Columns per packed block of B for k blocks of `kc`: a multiple of NR, at least NC.
+// Columns per packed block of B for k blocks of `kc`: a multiple of NR, at least NC. A block
+// capped to fit L2 (1 MB) when k is short, A packed again per block, was no faster: the LM head's
+// 512×8192×128 A·Bᵀ stayed within ±2% with blocks of 256 KB to 768 KB, and 2048×2048×512 took
+// 3–6% longer with 512 KB. The LM head's slowness (170 GFLOP/s against 200) came from the
+// micro-kernel's accumulators going through the stack.
 int64_t columns_per_block(int64_t kc) {
   const int64_t pairs = (std::min(KC, kc) + 1) / 2;
   return std::max<int64_t>(NC, kBlockWords / pairs / NR * NR);
@@ -45,13 +52,31 @@ int64_t columns_per_block(int64_t kc) {
 
 static_assert(KC % 2 == 0, "k blocks hold whole bf16 pairs");
 
+// Words between rows of a packed panel of A (not transposed): a k block's pairs and 16 more, so
+// that the 12 rows fall in different L1 sets (4 KB apart, they would share one). A compile-time
+// stride lets the micro-kernel address every row from one pointer.
+constexpr int64_t kARowStride = KC / 2 + 16;
+
+// Where the micro-kernel finds pair p of row i of a panel of A: ap[i·row + p·pair].
+struct ARows {  // A's rows packed in order (pack_a, not transposed)
+  static constexpr int64_t row = kARowStride, pair = 1;
+};
+struct APairs {  // one pair of every row after another (pack_a, Aᵀ)
+  static constexpr int64_t row = 1, pair = MR;
+};
+
 struct FreeDeleter {
   void operator()(void* p) const { std::free(p); }
 };
 using Buffer = std::unique_ptr<uint32_t, FreeDeleter>;
 
+// Zeroed once: the micro-kernel reads the rows of A's last panel past m, never written, whose
+// sums it drops; zeros there (or stale pairs later) keep those reads defined.
 uint32_t* scratch(Buffer& slot, size_t words) {  // the same size on every call
-  if (!slot) slot.reset(static_cast<uint32_t*>(std::aligned_alloc(64, words * sizeof(uint32_t))));
+  if (!slot) {
+    slot.reset(static_cast<uint32_t*>(std::aligned_alloc(64, words * sizeof(uint32_t))));
+    std::memset(slot.get(), 0, words * sizeof(uint32_t));
+  }
   return slot.get();
 }
 
@@ -103,10 +128,10 @@ inline void transpose16(__m512i r[16]) {
   for (int i = 0; i < 16; i++) r[i] = t[i];
 }
 
-// Packs a panel of `width` (MR or NR) lines for k in [0, kc) and lines [0, valid): out[p·width + w]
+// Packs a panel of `width` (NR) lines for k in [0, kc) and lines [0, valid): out[p·width + w]
 // holds the bf16 pair (k = 2p, 2p+1) of line w; lines ≥ valid and a k past kc are zero. Two source
-// orders: each line contiguous along k, lines `stride` apart (A's rows, or Bᵀ's), or each k
-// contiguous along the lines, k rows `ld` apart (B's rows, or Aᵀ's).
+// orders: each line contiguous along k, lines `stride` apart (Bᵀ's columns), or each k contiguous
+// along the lines, k rows `ld` apart (B's rows). A needs neither: see pack_a.
 void pack_along_k(const float* src, int64_t stride, int64_t kc, int width, int valid, uint32_t* out) {
   const int64_t pairs = (kc + 1) / 2;
   // Each line is converted whole first (read in order, which the prefetchers follow), then 16
@@ -155,19 +180,49 @@ void pack_across_k(const float* src, int64_t ld, int64_t kc, int width, int vali
   }
 }
 
-// Packs rows [i0, i0+mc) × k [p0, p0+kc) of op(A) into MR-row panels. Aᵀ's rows (one k each)
-// are read once for all the panels, a few cache lines at a time, rather than once per panel.
-void pack_a(const Gemm& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, uint32_t* out) {
+// Packs rows [i0, i0+mc) × k [p0, p0+kc) of op(A) into MR-row panels, in one of two layouts.
+// A's rows (contiguous along k) keep their order (ARows): each row is only converted to bf16
+// pairs, row i at out + i·kARowStride, rows past mc not written (the micro-kernel reads them but
+// never stores their sums). Transposing them as Bᵀ's are, a quarter of the lines zero filler at
+// MR = 12, cost 6–10% of a product. Aᵀ's rows (one k each) give pairs across the rows instead, so
+// Aᵀ is packed pair by pair (APairs, out[p·MR + i]), its rows read once for all the panels, a few
+// cache lines at a time, rather than once per panel.
+void pack_a(const Gemm& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, uint32_t* out, int64_t next) {
   const int64_t pairs = (kc + 1) / 2;
+  const int64_t ahead = std::clamp<int64_t>(g.m - next, 0, mc);  // rows of the group to prefetch
   if (!g.trans_a) {
-    for (int64_t ir = 0; ir < mc; ir += MR) {
-      const int valid = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-      pack_along_k(g.a + (i0 + ir) * g.lda + p0, g.lda, kc, MR, valid, out + ir * pairs);
+    // The rows of the group this thread packs next (from row `next`) are asked into L2 meanwhile:
+    // they arrive while this group's micro-kernels run, where a cold A otherwise stalled each pack.
+    for (int64_t i = 0; i < mc; i++) {
+      const float* from = g.a + (i0 + i) * g.lda + p0;
+      uint32_t* line = out + i * kARowStride;
+      if (i < ahead) {
+        const char* next_row = reinterpret_cast<const char*>(g.a + (next + i) * g.lda + p0);
+        for (int64_t p = 0; p < pairs; p += 16) {
+          _mm_prefetch(next_row + 8 * p, _MM_HINT_T1);
+          _mm_prefetch(next_row + 8 * p + 64, _MM_HINT_T1);
+          _mm512_store_si512(line + p, pairs16(from + 2 * p, kc - 2 * p));
+        }
+      } else {
+        for (int64_t p = 0; p < pairs; p += 16) _mm512_store_si512(line + p, pairs16(from + 2 * p, kc - 2 * p));
+      }
     }
     return;
   }
+  // The next group's columns (from `next`) of the same two k-rows are asked into L2, as above.
+  // Only for groups of several panels: a single panel's 12 columns mostly share their cache lines
+  // with the next one's, and the prefetches only doubled the loop (3% slower at m = 128 on two
+  // threads).
+  const bool prefetch = mc > MR && ahead > 0;
   for (int64_t p = 0; p < pairs; p++) {
     const int64_t k0 = p0 + 2 * p;
+    if (prefetch) {
+      for (int r = 0; r < 2 && 2 * p + r < kc; r++) {
+        const float* cols = g.a + (k0 + r) * g.lda + next;
+        for (int64_t c = 0; c < ahead; c += 16) _mm_prefetch(reinterpret_cast<const char*>(cols + c), _MM_HINT_T1);
+        _mm_prefetch(reinterpret_cast<const char*>(cols + ahead - 1), _MM_HINT_T1);
+      }
+    }
     for (int64_t ir = 0; ir < mc; ir += MR) {
       const int valid = static_cast<int>(std::min<int64_t>(MR, mc - ir));
       const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
@@ -191,12 +246,27 @@ void pack_b(const Gemm& g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, uint3
   }
 }
 
+// f(i) for every row i of a tile, i a compile-time constant: the accumulators, an array indexed by
+// constants only, then live in registers from start to end. Indexed by a loop's row (the partial
+// tile's store), they went through the stack on every call: zeroed there, stored after the
+// products, loaded again for the stores to C.
+template <class F, size_t... I>
+inline __attribute__((always_inline)) void each_row(const F& f, std::index_sequence<I...>) {
+  (f(std::integral_constant<int, I>{}), ...);
+}
+template <class F>
+inline __attribute__((always_inline)) void each_row(const F& f) {
+  each_row(f, std::make_index_sequence<MR>{});
+}
+
 // acc = Ap·Bp over `pairs` k-pairs; then C = acc + beta·C (first k block) or C += acc, for the
-// valid rows × cols of the tile.
+// valid rows × cols of the tile. Either layout of A (ARows, APairs) gives the same vdpbf16ps
+// over the same pairs in the same order, so the same bits.
+template <class Layout>
 void micro_kernel(int64_t pairs, const uint32_t* ap, const uint32_t* bp, float* c, int64_t ldc, float beta, bool first,
                   int64_t rows, int64_t cols) {
   __m512 acc[MR][2];
-  for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  each_row([&](auto i) { acc[i][0] = acc[i][1] = _mm512_setzero_ps(); });
   // C's tile arrives from memory while the products run (it is written, or read and written, at the end).
   for (int64_t i = 0; i < rows; i++) {
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
@@ -204,39 +274,38 @@ void micro_kernel(int64_t pairs, const uint32_t* ap, const uint32_t* bp, float* 
   }
   for (int64_t p = 0; p < pairs; p++) {
     const __m512bh b0 = (__m512bh)_mm512_load_si512(bp), b1 = (__m512bh)_mm512_load_si512(bp + 16);
-    for (int i = 0; i < MR; i++) {
-      const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(ap[i]));
+    each_row([&](auto i) {
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(ap[i * Layout::row]));
       acc[i][0] = _mm512_dpbf16_ps(acc[i][0], a, b0);
       acc[i][1] = _mm512_dpbf16_ps(acc[i][1], a, b1);
-    }
-    ap += MR;
+    });
+    ap += Layout::pair;
     bp += NR;
   }
   if (rows == MR && cols == NR) {
-    for (int i = 0; i < MR; i++) {
-      float* ci = c + i * ldc;
-      for (int h = 0; h < 2; h++) {
-        float* p = ci + 16 * h;
-        if (!first) _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), acc[i][h]));
-        else if (beta == 0.f) _mm512_storeu_ps(p, acc[i][h]);
-        else _mm512_storeu_ps(p, _mm512_fmadd_ps(_mm512_loadu_ps(p), _mm512_set1_ps(beta), acc[i][h]));
-      }
-    }
+    const auto store = [&](float* p, __m512 v) {
+      if (!first) _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), v));
+      else if (beta == 0.f) _mm512_storeu_ps(p, v);
+      else _mm512_storeu_ps(p, _mm512_fmadd_ps(_mm512_loadu_ps(p), _mm512_set1_ps(beta), v));
+    };
+    each_row([&](auto i) {
+      store(c + i * ldc, acc[i][0]);
+      store(c + i * ldc + 16, acc[i][1]);
+    });
     return;
   }
-  for (int64_t i = 0; i < rows; i++) {
-    float* ci = c + i * ldc;
-    for (int h = 0; h < 2; h++) {
-      const int64_t n = std::clamp<int64_t>(cols - 16 * h, 0, 16);
-      if (n == 0) continue;
-      const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1);
-      float* p = ci + 16 * h;
-      __m512 v = acc[i][h];
-      if (!first) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, p), v);
-      else if (beta != 0.f) v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, p), _mm512_set1_ps(beta), v);
-      _mm512_mask_storeu_ps(p, mask, v);
-    }
-  }
+  const __mmask16 lo = static_cast<__mmask16>((1u << std::min<int64_t>(cols, 16)) - 1);
+  const __mmask16 hi = static_cast<__mmask16>((1u << std::clamp<int64_t>(cols - 16, 0, 16)) - 1);
+  const auto store = [&](float* p, __mmask16 mask, __m512 v) {
+    if (!first) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, p), v);
+    else if (beta != 0.f) v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, p), _mm512_set1_ps(beta), v);
+    _mm512_mask_storeu_ps(p, mask, v);
+  };
+  each_row([&](auto i) {
+    if (i >= rows) return;
+    store(c + i * ldc, lo, acc[i][0]);
+    store(c + i * ldc + 16, hi, acc[i][1]);
+  });
 }
 
 // Rows of A packed together, and one pool task. Aᵀ's rows are read in runs of four panels (pack_a),
@@ -249,20 +318,29 @@ int64_t group_rows(const Gemm& g, int threads) {
 }
 
 // Rows [r0, r1) of C's columns [j0, j0+nc) for one k block, B's block already packed: a group of
-// MR-row panels of A is packed, then each panel (in L1) sweeps across B's panels (from L2).
-void panel_rows(const Gemm& g, int64_t group, const uint32_t* bp, int64_t r0, int64_t r1, int64_t p0, int64_t kc, int64_t j0,
-                int64_t nc) {
+// MR-row panels of A is packed, then each panel (in L1) sweeps across B's panels (from L2). The
+// group `stride` rows on is the one this thread likely packs next, whose rows pack_a prefetches:
+// the next group on one thread; on the pool, whose threads take the row tasks in turn, the group
+// a task per thread on. Prefetching simply the next group there cost 5-10% more CPU time with
+// cold operands on two threads, as the other thread took it.
+void panel_rows(const Gemm& g, int64_t group, int64_t stride, const uint32_t* bp, int64_t r0, int64_t r1, int64_t p0,
+                int64_t kc, int64_t j0, int64_t nc) {
   thread_local Buffer buf;
-  uint32_t* ap = scratch(buf, 4 * MR * (KC / 2));
+  uint32_t* ap = scratch(buf, 4 * MR * kARowStride);  // a group of panels in either layout
   const int64_t pairs = (kc + 1) / 2;
   const bool first = p0 == 0;
   for (int64_t g0 = r0; g0 < r1; g0 += group) {
     const int64_t rows = std::min(group, r1 - g0);
-    pack_a(g, g0, rows, p0, kc, ap);
+    pack_a(g, g0, rows, p0, kc, ap, g0 + stride);
     for (int64_t ir = 0; ir < rows; ir += MR) {
       for (int64_t jr = 0; jr < nc; jr += NR) {
-        micro_kernel(pairs, ap + ir * pairs, bp + jr * pairs, g.c + (g0 + ir) * g.ldc + j0 + jr, g.ldc, g.beta, first,
-                     std::min<int64_t>(MR, rows - ir), std::min<int64_t>(NR, nc - jr));
+        float* c = g.c + (g0 + ir) * g.ldc + j0 + jr;
+        const int64_t tile_rows = std::min<int64_t>(MR, rows - ir), tile_cols = std::min<int64_t>(NR, nc - jr);
+        if (g.trans_a) {
+          micro_kernel<APairs>(pairs, ap + ir * pairs, bp + jr * pairs, c, g.ldc, g.beta, first, tile_rows, tile_cols);
+        } else {
+          micro_kernel<ARows>(pairs, ap + ir * kARowStride, bp + jr * pairs, c, g.ldc, g.beta, first, tile_rows, tile_cols);
+        }
       }
     }
   }
@@ -285,7 +363,8 @@ void gemm_bf16_serial(const Gemm& g) {
     for (int64_t p0 = 0; p0 < g.k; p0 += KC) {
       const int64_t kc = std::min(KC, g.k - p0);
       pack_b(g, p0, kc, j0, nc, bp);
-      panel_rows(g, group_rows(g, 1), bp, 0, g.m, p0, kc, j0, nc);
+      const int64_t group = group_rows(g, 1);
+      panel_rows(g, group, group, bp, 0, g.m, p0, kc, j0, nc);
     }
   }
 }
@@ -297,7 +376,8 @@ void gemm_bf16_serial(const Gemm& g) {
 void gemm_bf16_parallel(const Gemm& g) {
   uint32_t* bp = b_scratch();  // the calling thread's, shared with the pool for the call
   const int64_t group = group_rows(g, pool_threads());
-  struct Ctx { const Gemm* g; uint32_t* bp; int64_t group, p0, kc, j0, nc; } c{&g, bp, group, 0, 0, 0, 0};
+  struct Ctx { const Gemm* g; uint32_t* bp; int64_t group, stride, p0, kc, j0, nc; };
+  Ctx c{&g, bp, group, pool_threads() * group, 0, 0, 0, 0};
   const int64_t block = columns_per_block(g.k);
   for (int64_t j0 = 0; j0 < g.n; j0 += block) {
     const int64_t nc = std::min(block, g.n - j0);
@@ -313,7 +393,7 @@ void gemm_bf16_parallel(const Gemm& g) {
       }, &c);
       pool_run((g.m + group - 1) / group, [](void* p, int64_t t) {
         const Ctx& c = *static_cast<const Ctx*>(p);
-        panel_rows(*c.g, c.group, c.bp, t * c.group, std::min(c.g->m, (t + 1) * c.group), c.p0, c.kc, c.j0, c.nc);
+        panel_rows(*c.g, c.group, c.stride, c.bp, t * c.group, std::min(c.g->m, (t + 1) * c.group), c.p0, c.kc, c.j0, c.nc);
       }, &c);
     }
   }

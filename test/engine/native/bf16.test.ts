@@ -59,6 +59,36 @@ describe('bf16 products on the native backend', () => {
     }
   }
 
+  test('a bf16 product has the same bits whichever of its operands are stored transposed', async (t) => {
+    if (!(await hasBf16())) return t.skip('no AVX512-BF16 here');
+    // A's rows are packed as they are and Aᵀ's pair by pair across the rows; B's and Bᵀ's each
+    // their own way too. Every layout must give the same pairs, summed in the same order. The
+    // shapes take partial row panels (m not a multiple of 12) and column panels, odd k, two k
+    // blocks (k > 2048), several column blocks of B (n = 70000 at k = 31) and a batch.
+    const shapes: Array<[number, number, number, number]> = [[1, 1, 1, 1], [5, 7, 3, 1], [13, 37, 33, 1], [12, 32, 128, 1],
+      [130, 33, 2049, 1], [31, 100, 4097, 1], [300, 130, 129, 1], [5, 70000, 31, 1], [13, 40, 77, 3]];
+    const asFloat32 = (x: Float32Array, rows: number, cols: number, batch: number): Float32Array => {
+      const out = new Float32Array(x.length);
+      for (let i = 0; i < batch; i++) out.set(transposed(x.subarray(i * rows * cols, (i + 1) * rows * cols), rows, cols), i * rows * cols);
+      return out;
+    };
+    const addon = nativeAddon()!;
+    for (const [m, n, k, batch] of shapes) {
+      const a = randomValues(batch * m * k, 11), b = randomValues(batch * k * n, 12);
+      const aT = asFloat32(a, m, k, batch), bT = asFloat32(b, k, n, batch);
+      const bits = (ta: boolean, tb: boolean): Uint32Array => {
+        const c = new Float32Array(batch * m * n);
+        addon.matmul(ta ? aT : a, tb ? bT : b, c, batch, batch, batch, m, n, k, ta, tb, true);
+        return new Uint32Array(c.buffer);
+      };
+      const plain = bits(false, false);
+      assert.ok(plain.some((x) => x !== 0), `[${m}x${k}]·[${k}x${n}] computes something`);
+      for (const [ta, tb] of [[false, true], [true, false], [true, true]] as const) {
+        assert.deepEqual(bits(ta, tb), plain, `[${m}x${k}]·[${k}x${n}] batch ${batch}, transposeA=${ta} transposeB=${tb}`);
+      }
+    }
+  });
+
   test('bf16 rounds: its products differ from float32 ones by bf16 rounding, no more', async (t) => {
     if (!(await hasBf16())) return t.skip('no AVX512-BF16 here');
     const [m, n, k] = [64, 96, 256];
