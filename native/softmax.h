@@ -36,34 +36,11 @@ inline vfloat exp_pass(float* y, float m, int64_t n) {
  */
 inline SoftmaxStats softmax_biased_row(const float* x, const float* bias, float* y, int64_t n) {
   // The biased row and its max, as row_max takes it (NaN when any element is NaN).
-  float m = -__builtin_inff();
-  bool nan = false;
-  int64_t i = 0;
-  if (n >= kVecWidth) {
-    vfloat acc = bias ? vload(x) + vload(bias) : vload(x);
-    vfloat bad = vfloat{};
-    for (; i + kVecWidth <= n; i += kVecWidth) {
-      const vfloat v = bias ? vload(x + i) + vload(bias + i) : vload(x + i);
-      vstore(y + i, v);
-      acc = v > acc ? v : acc;
-      bad = v != v ? vsplat(1.f) : bad;
-    }
-    for (int l = 0; l < kVecWidth; l++) {
-      m = acc[l] > m ? acc[l] : m;
-      nan = nan || bad[l] != 0.f;
-    }
-  }
-  for (; i < n; i++) {
-    const float v = bias ? x[i] + bias[i] : x[i];
-    y[i] = v;
-    m = v > m ? v : m;
-    nan = nan || v != v;
-  }
-  if (nan) m = __builtin_nanf("");
+  const float m = row_max_of<true>(x, bias, y, n);
   // exp and its sum, as row_sum adds: lanes first, then across them, then the tail.
   const vfloat lanes = std::isfinite(m) ? exp_pass<true>(y, m, n) : exp_pass<false>(y, m, n);
   float s = hsum(lanes);
-  i = n / kVecWidth * kVecWidth;
+  int64_t i = n / kVecWidth * kVecWidth;
   for (; i < n; i++) {
     y[i] = vexp(y[i] - m);
     s += y[i];
