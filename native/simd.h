@@ -106,21 +106,16 @@ inline float row_dot(const float* x, const float* y, int64_t n) {
   return s;
 }
 
-/**
- * The largest of x[i] + bias[i] (bias may be null), NaN if any is NaN (as tfjs's reference max);
- * with kStore the biased values are written to y too (a softmax's first pass).
- */
-template <bool kStore>
-inline float row_max_of(const float* x, const float* bias, float* y, int64_t n) {
+/** Largest element; NaN if any element is NaN (as tfjs's reference max). */
+inline float row_max(const float* x, int64_t n) {
   float m = -__builtin_inff();
   bool nan = false;
   int64_t i = 0;
   if (n >= kVecWidth) {
-    vfloat acc = bias ? vload(x) + vload(bias) : vload(x);
+    vfloat acc = vload(x);
     vfloat bad = vfloat{};
     for (; i + kVecWidth <= n; i += kVecWidth) {
-      const vfloat v = bias ? vload(x + i) + vload(bias + i) : vload(x + i);
-      if (kStore) vstore(y + i, v);
+      const vfloat v = vload(x + i);
       acc = v > acc ? v : acc;
       bad = v != v ? vsplat(1.f) : bad;
     }
@@ -130,15 +125,10 @@ inline float row_max_of(const float* x, const float* bias, float* y, int64_t n) 
     }
   }
   for (; i < n; i++) {
-    const float v = bias ? x[i] + bias[i] : x[i];
-    if (kStore) y[i] = v;
-    m = v > m ? v : m;
-    nan = nan || v != v;
+    m = x[i] > m ? x[i] : m;
+    nan = nan || x[i] != x[i];
   }
   return nan ? __builtin_nanf("") : m;
 }
-
-/** Largest element; NaN if any element is NaN (as tfjs's reference max). */
-inline float row_max(const float* x, int64_t n) { return row_max_of<false>(x, nullptr, nullptr, n); }
 
 }  // namespace df

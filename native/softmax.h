@@ -14,42 +14,6 @@ struct SoftmaxStats {
   float max, sum;
 };
 
-// y[i] = exp(y[i] − m) over the whole vectors of a row of n; returns their sum per lane.
-// kNonPositive: m is the row's finite max, so every y[i] − m is ≤ 0 or −inf.
-template <bool kNonPositive>
-inline vfloat exp_pass(float* y, float m, int64_t n) {
-  vfloat lanes = vfloat{};
-  for (int64_t i = 0; i + kVecWidth <= n; i += kVecWidth) {
-    const vfloat e = vexpv<kNonPositive>(vload(y + i) - m);
-    vstore(y + i, e);
-    lanes += e;
-  }
-  return lanes;
-}
-
-/**
- * y = softmax(x + bias) over one row (bias may be null; y may alias x). Three passes instead of
- * five: the biased row with its max, exp with its sum, the scale. Each is the arithmetic of the
- * separate passes (row_max, vexp, row_sum, × 1/sum): the same operations on each element, the
- * sum's partial results per vector lane, then across lanes, then the tail, in that order. So the
- * bits are those of adding the bias, then softmax_row.
- */
-inline SoftmaxStats softmax_biased_row(const float* x, const float* bias, float* y, int64_t n) {
-  // The biased row and its max, as row_max takes it (NaN when any element is NaN).
-  const float m = row_max_of<true>(x, bias, y, n);
-  // exp and its sum, as row_sum adds: lanes first, then across them, then the tail.
-  const vfloat lanes = std::isfinite(m) ? exp_pass<true>(y, m, n) : exp_pass<false>(y, m, n);
-  float s = hsum(lanes);
-  int64_t i = n / kVecWidth * kVecWidth;
-  for (; i < n; i++) {
-    y[i] = vexp(y[i] - m);
-    s += y[i];
-  }
-  const float inv = 1.f / s;
-  for (i = 0; i < n; i++) y[i] *= inv;
-  return {m, s};
-}
-
 /**
  * The largest lane, in any order: with no NaN among them the same value as taking the lanes one
  * by one (row_max's order) but for the sign of a zero max, which no softmax output can show
@@ -72,7 +36,8 @@ inline bool any_lane(vfloat v) {
   return any;
 }
 
-// exp_pass on R rows `ld` apart, interleaved; lanes[j] gets row j's sums per lane.
+// y[i] = exp(y[i] − m[j]) over the whole vectors of R rows `ld` apart, interleaved; lanes[j] gets
+// row j's sums per lane. kNonPositive: every m[j] is its row's finite max, so y[i] − m[j] ≤ 0 or −inf.
 template <int R, bool kNonPositive>
 inline void exp_rows(float* y, const float* m, int64_t n, int64_t ld, vfloat* lanes) {
   for (int j = 0; j < R; j++) lanes[j] = vfloat{};
@@ -86,14 +51,17 @@ inline void exp_rows(float* y, const float* m, int64_t n, int64_t ld, vfloat* la
 }
 
 /**
- * softmax_biased_row on R rows `ld` apart at once (the rows of x, bias and y alike). One row's
- * passes end in chains of dependent operations (the max and the sum across lanes, the reciprocal,
- * an exp's polynomial) that leave the core waiting; R rows interleave R independent chains. Each
- * row's arithmetic is softmax_biased_row's, operation for operation, but for the max across lanes
- * (lanes_max), which is the same value; so each row is softmax_biased_row's bits.
+ * y = softmax(x + bias) over R rows of n, `ld` apart (the rows of x, bias and y alike; y may alias
+ * x), in three passes: the biased row with its max, exp with its sum, the scale. Each is the
+ * arithmetic of the separate passes (row_max, vexp, row_sum, × 1/sum): the same operations on each
+ * element, the sum's partial results per vector lane, then across lanes, then the tail, in that
+ * order, and the max across lanes (lanes_max) the same value; so each row is the bits of adding
+ * the bias, then the five-pass softmax. One row's passes end in chains of dependent operations
+ * (the max and the sum across lanes, the reciprocal, an exp's polynomial) that leave the core
+ * waiting; R rows interleave R independent chains. `stats`, if given, gets each row's max and sum.
  */
 template <int R>
-inline void softmax_biased_rows(const float* x, const float* bias, float* y, int64_t n, int64_t ld) {
+inline void softmax_biased_rows(const float* x, const float* bias, float* y, int64_t n, int64_t ld, SoftmaxStats* stats = nullptr) {
   float m[R];
   bool nan[R];
   for (int j = 0; j < R; j++) m[j] = -__builtin_inff(), nan[j] = false;
@@ -143,10 +111,18 @@ inline void softmax_biased_rows(const float* x, const float* bias, float* y, int
       s += y[j * ld + i];
     }
     inv[j] = 1.f / s;
+    if (stats) stats[j] = {m[j], s};
   }
   for (int j = 0; j < R; j++) {
     for (i = 0; i < n; i++) y[j * ld + i] *= inv[j];
   }
+}
+
+/** y = softmax(x + bias) over one row (bias may be null; y may alias x). */
+inline SoftmaxStats softmax_biased_row(const float* x, const float* bias, float* y, int64_t n) {
+  SoftmaxStats st;
+  softmax_biased_rows<1>(x, bias, y, n, n, &st);
+  return st;
 }
 
 /** y = softmax(x) over one row; returns log Σ exp(x) (for cross-entropy). y may alias x. */
