@@ -11,6 +11,7 @@ import { PlanBoard } from '../plan_board';
 import { LocalProcessExecutor } from '../../plans/executor';
 import { defaultStore, QUEUE_SETTINGS } from '../../plans/distributed/settings';
 import type { Plan } from '../../plans/plan';
+import { PLAN_SELECT_SETTINGS, selectFromPlan } from '../../plans/plan_select';
 import { RUN_SERVE_SETTINGS, SERVE_SETTINGS } from '../../serve/settings';
 import type { Dashboard } from '../../serve/server';
 import { startDashboard } from './serve';
@@ -29,7 +30,7 @@ export function planOverrides(command: string, values: Record<string, unknown>):
 const NAME = 'run';
 
 export const RUN_HELP = `Usage: deepfusion run <plan.yaml | bundled plan name> [--out <dir>] [--workers N] [--precision bf16|fp32]
-                                                       [--serve [--port 8080]]
+                                                       [--arms <arm,...>] [--repeats N] [--serve [--port 8080]]
        deepfusion run <plan> --queue redis://host:6379 [--store <dir|s3://bucket/prefix>] [--precision bf16|fp32]
        deepfusion run --list
 
@@ -82,7 +83,12 @@ finetune nodes ({finetune: {model: <node>, suite: default}}) every setting of \`
 For every train and finetune node that does not set its own (overriding the plan's defaults):
 ${PLAN_OVERRIDES.help()}
 
-Example: deepfusion run demo`;
+${PLAN_SELECT_SETTINGS.help()}
+The jobs are the whole plan's (same settings, seeds and cache): with the same --out, a part reuses
+what a run of the whole plan computed. Its report.md covers the part only.
+
+Examples: deepfusion run demo
+          deepfusion run demo --arms "from scratch" --repeats 3 --out runs/demo-seeds   # that arm over seeds 6, 1006, 2006`;
 
 /** The --serve flags of run and demo: their values if --serve is given; a --port etc. without it is refused. */
 export function serveOption(command: string, values: Record<string, unknown>): Record<string, unknown> | undefined {
@@ -165,7 +171,7 @@ export const runCommand: Command = {
   async run(argv) {
     const { values, positionals } = parseCommandArgs(NAME, argv, {
       out: { type: 'string' }, workers: { type: 'string' }, list: { type: 'boolean' }, ...RUN_SERVE_SETTINGS.cliOptions(),
-      ...PLAN_OVERRIDES.cliOptions(), ...QUEUE_SETTINGS.cliOptions(),
+      ...PLAN_OVERRIDES.cliOptions(), ...PLAN_SELECT_SETTINGS.cliOptions(), ...QUEUE_SETTINGS.cliOptions(),
     });
     if (values.list) {
       for (const name of bundledPlanNames()) {
@@ -182,7 +188,10 @@ export const runCommand: Command = {
     if (cluster.queue !== undefined && workers !== undefined) {
       throw new UserError(`deepfusion ${NAME}: --workers is for local runs; with --queue, each worker's --slots decides how many jobs run. Fix: drop --workers`);
     }
-    await runAndReport(loadPlan(positionals[0], planOverrides(NAME, values)), values.out, workers, serve,
+    const source = `deepfusion ${NAME}`;
+    const selection = PLAN_SELECT_SETTINGS.resolve([{ values: PLAN_SELECT_SETTINGS.fromArgs(values), source, fromFlags: true }]);
+    const plan = selectFromPlan(loadPlan(positionals[0], planOverrides(NAME, values)), selection, source);
+    await runAndReport(plan, values.out, workers, serve,
       cluster.queue === undefined ? undefined : { queue: cluster.queue, store: cluster.store });
   },
 };
