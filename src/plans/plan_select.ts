@@ -2,6 +2,7 @@
 // (`deepfusion run demo --arms "from scratch" --repeats 3`). The jobs kept are jobs of the whole
 // plan (the same settings, seeds and cache keys; repeat r still shifts seeds by 1000·r), so a
 // selection reuses what a run of the whole plan computed, and the other way round.
+import * as path from 'node:path';
 import { UserError } from '../errors';
 import { custom, defineSettings, int, SettingProblem, type SettingValues } from '../util/settings';
 import { ancestorsOf, MAX_REPEATS, type Plan } from './plan';
@@ -28,6 +29,16 @@ export const PLAN_SELECT_SETTINGS = defineSettings('plan selection', {
 });
 
 export type PlanSelection = SettingValues<typeof PLAN_SELECT_SETTINGS.decls>;
+
+/**
+ * Where a part of a plan writes by default: runs/<plan>-<arms>-r<repeats>, not runs/<plan>, so that
+ * its report never replaces the whole plan's. undefined when nothing is selected.
+ */
+export function selectionOutDir(plan: Plan, selection: PlanSelection): string | undefined {
+  if (selection.arms === undefined && selection.repeats === undefined) return undefined;
+  const slug = (selection.arms ?? []).map((a) => a.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, ''));
+  return path.join('runs', [plan.name, ...slug, `r${selection.repeats ?? plan.repeats}`].join('-'));
+}
 
 /** `plan` cut to the selected arms and repeats; `source` names where the selection came from, for errors. */
 export function selectFromPlan(plan: Plan, selection: PlanSelection, source: string): Plan {

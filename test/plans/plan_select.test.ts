@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { UserError } from '../../src/errors';
 import { expandPlan } from '../../src/plans/graph';
 import { nodeKinds } from '../../src/plans/kinds';
 import { parsePlan } from '../../src/plans/plan';
-import { PLAN_SELECT_SETTINGS, selectFromPlan } from '../../src/plans/plan_select';
+import { PLAN_SELECT_SETTINGS, selectFromPlan, selectionOutDir } from '../../src/plans/plan_select';
 import { parsePlanText } from '../../src/plans/plan_source';
 import { loadPlan } from '../../src/plans/run_plan_file';
 import { runCli } from '../helpers/cli';
@@ -29,6 +30,13 @@ const flags = (values: Record<string, unknown>) =>
   PLAN_SELECT_SETTINGS.resolve([{ values: PLAN_SELECT_SETTINGS.fromArgs(values), source: 'deepfusion run', fromFlags: true }]);
 
 describe('part of a plan (run --arms, --repeats)', () => {
+  test('a part writes beside the whole plan by default, never into its directory', () => {
+    assert.equal(selectionOutDir(plan(), flags({})), undefined, 'the whole plan keeps runs/<plan>');
+    assert.equal(selectionOutDir(plan(), flags({ arms: 'from scratch', repeats: '3' })), path.join('runs', 'p-from-scratch-r3'));
+    assert.equal(selectionOutDir(plan(), flags({ repeats: '2' })), path.join('runs', 'p-r2'));
+    assert.equal(selectionOutDir(plan(), flags({ arms: 'fusion,from scratch' })), path.join('runs', 'p-fusion-from-scratch-r1'));
+  });
+
   test('an arm keeps the nodes it reads and those measuring it alone; its jobs are the whole plan\'s', () => {
     const whole = expandPlan(plan());
     const part = selectFromPlan(plan(), flags({ arms: 'fusion' }), 'deepfusion run');

@@ -11,7 +11,7 @@ import { PlanBoard } from '../plan_board';
 import { LocalProcessExecutor } from '../../plans/executor';
 import { defaultStore, QUEUE_SETTINGS } from '../../plans/distributed/settings';
 import type { Plan } from '../../plans/plan';
-import { PLAN_SELECT_SETTINGS, selectFromPlan } from '../../plans/plan_select';
+import { PLAN_SELECT_SETTINGS, selectFromPlan, selectionOutDir } from '../../plans/plan_select';
 import { RUN_SERVE_SETTINGS, SERVE_SETTINGS } from '../../serve/settings';
 import type { Dashboard } from '../../serve/server';
 import { startDashboard } from './serve';
@@ -84,11 +84,13 @@ For every train and finetune node that does not set its own (overriding the plan
 ${PLAN_OVERRIDES.help()}
 
 ${PLAN_SELECT_SETTINGS.help()}
-The jobs are the whole plan's (same settings, seeds and cache): with the same --out, a part reuses
-what a run of the whole plan computed. Its report.md covers the part only.
+The jobs are the whole plan's (same settings, seeds and cache). A part writes to
+runs/<plan>-<arms>-r<repeats> unless --out says otherwise; with the whole plan's --out it reuses what
+that run computed, and its report.md and figures, which cover the part only, replace the whole's
+(the jobs stay: running the whole plan again rewrites its report from them).
 
 Examples: deepfusion run demo
-          deepfusion run demo --arms "from scratch" --repeats 3 --out runs/demo-seeds   # that arm over seeds 6, 1006, 2006`;
+          deepfusion run demo --arms "from scratch" --repeats 3   # that arm over seeds 6, 1006, 2006, in runs/demo-from-scratch-r3`;
 
 /** The --serve flags of run and demo: their values if --serve is given; a --port etc. without it is refused. */
 export function serveOption(command: string, values: Record<string, unknown>): Record<string, unknown> | undefined {
@@ -190,8 +192,9 @@ export const runCommand: Command = {
     }
     const source = `deepfusion ${NAME}`;
     const selection = PLAN_SELECT_SETTINGS.resolve([{ values: PLAN_SELECT_SETTINGS.fromArgs(values), source, fromFlags: true }]);
-    const plan = selectFromPlan(loadPlan(positionals[0], planOverrides(NAME, values)), selection, source);
-    await runAndReport(plan, values.out, workers, serve,
+    const whole = loadPlan(positionals[0], planOverrides(NAME, values));
+    const plan = selectFromPlan(whole, selection, source);
+    await runAndReport(plan, values.out ?? selectionOutDir(whole, selection), workers, serve,
       cluster.queue === undefined ? undefined : { queue: cluster.queue, store: cluster.store });
   },
 };
