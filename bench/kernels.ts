@@ -111,6 +111,8 @@ const GEMM_TIMED: Array<[string, number, number, number, boolean, boolean]> = [
   ['small', 512, 128, 2048, true, false], ['small', 8192, 128, 512, true, false],
   ['base', 2048, 512, 512, false, true], ['base', 2048, 2048, 512, false, true], ['base', 2048, 512, 2048, false, false],
   ['base', 512, 8192, 512, false, true], ['base', 2048, 512, 2048, true, false],
+  // The weight gradients with 512 rows (Aᵀ·B): q, k, v and o's in the encoder, wi's, the decoder's.
+  ['base', 512, 512, 2048, true, false], ['base', 512, 2048, 2048, true, false], ['base', 512, 512, 512, true, false],
 ];
 
 const GEMM_BF16: Kernel = {
