@@ -64,12 +64,13 @@ function spreadValues(n: number, rng: Rng): Float32Array {
 export type GemmShape = [number, number, number, number, number, number];
 
 // m, n, k: every edge the kernel has (partial panels of 12 rows and 32 columns, odd k, two k
-// blocks past 2048, several column blocks of B when k is short, a batch with a shared operand).
+// blocks past 2048, several column blocks of B when k is short, a batch with a shared operand, an
+// Aᵀ too large to be packed whole: 4200 × 2048).
 const SMALL = [1, 5, 12, 13, 31, 32, 33, 128, 130];
 export const GEMM_BITS_SHAPES: GemmShape[] = [
   ...SMALL.flatMap((m) => SMALL.flatMap((n) => SMALL.map((k): GemmShape => [1, 1, 1, m, n, k]))),
   ...[[2050, 130, 2049], [130, 2050, 2051], [33, 31, 4097], [13, 1000, 4100], [2047, 33, 2048], [20, 70000, 31],
-    [300, 5000, 64], [2048, 512, 512], [512, 8192, 128], [512, 128, 8192]].map(([m, n, k]): GemmShape => [1, 1, 1, m, n, k]),
+    [300, 5000, 64], [2048, 512, 512], [512, 8192, 128], [512, 128, 8192], [4200, 40, 2048]].map(([m, n, k]): GemmShape => [1, 1, 1, m, n, k]),
   [3, 1, 3, 33, 40, 77], [4, 4, 1, 130, 64, 31],
 ];
 

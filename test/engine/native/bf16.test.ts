@@ -64,9 +64,10 @@ describe('bf16 products on the native backend', () => {
     // A's rows are packed as they are and Aᵀ's pair by pair across the rows; B's and Bᵀ's each
     // their own way too. Every layout must give the same pairs, summed in the same order. The
     // shapes take partial row panels (m not a multiple of 12) and column panels, odd k, two k
-    // blocks (k > 2048), several column blocks of B (n = 70000 at k = 31) and a batch.
+    // blocks (k > 2048), several column blocks of B (n = 70000 at k = 31), a batch, and an Aᵀ past
+    // the 16 MB that is packed whole (4200 × 2048), which is packed by groups of rows instead.
     const shapes: Array<[number, number, number, number]> = [[1, 1, 1, 1], [5, 7, 3, 1], [13, 37, 33, 1], [12, 32, 128, 1],
-      [130, 33, 2049, 1], [31, 100, 4097, 1], [300, 130, 129, 1], [5, 70000, 31, 1], [13, 40, 77, 3]];
+      [130, 33, 2049, 1], [31, 100, 4097, 1], [300, 130, 129, 1], [5, 70000, 31, 1], [13, 40, 77, 3], [4200, 40, 2048, 1]];
     const asFloat32 = (x: Float32Array, rows: number, cols: number, batch: number): Float32Array => {
       const out = new Float32Array(x.length);
       for (let i = 0; i < batch; i++) out.set(transposed(x.subarray(i * rows * cols, (i + 1) * rows * cols), rows, cols), i * rows * cols);
