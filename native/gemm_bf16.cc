@@ -180,6 +180,20 @@ void pack_across_k(const float* src, int64_t ld, int64_t kc, int width, int vali
   }
 }
 
+// Pair p (k-rows r0 and r1; r1 null past k) of `rows` rows of C, in Aᵀ's panels (APairs: the panel of
+// rows ir.. at out + ir·pairs, pair p at p·MR in it). A k-row of A holds that k of every row of C,
+// so each panel's 12 values are contiguous in it.
+inline void pack_at_pair(const float* r0, const float* r1, int64_t rows, int64_t pairs, int64_t p, uint32_t* out) {
+  for (int64_t ir = 0; ir < rows; ir += MR) {
+    const int valid = static_cast<int>(std::min<int64_t>(MR, rows - ir));
+    const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
+    const __m512 a = _mm512_maskz_loadu_ps(mask, r0 + ir);
+    const __m512 b = r1 ? _mm512_maskz_loadu_ps(mask, r1 + ir) : _mm512_setzero_ps();
+    const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(b, a);
+    _mm512_mask_storeu_epi32(out + ir * pairs + p * MR, (1u << MR) - 1, _mm512_permutexvar_epi16(kInterleave, words));
+  }
+}
+
 // Packs rows [i0, i0+mc) × k [p0, p0+kc) of op(A) into MR-row panels, in one of two layouts.
 // A's rows (contiguous along k) keep their order (ARows): each row is only converted to bf16
 // pairs, row i at out + i·kARowStride, rows past mc not written (the micro-kernel reads them but
@@ -223,15 +237,8 @@ void pack_a(const Gemm& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, uint3
         _mm_prefetch(reinterpret_cast<const char*>(cols + ahead - 1), _MM_HINT_T1);
       }
     }
-    for (int64_t ir = 0; ir < mc; ir += MR) {
-      const int valid = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-      const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
-      const float* r0 = g.a + k0 * g.lda + i0 + ir;
-      const __m512 a = _mm512_maskz_loadu_ps(mask, r0);
-      const __m512 b = 2 * p + 1 < kc ? _mm512_maskz_loadu_ps(mask, r0 + g.lda) : _mm512_setzero_ps();
-      const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(b, a);
-      _mm512_mask_storeu_epi32(out + ir * pairs + p * MR, (1u << MR) - 1, _mm512_permutexvar_epi16(kInterleave, words));
-    }
+    const float* r0 = g.a + k0 * g.lda + i0;
+    pack_at_pair(r0, 2 * p + 1 < kc ? r0 + g.lda : nullptr, mc, pairs, p, out);
   }
 }
 
@@ -243,15 +250,7 @@ void pack_a_whole(const Gemm& g, int64_t p0, int64_t kc, int64_t q0, int64_t q1,
   const int64_t pairs = (kc + 1) / 2;
   for (int64_t p = q0; p < q1; p++) {
     const float* r0 = g.a + (p0 + 2 * p) * g.lda;
-    const float* r1 = 2 * p + 1 < kc ? r0 + g.lda : nullptr;
-    for (int64_t ir = 0; ir < g.m; ir += MR) {
-      const int valid = static_cast<int>(std::min<int64_t>(MR, g.m - ir));
-      const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
-      const __m512 a = _mm512_maskz_loadu_ps(mask, r0 + ir);
-      const __m512 b = r1 ? _mm512_maskz_loadu_ps(mask, r1 + ir) : _mm512_setzero_ps();
-      const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(b, a);
-      _mm512_mask_storeu_epi32(out + ir * pairs + p * MR, (1u << MR) - 1, _mm512_permutexvar_epi16(kInterleave, words));
-    }
+    pack_at_pair(r0, 2 * p + 1 < kc ? r0 + g.lda : nullptr, g.m, pairs, p, out);
   }
 }
 
@@ -266,6 +265,10 @@ int64_t whole_a_words(const Gemm& g) {
 
 // Pack tasks of Aᵀ packed whole: this many pairs each.
 constexpr int64_t kPairsPerTask = 8;
+
+// Whether the column block from j0 needs Aᵀ packed whole again: with one k block, the copy packed for
+// the first column block serves every other.
+bool packs_a_whole_at(const Gemm& g, int64_t j0) { return j0 == 0 || g.k > KC; }
 
 // Packs k [p0, p0+kc) × columns [j0, j0+nc) of op(B) into NR-column panels.
 void pack_b(const Gemm& g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, uint32_t* out) {
@@ -422,8 +425,7 @@ void gemm_bf16_serial(const Gemm& g) {
       const int64_t kc = std::min(KC, g.k - p0);
       pack_b(g, p0, kc, j0, nc, bp);
       if (ap) {
-        // With one k block, Aᵀ's packed copy serves every block of columns.
-        if (j0 == 0 || g.k > KC) pack_a_whole(g, p0, kc, 0, (kc + 1) / 2, ap);
+        if (packs_a_whole_at(g, j0)) pack_a_whole(g, p0, kc, 0, (kc + 1) / 2, ap);
         packed_rows(g, ap, bp, 0, g.m, p0, kc, j0, nc);
         continue;
       }
@@ -454,7 +456,7 @@ void gemm_bf16_parallel(const Gemm& g) {
       c.nc = nc;
       c.b_tasks = (nc + NR - 1) / NR;
       const int64_t pairs = (c.kc + 1) / 2;
-      const int64_t a_tasks = c.ap && (j0 == 0 || g.k > KC) ? (pairs + kPairsPerTask - 1) / kPairsPerTask : 0;
+      const int64_t a_tasks = c.ap && packs_a_whole_at(g, j0) ? (pairs + kPairsPerTask - 1) / kPairsPerTask : 0;
       pool_run(c.b_tasks + a_tasks, [](void* p, int64_t t) {
         const Ctx& c = *static_cast<const Ctx*>(p);
         const int64_t pairs = (c.kc + 1) / 2;
