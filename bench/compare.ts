@@ -12,6 +12,7 @@ import { initEngine } from '../src/engine';
 import { bf16Unavailable, machinePrecision, PRECISIONS, type Precision } from '../src/engine/precision';
 import { makeConfig } from '../src/model/config';
 import { saveBenchInputs, type BenchOptions } from '../src/training/benchmark';
+import { median } from '../src/util/stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -48,12 +49,6 @@ function lastJson(cmd: string, args: string[], env: NodeJS.ProcessEnv): Record<s
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
   const lines = r.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]) as Record<string, number>;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 async function main(): Promise<void> {

@@ -14,6 +14,7 @@ import { QueueExecutor } from '../src/plans/distributed/queue_executor';
 import { LocalProcessExecutor, type Executor } from '../src/plans/executor';
 import { nodeKinds } from '../src/plans/kinds';
 import { parsePlan } from '../src/plans/plan';
+import { median } from '../src/util/stats';
 import { parsePlanText } from '../src/plans/plan_source';
 import { prepareData } from '../src/plans/run_plan_file';
 import { runPlan } from '../src/plans/runner';
@@ -94,10 +95,6 @@ async function runOnce(executor: Executor, text: string): Promise<Timing> {
   return { wall: (performance.now() - t0) / 1000, queue, overhead };
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '–');
 
 async function main(): Promise<void> {

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { ADDON_PATH, loadAddon, type NativeAddon } from '../src/engine/native/addon';
 import { reportedError, UserError } from '../src/errors';
 import { Rng } from '../src/util/rng';
+import { median } from '../src/util/stats';
 
 /** One output of a kernel as one build computed it: a name saying which call, and its values. */
 export type Output = [name: string, values: Float32Array | Float64Array];
@@ -341,7 +342,6 @@ function differenceOf(name: string, x: Output[1], otherName: string, y: Output[1
   return `${name}: element ${element} is ${x[element]} in ${fileX} and ${y[element]} in ${fileY}`;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const pause = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 /** Operand copies of this many bytes in all are cycled under --cold, so every call finds its operands out of cache. */

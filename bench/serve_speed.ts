@@ -13,6 +13,7 @@ import { Dashboard } from '../src/serve/server';
 import { listRuns } from '../src/serve/runs';
 import { RunView } from '../src/serve/views';
 import { presetConfig } from '../src/training/presets';
+import { median } from '../src/util/stats';
 import { launchChromium } from '../test/helpers/browser';
 
 declare const document: { querySelectorAll(s: string): { length: number }; getElementById(id: string): { dataset: Record<string, string | undefined> } | null };
@@ -32,8 +33,6 @@ function makeRun(dir: string, lines: number, seed: number): void {
   }
   fs.writeFileSync(path.join(dir, 'metrics.jsonl'), `${out.join('\n')}\n`);
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: 'string', default: '100' }, lines: { type: 'string', default: '10000' }, rounds: { type: 'string', default: '5' } } });

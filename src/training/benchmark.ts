@@ -16,6 +16,7 @@ import { lossAndGrads, shiftRight, type Seq2SeqBatch } from '../model/t5';
 import { Rng } from '../util/rng';
 import { withPrecision, type Precision } from '../engine/precision';
 import { bool, defineSettings, int, num, oneOf } from '../util/settings';
+import { median } from '../util/stats';
 import { ADAFACTOR_DEFAULTS } from './optimizers/adafactor';
 import { shapesOf, stateLayout } from './optimizers/slots';
 import { makeOptimizer, type OptimizerSpec } from './optimizers/spec';
@@ -237,12 +238,6 @@ export function saveBenchInputs(dir: string, opts: BenchOptions): void {
     { name: 'decoder_input_ids', shape: shape(b.decoderInputIds), data: flat(b.decoderInputIds) },
     { name: 'labels', shape: shape(b.labels), data: flat(b.labels) },
   ]);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 export function benchmarkTraining(opts: BenchOptions): BenchResult {
