@@ -118,8 +118,8 @@ const GEMM_TIMED: Array<[string, number, number, number, boolean, boolean]> = [
 ];
 
 const GEMM_BF16: Kernel = {
-  summary: 'the bf16 matrix product (native/gemm_bf16.cc): bits of 5940 outputs (products of 741 shapes in each '
-    + 'transposition, and attention\'s products) on 1 and 2 threads; timed at the products of a T5 step',
+  summary: `the bf16 matrix product (native/gemm_bf16.cc): bits of the products of ${GEMM_BITS_SHAPES.length} shapes in each `
+    + 'transposition, and attention\'s products, on 1 and 2 threads; timed at the products of a T5 step',
   precisions: ['bf16'],
   shapes: ['small', 'base'],
   defaultShapes: ['small', 'base'],
