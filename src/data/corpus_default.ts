@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { corpusFingerprint, groupIntoDocuments, lazyCorpus, type Corpus, type CorpusDocument } from './corpus';
 import { normalizeText } from './normalize';
+import { slug } from '../util/slug';
 
 export const DEFAULT_CORPUS = 'default';
 
@@ -24,10 +25,6 @@ interface MobyDickPart { chapter: string; title: string; text: string }
 export function packageVersion(name: string): string {
   const file = require.resolve(`${name}/package.json`);
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
-}
-
-function slug(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 }
 
 function sotuDocuments(): CorpusDocument[] {

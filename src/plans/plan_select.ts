@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { UserError } from '../errors';
 import { custom, defineSettings, int, SettingProblem, type SettingValues } from '../util/settings';
+import { slug } from '../util/slug';
 import { ancestorsOf, MAX_REPEATS, type Plan } from './plan';
 
 const GROUP = 'Part of the plan';
@@ -36,8 +37,8 @@ export type PlanSelection = SettingValues<typeof PLAN_SELECT_SETTINGS.decls>;
  */
 export function selectionOutDir(plan: Plan, selection: PlanSelection): string | undefined {
   if (selection.arms === undefined && selection.repeats === undefined) return undefined;
-  const slug = (selection.arms ?? []).map((a) => a.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, ''));
-  return path.join('runs', [plan.name, ...slug, `r${selection.repeats ?? plan.repeats}`].join('-'));
+  const arms = (selection.arms ?? []).map(slug);
+  return path.join('runs', [plan.name, ...arms, `r${selection.repeats ?? plan.repeats}`].join('-'));
 }
 
 /** `plan` cut to the selected arms and repeats; `source` names where the selection came from, for errors. */
