@@ -14,10 +14,10 @@ import { QueueExecutor } from '../src/plans/distributed/queue_executor';
 import { LocalProcessExecutor, type Executor } from '../src/plans/executor';
 import { nodeKinds } from '../src/plans/kinds';
 import { parsePlan } from '../src/plans/plan';
-import { median } from '../src/util/stats';
 import { parsePlanText } from '../src/plans/plan_source';
 import { prepareData } from '../src/plans/run_plan_file';
 import { runPlan } from '../src/plans/runner';
+import { median } from '../src/util/stats';
 
 const CLI = path.join(__dirname, '..', 'src', 'cli', 'main.js');
 
