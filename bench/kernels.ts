@@ -89,7 +89,7 @@ export function* gemmOutputs(addon: NativeAddon, shapes: GemmShape[] = GEMM_BITS
       const a = spreadValues(batchA * m * k, rng), b = spreadValues(batchB * k * n, rng);
       for (const [ta, tb] of TRANSPOSES) {
         const c = new Float32Array(batch * m * n);
-        addon.matmul(a, b, c, batch, batchA, batchB, m, n, k, ta, tb, true);
+        addon.matmul(a, b, c, batch, batchA, batchB, m, n, k, ta, tb, true, null, null);
         yield [`${batch}×${m}×${n}×${k} transA=${ta} transB=${tb}, ${threads} thread(s)`, c];
       }
     }
@@ -98,7 +98,7 @@ export function* gemmOutputs(addon: NativeAddon, shapes: GemmShape[] = GEMM_BITS
     const q = spreadValues(B * tq * H * dk, rng), kk = spreadValues(B * tk * H * dk, rng), v = spreadValues(B * tk * H * dk, rng);
     const bias = spreadValues(H * tq * tk, rng), dOut = spreadValues(B * tq * H * dk, rng);
     const probs = new Float32Array(B * H * tq * tk), o = new Float32Array(q.length);
-    addon.attention(q, kk, v, bias, null, probs, o, B, H, tq, tk, dk, false, true);
+    addon.attention(q, kk, v, bias, null, probs, o, null, B, H, tq, tk, dk, false, true);
     const [dq, dkk, dv, dBias] = [q, kk, v, bias].map((x) => new Float32Array(x.length));
     addon.attentionGrad(dOut, q, kk, v, probs, dq, dkk, dv, dBias, B, H, tq, tk, dk, true);
     const names = ['probabilities', 'output', 'dQ', 'dK', 'dV', 'dBias'];
@@ -131,7 +131,7 @@ const GEMM_BF16: Kernel = {
     bytes: 4 * (m * k + k * n + m * n),
     make: (rng) => {
       const a = spreadValues(m * k, rng), b = spreadValues(k * n, rng), c = new Float32Array(m * n);
-      return (addon) => addon.matmul(a, b, c, 1, 1, 1, m, n, k, ta, tb, true);
+      return (addon) => addon.matmul(a, b, c, 1, 1, 1, m, n, k, ta, tb, true, null, null);
     },
   })),
 };
@@ -181,7 +181,7 @@ export function* attentionOutputs(addon: NativeAddon): Generator<Output> {
             for (let j = 0; j < c.tk; j++) mask![b * c.tk + j] = c.holes ? Number((j * 7 + b) % 3 !== 0) : Number(j < n);
           });
           const probs = new Float32Array(c.b * c.h * c.tq * c.tk), out = new Float32Array(q.length);
-          addon.attention(q, k, v, bias, mask, probs, out, c.b, c.h, c.tq, c.tk, c.dk, c.causal, bf16);
+          addon.attention(q, k, v, bias, mask, probs, out, null, c.b, c.h, c.tq, c.tk, c.dk, c.causal, bf16);
           const dOut = random(out.length);
           const dq = new Float32Array(q.length), dk = new Float32Array(k.length), dv = new Float32Array(v.length);
           const dBias = withBias ? new Float32Array(c.h * c.tq * c.tk) : null;
@@ -252,7 +252,7 @@ function attentionTimed(shape: string, bf16: boolean, first: NativeAddon): Timed
       if (mask) LENGTHS.forEach((n, b) => mask.fill(1, b * c.tk, b * c.tk + Math.min(n, c.tk)));
       const probs = zeros(BATCH * heads * c.tq * c.tk), out = zeros(q.length);
       const forward = (addon: NativeAddon): void =>
-        addon.attention(q, k, v, bias, mask, probs, out, BATCH, heads, c.tq, c.tk, dk, c.causal, bf16);
+        addon.attention(q, k, v, bias, mask, probs, out, null, BATCH, heads, c.tq, c.tk, dk, c.causal, bf16);
       return { q, k, v, bias, probs, out, forward };
     };
     // Two products of 2·tq·tk·dk per head forward, four backward.

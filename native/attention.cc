@@ -10,6 +10,7 @@
 // DfAttentionContext and the batch sum give, on any thread count.
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include "gemm.h"
@@ -31,7 +32,7 @@ inline float* slice(float* x, int64_t b, int64_t h, int64_t n, int64_t width, in
 
 // Per-thread scratch of one head's [Tq, Tk] and two rows.
 struct Scratch {
-  std::vector<float> tile, row;
+  std::vector<float> tile, row, context;  // context: one head's [Tq, dk] when it is stored in bf16
   std::vector<int32_t> live;
   void fit(int64_t tq, int64_t tk) {
     if (static_cast<int64_t>(tile.size()) < tq * tk) tile.resize(static_cast<size_t>(tq * tk));
@@ -47,11 +48,19 @@ Scratch& scratch(int64_t tq, int64_t tk) {
 
 }  // namespace
 
+// With out16 the context is stored in bf16 (for the output projection's products only): each
+// head's is computed into scratch, then rounded as the bf16 GEMM rounds its operands.
 void op::attention(const float* q, const float* k, const float* v, const float* bias, const float* mask, float* probs,
-                   float* out, int64_t batch, int64_t heads, int64_t tq, int64_t tk, int64_t dk, bool causal, bool bf16) {
+                   float* out, uint16_t* out16, int64_t batch, int64_t heads, int64_t tq, int64_t tk, int64_t dk, bool causal,
+                   bool bf16) {
+  if ((out && out16) || (batch * tq * heads * dk > 0 && !out && !out16)) {
+    throw std::invalid_argument("attention: give one output, out or outBf16");
+  }
+  if (out16 && !bf16) throw std::invalid_argument("attention: a bf16 output needs bf16 products");
   const int64_t width = heads * dk, area = tq * tk;
   parallel_for(batch * heads, 1, [&](int64_t begin, int64_t end) {
     Scratch& s = scratch(tq, tk);
+    if (out16 && static_cast<int64_t>(s.context.size()) < tq * dk) s.context.resize(static_cast<size_t>(tq * dk));
     float* tile = s.tile.data();
     for (int64_t i = begin; i < end; i++) {
       const int64_t b = i / heads, h = i % heads;
@@ -62,8 +71,13 @@ void op::attention(const float* q, const float* k, const float* v, const float* 
                              s.row.data(), s.live.data());
       // The context reads the probabilities from the tile (in cache); memory gets them with
       // streaming stores, for the backward pass (no read of the lines they overwrite).
-      gemm_serial({false, false, tq, dk, tk, tile, tk, slice(v, b, h, tk, width, dk), width, slice(out, b, h, tq, width, dk), width,
-                   0.f, bf16});
+      if (out16) {
+        gemm_serial({false, false, tq, dk, tk, tile, tk, slice(v, b, h, tk, width, dk), width, s.context.data(), dk, 0.f, bf16});
+        for (int64_t r = 0; r < tq; r++) to_bf16(s.context.data() + r * dk, out16 + (b * tq + r) * width + h * dk, dk);
+      } else {
+        gemm_serial({false, false, tq, dk, tk, tile, tk, slice(v, b, h, tk, width, dk), width, slice(out, b, h, tq, width, dk),
+                     width, 0.f, bf16});
+      }
       store_streaming(tile, probs + i * area, area);
     }
     stream_fence();

@@ -1,4 +1,8 @@
 // DfGatedGelu(Grad): y = gelu_tanh(gate)·linear and its two input gradients in one pass.
+#include <algorithm>
+#include <stdexcept>
+
+#include "gemm.h"
 #include "ops.h"
 #include "pool.h"
 #include "vmath.h"
@@ -16,11 +20,26 @@ constexpr int64_t kGrain = 1 << 14;
 // division per element, where tanh costs a polynomial, an exp and a division.
 inline float sigmoid_2u(float x) { return 1.f / (1.f + vexp(-2.f * kC * (x + kA * x * x * x))); }
 
-void op::gatedGelu(const float* gate, int64_t n, const float* lin, float* y) {
+inline void gated_gelu(const float* gate, const float* lin, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float x = gate[i];
+    y[i] = x * sigmoid_2u(x) * lin[i];
+  }
+}
+
+// With y16 the output is stored in bf16 (for products only): computed as for y a block at a time
+// in scratch, then rounded as the bf16 GEMM rounds its operands.
+void op::gatedGelu(const float* gate, int64_t n, const float* lin, float* y, uint16_t* y16) {
+  if ((y && y16) || (n > 0 && !y && !y16)) throw std::invalid_argument("gatedGelu: give one output, out or outBf16");
+  if (y16 && !gemm_bf16_built()) throw std::invalid_argument("gatedGelu: a bf16 output needs AVX512-BF16, which this build lacks");
   parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; i++) {
-      const float x = gate[i];
-      y[i] = x * sigmoid_2u(x) * lin[i];
+    if (y) return gated_gelu(gate + begin, lin + begin, y + begin, end - begin);
+    constexpr int64_t kBlock = 1024;
+    alignas(64) float block[kBlock];
+    for (int64_t i = begin; i < end; i += kBlock) {
+      const int64_t m = std::min(kBlock, end - i);
+      gated_gelu(gate + i, lin + i, block, m);
+      to_bf16(block, y16 + i, m);
     }
   });
 }

@@ -16,6 +16,11 @@ struct Gemm {
   float* c; int64_t ldc;
   float beta;  // 0: C is overwritten and never read (it may hold garbage)
   bool bf16 = false;  // products in bf16 (gemm_bf16_built() must hold), sums in float32
+  // A or B stored in bf16 (an activation only products read), used in place of a or b with the
+  // same leading dimension: bf16 products only, and only A and B not transposed, the places an
+  // activation takes in a linear layer's product and its weight gradient.
+  const uint16_t* a16 = nullptr;
+  const uint16_t* b16 = nullptr;
 };
 
 using GemmKernel = void (*)(const Gemm& g);
@@ -35,6 +40,11 @@ void gemm_openblas_threaded(const Gemm& g, int threads);
 
 /** Whether the bf16 kernel (gemm_bf16.cc) is built: the compiler targets AVX512-BF16. */
 bool gemm_bf16_built();
+/**
+ * y = x rounded to bf16 as the bf16 kernel rounds its operands while packing them (the same
+ * instruction), so a product of y gives the bits a product of x gives. Needs gemm_bf16_built().
+ */
+void to_bf16(const float* x, uint16_t* y, int64_t n);
 /** The bf16 kernel on the calling thread alone. */
 void gemm_bf16_serial(const Gemm& g);
 /** The bf16 kernel across the pool, B's packed panels shared (call outside pool jobs). */

@@ -102,6 +102,12 @@ inline __m512i pairs16(const float* line, int64_t n) {
   return (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, line + 16), _mm512_maskz_loadu_ps(lo, line));
 }
 
+// The same 16 pairs from up to 32 values already in bf16 (n of them present).
+inline __m512i pairs16(const uint16_t* line, int64_t n) {
+  if (n >= 32) return _mm512_loadu_si512(line);
+  return _mm512_maskz_loadu_epi16(static_cast<__mmask32>((uint64_t{1} << n) - 1), line);
+}
+
 // Transposes 16 vectors of 16 words: r[i][j] becomes r[j][i].
 inline void transpose16(__m512i r[16]) {
   __m512i t[16];
@@ -160,21 +166,33 @@ void pack_along_k(const float* src, int64_t stride, int64_t kc, int width, int v
   }
 }
 
-void pack_across_k(const float* src, int64_t ld, int64_t kc, int width, int valid, uint32_t* out) {
+// Values [w, w+16) of two k-rows (r1 null past k; `mask` the ones present) as [r0 × 16 | r1 × 16]
+// bf16 words: from float32 rounded by vcvtne2ps2bf16, from bf16 storage as they are.
+inline __m512i two_rows(const float* r0, const float* r1, __mmask16 mask) {
+  const __m512 a = _mm512_maskz_loadu_ps(mask, r0);
+  const __m512 b = r1 ? _mm512_maskz_loadu_ps(mask, r1) : _mm512_setzero_ps();
+  return (__m512i)_mm512_cvtne2ps_pbh(b, a);
+}
+inline __m512i two_rows(const uint16_t* r0, const uint16_t* r1, __mmask16 mask) {
+  const __m256i a = _mm256_maskz_loadu_epi16(mask, r0);
+  const __m256i b = r1 ? _mm256_maskz_loadu_epi16(mask, r1) : _mm256_setzero_si256();
+  return _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+}
+
+template <class T>
+void pack_across_k(const T* src, int64_t ld, int64_t kc, int width, int valid, uint32_t* out) {
   const int64_t pairs = (kc + 1) / 2;
   const __mmask16 full = 0xffff;
   for (int64_t p = 0; p < pairs; p++) {
-    const float* r0 = src + 2 * p * ld;
-    const float* r1 = 2 * p + 1 < kc ? r0 + ld : nullptr;
+    const T* r0 = src + 2 * p * ld;
+    const T* r1 = 2 * p + 1 < kc ? r0 + ld : nullptr;
     uint32_t* dst = out + p * width;
     for (int w = 0; w < width; w += 16) {
       const int n = std::clamp(valid - w, 0, 16);
       const int lanes = std::min(16, width - w);
       const __mmask16 mask = n == 16 ? full : static_cast<__mmask16>((1u << n) - 1);
       const __mmask16 store = lanes == 16 ? full : static_cast<__mmask16>((1u << lanes) - 1);
-      const __m512 a = _mm512_maskz_loadu_ps(mask, r0 + w);
-      const __m512 b = r1 ? _mm512_maskz_loadu_ps(mask, r1 + w) : _mm512_setzero_ps();
-      const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(b, a);
+      const __m512i words = two_rows(r0 + w, r1 ? r1 + w : nullptr, mask);
       _mm512_mask_storeu_epi32(dst + w, store, _mm512_permutexvar_epi16(kInterleave, words));
     }
   }
@@ -194,6 +212,27 @@ inline void pack_at_pair(const float* r0, const float* r1, int64_t rows, int64_t
   }
 }
 
+// A's rows [i0, i0+mc) × k [p0, p0+kc), not transposed, in pack_a's ARows layout. The first `ahead`
+// rows of the group this thread packs next (from row `next`) are asked into L2 meanwhile: they
+// arrive while this group's micro-kernels run, where a cold A otherwise stalled each pack.
+template <class T>
+void pack_rows(const T* a, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, uint32_t* out, int64_t next,
+               int64_t ahead) {
+  const int64_t pairs = (kc + 1) / 2;
+  constexpr int64_t kLineBytes = 64, kPanelBytes = 32 * sizeof(T);  // 16 pairs
+  for (int64_t i = 0; i < mc; i++) {
+    const T* from = a + (i0 + i) * lda + p0;
+    uint32_t* line = out + i * kARowStride;
+    const char* next_row = i < ahead ? reinterpret_cast<const char*>(a + (next + i) * lda + p0) : nullptr;
+    for (int64_t p = 0; p < pairs; p += 16) {
+      if (next_row) {
+        for (int64_t b = 0; b < kPanelBytes; b += kLineBytes) _mm_prefetch(next_row + p / 16 * kPanelBytes + b, _MM_HINT_T1);
+      }
+      _mm512_store_si512(line + p, pairs16(from + 2 * p, kc - 2 * p));
+    }
+  }
+}
+
 // Packs rows [i0, i0+mc) × k [p0, p0+kc) of op(A) into MR-row panels, in one of two layouts.
 // A's rows (contiguous along k) keep their order (ARows): each row is only converted to bf16
 // pairs, row i at out + i·kARowStride, rows past mc not written (the micro-kernel reads them but
@@ -204,25 +243,8 @@ inline void pack_at_pair(const float* r0, const float* r1, int64_t rows, int64_t
 void pack_a(const Gemm& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, uint32_t* out, int64_t next) {
   const int64_t pairs = (kc + 1) / 2;
   const int64_t ahead = std::clamp<int64_t>(g.m - next, 0, mc);  // rows of the group to prefetch
-  if (!g.trans_a) {
-    // The rows of the group this thread packs next (from row `next`) are asked into L2 meanwhile:
-    // they arrive while this group's micro-kernels run, where a cold A otherwise stalled each pack.
-    for (int64_t i = 0; i < mc; i++) {
-      const float* from = g.a + (i0 + i) * g.lda + p0;
-      uint32_t* line = out + i * kARowStride;
-      if (i < ahead) {
-        const char* next_row = reinterpret_cast<const char*>(g.a + (next + i) * g.lda + p0);
-        for (int64_t p = 0; p < pairs; p += 16) {
-          _mm_prefetch(next_row + 8 * p, _MM_HINT_T1);
-          _mm_prefetch(next_row + 8 * p + 64, _MM_HINT_T1);
-          _mm512_store_si512(line + p, pairs16(from + 2 * p, kc - 2 * p));
-        }
-      } else {
-        for (int64_t p = 0; p < pairs; p += 16) _mm512_store_si512(line + p, pairs16(from + 2 * p, kc - 2 * p));
-      }
-    }
-    return;
-  }
+  if (g.a16) return pack_rows(g.a16, g.lda, i0, mc, p0, kc, out, next, ahead);
+  if (!g.trans_a) return pack_rows(g.a, g.lda, i0, mc, p0, kc, out, next, ahead);
   // The next group's columns (from `next`) of the same two k-rows are asked into L2, as above.
   // Only for groups of several panels: a single panel's 12 columns mostly share their cache lines
   // with the next one's, and the prefetches only doubled the loop (3% slower at m = 128 on two
@@ -276,7 +298,8 @@ void pack_b(const Gemm& g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, uint3
   for (int64_t jr = 0; jr < nc; jr += NR) {
     const int valid = static_cast<int>(std::min<int64_t>(NR, nc - jr));
     uint32_t* panel = out + jr * pairs;
-    if (!g.trans_b) pack_across_k(g.b + p0 * g.ldb + j0 + jr, g.ldb, kc, NR, valid, panel);
+    if (g.b16) pack_across_k(g.b16 + p0 * g.ldb + j0 + jr, g.ldb, kc, NR, valid, panel);
+    else if (!g.trans_b) pack_across_k(g.b + p0 * g.ldb + j0 + jr, g.ldb, kc, NR, valid, panel);
     else pack_along_k(g.b + (j0 + jr) * g.ldb + p0, g.ldb, kc, NR, valid, panel);
   }
 }
@@ -414,6 +437,17 @@ uint32_t* b_scratch() {
 
 bool gemm_bf16_built() { return true; }
 
+void to_bf16(const float* x, uint16_t* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + i)));
+  }
+  if (i < n) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm256_mask_storeu_epi16(y + i, mask, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mask, x + i)));
+  }
+}
+
 void gemm_bf16_serial(const Gemm& g) {
   uint32_t* bp = b_scratch();
   const int64_t whole = whole_a_words(g);
@@ -483,6 +517,7 @@ void gemm_bf16_parallel(const Gemm& g) {
 #else
 namespace df {
 bool gemm_bf16_built() { return false; }
+void to_bf16(const float*, uint16_t*, int64_t) {}
 void gemm_bf16_serial(const Gemm&) {}
 void gemm_bf16_parallel(const Gemm&) {}
 }  // namespace df

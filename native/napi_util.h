@@ -30,6 +30,11 @@ class Args {
     if (call_[i].IsNull() || call_[i].IsUndefined()) return nullptr;
     return array<float>(i, name, napi_float32_array, "a Float32Array or null");
   }
+  /** A Uint16Array (bfloat16 values, as stored by the native backend) or null: nullptr then. */
+  uint16_t* u16_or_null(size_t i, const char* name) const {
+    if (call_[i].IsNull() || call_[i].IsUndefined()) return nullptr;
+    return array<uint16_t>(i, name, napi_uint16_array, "a Uint16Array or null");
+  }
   const int32_t* i32(size_t i, const char* name) const {
     return array<int32_t>(i, name, napi_int32_array, "an Int32Array");
   }

@@ -20,6 +20,7 @@
 //   f32 out     Float32Array          float*            written by the op
 //   f32?        Float32Array | null   const float*      nullptr for null
 //   f32? out    Float32Array | null   float*
+//   u16? (out)  Uint16Array | null    (const) uint16_t*  bfloat16 bits (an activation stored in bf16)
 //   i32         Int32Array            const int32_t*
 //   f64         Float64Array          const double*     a layout of shapes and strides
 //   int         number                int64_t           must be an integer
@@ -52,10 +53,14 @@ const OPS = /** @type {const} */ ({
    */
   peakGflops: { args: ['kind: string', 'seconds: number'], returns: 'number' },
 
-  /** bf16: products of bf16-rounded operands summed in float32 (info().bf16 must be true). */
+  /**
+   * bf16: products of bf16-rounded operands summed in float32 (info().bf16 must be true). An
+   * operand stored in bf16 comes as aBf16 (A not transposed) or bBf16 (B not transposed) instead
+   * of a or b, which are then null; bf16 must be true then.
+   */
   matmul: {
-    args: ['a: f32', 'b: f32', 'c: f32 out', 'batch: int', 'batchA: int', 'batchB: int', 'm: int', 'n: int', 'k: int',
-      'transA: bool', 'transB: bool', 'bf16: bool'],
+    args: ['a: f32?', 'b: f32?', 'c: f32 out', 'batch: int', 'batchA: int', 'batchB: int', 'm: int', 'n: int', 'k: int',
+      'transA: bool', 'transB: bool', 'bf16: bool', 'aBf16: u16?', 'bBf16: u16?'],
   },
   /** Names of the op codes that `binary`, `unary` and `reduce` take, in code order. */
   binaryOps: { args: [], returns: 'names' },
@@ -70,7 +75,10 @@ const OPS = /** @type {const} */ ({
   segmentSum: { args: ['data: f32', 'ids: i32[n]', 'out: f32 out', 'inner: int', 'numSegments: int'] },
   softmax: { args: ['logits: f32', 'out: f32 out', 'rows: int', 'cols: int'] },
 
-  rmsNorm: { args: ['x: f32', 'w: f32', 'y: f32 out', 'rows: int', 'd: int', 'groups: i32[groupCount]', 'eps: number'] },
+  /** y, or yBf16 (the output stored in bf16, for products only), the other null. */
+  rmsNorm: {
+    args: ['x: f32', 'w: f32', 'y: f32? out', 'yBf16: u16? out', 'rows: int', 'd: int', 'groups: i32[groupCount]', 'eps: number'],
+  },
   rmsNormGrad: {
     args: ['dy: f32', 'x: f32', 'w: f32', 'dx: f32 out', 'dw: f32 out', 'rows: int', 'd: int', 'groups: i32[groupCount]',
       'eps: number'],
@@ -83,7 +91,8 @@ const OPS = /** @type {const} */ ({
   /** The mean loss; labels must be −100 or in [0, vocab) (checked by the caller). */
   crossEntropy: { args: ['logits: f32', 'labels: i32', 'rows: int', 'vocab: int'], returns: 'number' },
   crossEntropyGrad: { args: ['dLoss: number', 'logits: f32', 'labels: i32', 'dx: f32 out', 'rows: int', 'vocab: int'] },
-  gatedGelu: { args: ['gate: f32[n]', 'linear: f32', 'out: f32 out'] },
+  /** out, or outBf16 (stored in bf16, for products only), the other null. */
+  gatedGelu: { args: ['gate: f32[n]', 'linear: f32', 'out: f32? out', 'outBf16: u16? out'] },
   gatedGeluGrad: { args: ['dy: f32', 'gate: f32[n]', 'linear: f32', 'dGate: f32 out', 'dLinear: f32 out'] },
   attentionScores: {
     args: ['q: f32', 'k: f32', 'out: f32 out', 'batch: int', 'heads: int', 'queries: int', 'keys: int', 'dk: int', 'bf16: bool'],
@@ -97,8 +106,8 @@ const OPS = /** @type {const} */ ({
    * the probabilities [B, H, Tq, Tk] (bias [H, Tq, Tk] and keyMask [B, Tk] optional).
    */
   attention: {
-    args: ['q: f32', 'k: f32', 'v: f32', 'bias: f32?', 'keyMask: f32?', 'probs: f32 out', 'out: f32 out', 'batch: int',
-      'heads: int', 'queries: int', 'keys: int', 'headDim: int', 'causal: bool', 'bf16: bool'],
+    args: ['q: f32', 'k: f32', 'v: f32', 'bias: f32?', 'keyMask: f32?', 'probs: f32 out', 'out: f32? out', 'outBf16: u16? out',
+      'batch: int', 'heads: int', 'queries: int', 'keys: int', 'headDim: int', 'causal: bool', 'bf16: bool'],
   },
   /** Its gradients from dOut and the saved probabilities; dBias [H, Tq, Tk] when the attention had a bias. */
   attentionGrad: {

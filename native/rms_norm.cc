@@ -2,8 +2,10 @@
 // Forward y = w·x/rms_g(x); backward dx = inv·(g − x̂·mean_g(g·x̂)) with g = dy·w, and
 // dw = Σ_rows dy·x̂, accumulated per task in double and summed in task order (deterministic).
 #include <cmath>
+#include <stdexcept>
 #include <vector>
 
+#include "gemm.h"
 #include "ops.h"
 #include "pool.h"
 #include "simd.h"
@@ -22,21 +24,29 @@ inline float inv_rms(const float* x, int64_t n, float eps) {
 
 }  // namespace
 
-void op::rmsNorm(const float* x, const float* w, float* y, int64_t rows, int64_t d, const int32_t* group_sizes,
+// With y16 the output is stored in bf16 (for products only): each row is computed as for y, in a
+// row of scratch, then rounded as the bf16 GEMM rounds its operands, so products see the same bits.
+void op::rmsNorm(const float* x, const float* w, float* y, uint16_t* y16, int64_t rows, int64_t d, const int32_t* group_sizes,
                  int64_t group_count, double eps_arg) {
+  if ((y && y16) || (rows * d > 0 && !y && !y16)) throw std::invalid_argument("rmsNorm: give one output, y or yBf16");
+  if (y16 && !gemm_bf16_built()) throw std::invalid_argument("rmsNorm: a bf16 output needs AVX512-BF16, which this build lacks");
   const Groups g{group_sizes, group_count};
   const float eps = static_cast<float>(eps_arg);
   parallel_for(rows, std::max<int64_t>(1, 8192 / std::max<int64_t>(d, 1)), [&](int64_t begin, int64_t end) {
+    thread_local std::vector<float> scratch;
+    if (y16 && static_cast<int64_t>(scratch.size()) < d) scratch.resize(static_cast<size_t>(d));
     for (int64_t r = begin; r < end; r++) {
+      float* row = y16 ? scratch.data() : y + r * d;
       int64_t start = 0;
       for (int64_t k = 0; k < g.count; k++) {
         const int64_t size = g.sizes[k];
         const float* xr = x + r * d + start;
-        float* yr = y + r * d + start;
+        float* yr = row + start;
         const float inv = inv_rms(xr, size, eps);
         for (int64_t i = 0; i < size; i++) yr[i] = w[start + i] * (xr[i] * inv);
         start += size;
       }
+      if (y16) to_bf16(row, y16 + r * d, d);
     }
   });
 }

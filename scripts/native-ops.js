@@ -15,6 +15,8 @@ const ARG_KINDS = {
   'f32 out': { type: 'float*', get: 'f32', array: true },
   'f32?': { type: 'const float*', get: 'f32_or_null', array: true },
   'f32? out': { type: 'float*', get: 'f32_or_null', array: true },
+  'u16?': { type: 'const uint16_t*', get: 'u16_or_null', array: true },
+  'u16? out': { type: 'uint16_t*', get: 'u16_or_null', array: true },
   i32: { type: 'const int32_t*', get: 'i32', array: true },
   f64: { type: 'const double*', get: 'f64', array: true },
   int: { type: 'int64_t', get: 'integer' },

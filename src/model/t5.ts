@@ -52,8 +52,9 @@ function linear(x: Tensor, w: Tensor): Tensor {
   return y.reshape([...lead, w.shape[0]]);
 }
 
-function norm(ctx: Context, x: Tensor, name: string): Tensor {
-  return rmsNorm(x, param(ctx, name), { groups: ctx.groups, eps: ctx.config.layer_norm_epsilon });
+/** productsOnly: only linear layers read the output, so it may be stored as their bf16 products read it. */
+function norm(ctx: Context, x: Tensor, name: string, productsOnly = false): Tensor {
+  return rmsNorm(x, param(ctx, name), { groups: ctx.groups, eps: ctx.config.layer_norm_epsilon, productsOnly });
 }
 
 /** Relative position bias [H, Tq, Tk] from block 0's bucket embedding of a stack. */
@@ -82,28 +83,29 @@ function attention(
   // values, without the [B, H, Tq, Tk] scores in memory.
   const context = ctx.dropping
     ? attentionContext(ctx.dropout(attentionSoftmax(attentionScores(q, k, heads), opts)), v)
-    : fusedAttention(q, k, v, heads, opts);
+    : fusedAttention(q, k, v, heads, { ...opts, productsOnly: true });
   return linear(context, param(ctx, `${prefix}.o.weight`));
 }
 
 function feedForward(ctx: Context, prefix: string, x: Tensor): Tensor {
   const p = `${prefix}.DenseReluDense`;
   const hidden = ctx.config.feed_forward_proj === 'gated-gelu'
-    ? gatedGelu(linear(x, param(ctx, `${p}.wi_0.weight`)), linear(x, param(ctx, `${p}.wi_1.weight`)))
+    ? gatedGelu(linear(x, param(ctx, `${p}.wi_0.weight`)), linear(x, param(ctx, `${p}.wi_1.weight`)), { productsOnly: !ctx.dropping })
     : tf.relu(linear(x, param(ctx, `${p}.wi.weight`)));
   return linear(ctx.dropout(hidden), param(ctx, `${p}.wo.weight`));
 }
 
 /** Pre-norm residual: x + dropout(sublayer(norm(x))). */
 function residual(ctx: Context, x: Tensor, normName: string, sublayer: (h: Tensor) => Tensor): Tensor {
-  return tf.add(x, ctx.dropout(sublayer(norm(ctx, x, normName))));
+  return tf.add(x, ctx.dropout(sublayer(norm(ctx, x, normName, true))));
 }
 
 function embed(ctx: Context, ids: Tensor): Tensor {
   return ctx.dropout(tf.gather(param(ctx, 'shared.weight'), ids));
 }
 
-function runEncoder(ctx: Context, inputIds: Tensor, attentionMask: Tensor): Tensor {
+/** productsOnly: the caller reads the output only through linear layers (the decoder's cross-attention). */
+function runEncoder(ctx: Context, inputIds: Tensor, attentionMask: Tensor, productsOnly = false): Tensor {
   const t = (inputIds.shape as number[])[1];
   const bias = positionBias(ctx, 'encoder', t, t);
   let x = embed(ctx, inputIds);
@@ -113,7 +115,7 @@ function runEncoder(ctx: Context, inputIds: Tensor, attentionMask: Tensor): Tens
       (h) => attention(ctx, `${b}.0.SelfAttention`, h, h, { bias, keyMask: attentionMask, causal: false }));
     x = residual(ctx, x, `${b}.1.layer_norm.weight`, (h) => feedForward(ctx, `${b}.1`, h));
   }
-  return ctx.dropout(norm(ctx, x, 'encoder.final_layer_norm.weight'));
+  return ctx.dropout(norm(ctx, x, 'encoder.final_layer_norm.weight', productsOnly && !ctx.dropping));
 }
 
 function runDecoder(ctx: Context, decoderInputIds: Tensor, encoderHidden: Tensor, attentionMask: Tensor): Tensor {
@@ -128,7 +130,7 @@ function runDecoder(ctx: Context, decoderInputIds: Tensor, encoderHidden: Tensor
       (h) => attention(ctx, `${b}.1.EncDecAttention`, h, encoderHidden, { bias: null, keyMask: attentionMask, causal: false }));
     y = residual(ctx, y, `${b}.2.layer_norm.weight`, (h) => feedForward(ctx, `${b}.2`, h));
   }
-  y = ctx.dropout(norm(ctx, y, 'decoder.final_layer_norm.weight'));
+  y = ctx.dropout(norm(ctx, y, 'decoder.final_layer_norm.weight', !ctx.config.tie_word_embeddings && !ctx.dropping));
   if (ctx.config.tie_word_embeddings) {
     // Tied T5 rescales the decoder output before the shared embedding acts as the output layer.
     return linear(tf.mul(y, ctx.config.d_model ** -0.5), param(ctx, 'shared.weight'));
@@ -171,8 +173,10 @@ export function lossFromLogits(logits: Tensor, labels: Tensor): Tensor {
 /** The training loss of a batch (which must have labels). */
 export function loss(config: T5Config, params: Params, batch: Seq2SeqBatch, opts: ForwardOptions = {}): Tensor {
   if (!batch.labels) throw new Error('T5 loss: the batch has no labels');
-  const { loss: l } = forward(config, params, batch, opts);
-  return l as Tensor;
+  // forward() without the encoder's output, which only the decoder's linear layers read here.
+  const ctx = makeContext(config, params, opts);
+  const encoderHidden = runEncoder(ctx, batch.inputIds, batch.attentionMask, true);
+  return lossFromLogits(runDecoder(ctx, batch.decoderInputIds, encoderHidden, batch.attentionMask), batch.labels);
 }
 
 /**

@@ -136,7 +136,9 @@ function printProducts(products: ProductTime[], steps: number): void {
   for (const p of products) {
     const f = p.batch * matmulFlops(p.m, p.n, p.k) * p.calls;
     const a = p.aloneSeconds ?? Number.NaN;
-    const op = `${p.transA ? 'Aᵀ' : 'A'}·${p.transB ? 'Bᵀ' : 'B'}${p.bf16 ? ' bf16' : ''}`;
+    // A operand stored in bf16 (src/engine/native/backend.ts) is marked with a ₕ (half width).
+    const mark = (name: string): string => (p.stored.includes(name.toLowerCase()) ? `${name}ₕ` : name);
+    const op = `${p.transA ? 'Aᵀ' : mark('A')}·${p.transB ? 'Bᵀ' : mark('B')}${p.bf16 ? ' bf16' : ''}`;
     console.log(row(`${p.batch} × ${p.m} × ${p.n} × ${p.k}, ${op}`, Math.round(p.calls / steps), f, p.seconds, a));
     [flops, seconds, alone, calls] = [flops + f, seconds + p.seconds, alone + a, calls + p.calls];
   }

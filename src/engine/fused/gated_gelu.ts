@@ -33,11 +33,12 @@ export function gatedGeluBackward(
   return { dGate, dLinear };
 }
 
-export function gatedGelu(gate: Tensor, linear: Tensor): Tensor {
+/** `productsOnly`: only matrix products read the output (as rmsNorm's). */
+export function gatedGelu(gate: Tensor, linear: Tensor, opts: { productsOnly?: boolean } = {}): Tensor {
   if (!tf.util.arraysEqual(gate.shape, linear.shape)) {
     throw new Error(`gatedGelu: gate [${gate.shape}] and linear [${linear.shape}] differ`);
   }
-  return tf.engine().runKernel(GATED_GELU, { gate, linear }, {}) as Tensor;
+  return tf.engine().runKernel(GATED_GELU, { gate, linear }, { productsOnly: Boolean(opts.productsOnly) }) as Tensor;
 }
 
 const cpuForward: KernelFunc = ({ inputs, backend }) =>

@@ -10,6 +10,11 @@ export interface RmsNormAttrs {
   /** Sizes of consecutive feature groups; they sum to the last dimension. */
   groups: number[];
   eps: number;
+  /**
+   * Only matrix products read the output: with bf16 products the native backend then stores it
+   * in bf16 (src/engine/native/backend.ts). The values the products see are the same.
+   */
+  productsOnly?: boolean;
 }
 
 /** Reference arithmetic (float64 accumulation) shared by the cpu kernel and parity tests. */
@@ -59,13 +64,13 @@ export function rmsNormBackward(
 }
 
 /** RMSNorm of `x [..., d]` with weight `[d]`; `groups` defaults to one group of all features. */
-export function rmsNorm(x: Tensor, weight: Tensor, opts: { groups?: number[]; eps: number }): Tensor {
+export function rmsNorm(x: Tensor, weight: Tensor, opts: { groups?: number[]; eps: number; productsOnly?: boolean }): Tensor {
   const d = weight.shape[0];
   const groups = opts.groups ?? [d];
   if (x.shape[x.rank - 1] !== d || groups.reduce((a, b) => a + b, 0) !== d) {
     throw new Error(`rmsNorm: last axis ${x.shape[x.rank - 1]}, weight [${d}] and groups [${groups}] disagree`);
   }
-  const attrs = { groups, eps: opts.eps };
+  const attrs: RmsNormAttrs = { groups, eps: opts.eps, productsOnly: Boolean(opts.productsOnly) };
   return tf.engine().runKernel(RMS_NORM, { x, weight }, attrs as unknown as tf.NamedAttrMap) as Tensor;
 }
 

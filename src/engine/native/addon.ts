@@ -26,6 +26,8 @@ interface ArgTypes {
   'f32 out': Float32Array;
   'f32?': Float32Array | null;
   'f32? out': Float32Array | null;
+  'u16?': Uint16Array | null;
+  'u16? out': Uint16Array | null;
   i32: Int32Array;
   f64: Float64Array;
   int: number;

@@ -24,11 +24,28 @@ function poolBytes(env: NodeJS.ProcessEnv = process.env): number {
   return mb * 1024 * 1024;
 }
 
+/**
+ * The native backend: tfjs's cpu backend, its hot kernels in the addon, arrays recycled.
+ *
+ * A float32 tensor that only bf16 products read (a normalised layer input, the gated GELU's
+ * output, attention's context) may be stored in bf16 instead: a Uint16Array of its values rounded
+ * as the products round their operands, so the products give the same bits and the tensor takes
+ * half the memory and half the reading (docs/performance.md, "Activations stored in bf16").
+ * Only the matrix product reads that storage: to anything else that reads the tensor's values (a
+ * kernel, `dataSync`) they are float32, widened back in place on that first read.
+ */
 export class NativeBackend extends MathBackendCPU {
   readonly pool: BufferPool;
   /** Bytes held by live tensors, and its high-water mark since `resetPeak`. */
   private liveBytes = 0;
   private peakBytes = 0;
+  /**
+   * Whether kernels may store outputs in bf16 (only where their caller allows it): off, every
+   * tensor is float32, which gives the same results (the tests compare the two).
+   */
+  bf16Storage = true;
+  /** The storage of tensors stored in bf16 and not yet widened. */
+  private readonly halves = new WeakMap<DataId, Uint16Array>();
 
   constructor(readonly addon: NativeAddon) {
     super();
@@ -46,6 +63,51 @@ export class NativeBackend extends MathBackendCPU {
     if (values instanceof Float32Array) return values;
     if (t.dtype === 'float32' && (values instanceof Int32Array || values instanceof Uint8Array)) return Float32Array.from(values);
     throw new Error(`native backend: expected a float32 tensor, got ${t.dtype}`);
+  }
+
+  /** A float32 tensor's values as stored: a Uint16Array when stored in bf16, else as `f32` gives them. */
+  f32OrBf16(t: TensorInfo): Float32Array | Uint16Array {
+    return this.halves.get(t.dataId) ?? this.f32(t);
+  }
+
+  /** A float32 tensor of `shape` stored in bf16, and its storage, which the kernel must overwrite entirely. */
+  outputBf16(shape: number[]): { info: TensorInfo; values: Uint16Array } {
+    const size = shape.reduce((a, b) => a * b, 1);
+    // A pooled float array of half the length holds the bf16 values: the pool recycles it as any other.
+    const half = new Uint16Array(this.pool.take(Math.ceil(size / 2)).buffer, 0, size);
+    const info = this.makeTensorInfo(shape, 'float32', half as unknown as BackendValues);
+    this.halves.set(info.dataId, half);
+    // tfjs's bookkeeping reads the entry's refCount and dtype; only a read of its values widens it.
+    const entry = this.data.get(info.dataId);
+    let wide: BackendValues | undefined;
+    Object.defineProperty(entry, 'values', {
+      configurable: true,
+      enumerable: true,
+      get: () => {
+        const stored = this.halves.get(info.dataId);
+        if (stored) {
+          this.halves.delete(info.dataId);
+          wide = this.widen(stored);
+        }
+        return wide;
+      },
+      set: (values: BackendValues) => {
+        this.halves.delete(info.dataId);
+        wide = values;
+      },
+    });
+    return { info, values: half };
+  }
+
+  /** bf16 storage widened to float32 (each value exactly), the bf16 array released. */
+  private widen(half: Uint16Array): Float32Array {
+    const wide = this.pool.take(half.length);
+    const bits = new Uint32Array(wide.buffer, wide.byteOffset, half.length);
+    for (let i = 0; i < half.length; i++) bits[i] = half[i] << 16;
+    this.pool.attach(wide);
+    this.count(wide.byteLength - byteLength(half));
+    this.pool.release(half);
+    return wide;
   }
 
   /** The int32 values of a tensor, as stored. */
@@ -83,8 +145,9 @@ export class NativeBackend extends MathBackendCPU {
   }
 
   override disposeData(dataId: DataId, force = false): boolean {
-    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const values = this.halves.get(dataId) ?? (this.data.has(dataId) ? this.data.get(dataId).values : undefined);
     const released = super.disposeData(dataId, force);
+    if (released) this.halves.delete(dataId);
     if (released && values !== undefined) {
       this.count(-byteLength(values));
       this.pool.release(values);

@@ -66,7 +66,8 @@ export class BufferPool {
     const buffer = bufferOf(values);
     if (!buffer || !this.owned.has(buffer)) return;
     this.owned.delete(buffer);
-    const array = values as Float32Array;
+    // bf16 storage is a Uint16Array over a whole pooled float array (NativeBackend.outputBf16).
+    const array = values instanceof Uint16Array ? new Float32Array(buffer) : values as Float32Array;
     if (array.byteOffset !== 0 || array.byteLength !== buffer.byteLength) return;
     if (this.pooledBytes + array.byteLength > this.maxBytes) this.trim(this.maxBytes - array.byteLength);
     if (this.pooledBytes + array.byteLength > this.maxBytes) return;
@@ -93,5 +94,6 @@ export class BufferPool {
 }
 
 function bufferOf(values: unknown): ArrayBuffer | null {
-  return values instanceof Float32Array && values.buffer instanceof ArrayBuffer ? values.buffer : null;
+  return (values instanceof Float32Array || values instanceof Uint16Array) && values.buffer instanceof ArrayBuffer
+    ? values.buffer : null;
 }

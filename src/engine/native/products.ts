@@ -13,6 +13,8 @@ export interface ProductShape {
   transA: boolean;
   transB: boolean;
   bf16: boolean;
+  /** Operands stored in bf16 (src/engine/native/backend.ts): 'a', 'b', 'ab' or ''. */
+  stored: string;
 }
 
 export interface ProductTime extends ProductShape {
@@ -36,14 +38,17 @@ export function recordProducts(addon: NativeAddon): ProductRecording {
   const inner = slot.matmul;
   const times = new Map<string, ProductTime>();
   slot.matmul = (...args: Parameters<Matmul>) => {
-    const [, , , batch, , , m, n, k, transA, transB, bf16] = args;
+    const [, , , batch, , , m, n, k, transA, transB, bf16, aBf16, bBf16] = args;
+    const stored = `${aBf16 ? 'a' : ''}${bBf16 ? 'b' : ''}`;
     const t0 = process.hrtime.bigint();
     try {
       inner(...args);
     } finally {
-      const key = `${batch} ${m} ${n} ${k} ${transA} ${transB} ${bf16}`;
+      const key = `${batch} ${m} ${n} ${k} ${transA} ${transB} ${bf16} ${stored}`;
       let entry = times.get(key);
-      if (!entry) times.set(key, (entry = { batch, m, n, k, transA, transB, bf16, calls: 0, seconds: 0, aloneSeconds: null }));
+      if (!entry) {
+        times.set(key, (entry = { batch, m, n, k, transA, transB, bf16, stored, calls: 0, seconds: 0, aloneSeconds: null }));
+      }
       entry.calls++;
       entry.seconds += Number(process.hrtime.bigint() - t0) / 1e9;
     }
@@ -63,7 +68,9 @@ export function timeProductsAlone(addon: NativeAddon, products: ProductTime[], r
     const a = operand(p.batch * p.m * p.k, rng);
     const b = operand(p.batch * p.k * p.n, rng);
     const c = new Float32Array(p.batch * p.m * p.n);
-    const run = (): void => addon.matmul(a, b, c, p.batch, p.batch, p.batch, p.m, p.n, p.k, p.transA, p.transB, p.bf16);
+    const [aIn, aHalf] = p.stored.includes('a') ? [null, bf16Bits(a)] : [a, null];
+    const [bIn, bHalf] = p.stored.includes('b') ? [null, bf16Bits(b)] : [b, null];
+    const run = (): void => addon.matmul(aIn, bIn, c, p.batch, p.batch, p.batch, p.m, p.n, p.k, p.transA, p.transB, p.bf16, aHalf, bHalf);
     run();
     const seconds: number[] = [];
     for (let i = 0; i < reps; i++) {
@@ -81,4 +88,10 @@ function operand(length: number, rng: Rng): Float32Array {
   const out = new Float32Array(length);
   for (let i = 0; i < length; i++) out[i] = 2 * rng.uniform() - 1;
   return out;
+}
+
+/** The high halves of the floats: bf16 storage for a product that reads its operand so. */
+function bf16Bits(x: Float32Array): Uint16Array {
+  const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  return Uint16Array.from(bits, (u) => u >>> 16);
 }

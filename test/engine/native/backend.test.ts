@@ -90,7 +90,7 @@ describe('native backend', () => {
     try {
       for (let i = 0; i < 200; i++) {
         addon.setThreads(1 + (i % 3));
-        addon.matmul(a, a, c, 1, 1, 1, 96, 96, 96, false, false, false);
+        addon.matmul(a, a, c, 1, 1, 1, 96, 96, 96, false, false, false, null, null);
         assert.equal(c[96 * 96 - 1], 96);
       }
     } finally {

@@ -79,7 +79,7 @@ describe('bf16 products on the native backend', () => {
       const aT = asFloat32(a, m, k, batch), bT = asFloat32(b, k, n, batch);
       const bits = (ta: boolean, tb: boolean): Uint32Array => {
         const c = new Float32Array(batch * m * n);
-        addon.matmul(ta ? aT : a, tb ? bT : b, c, batch, batch, batch, m, n, k, ta, tb, true);
+        addon.matmul(ta ? aT : a, tb ? bT : b, c, batch, batch, batch, m, n, k, ta, tb, true, null, null);
         return new Uint32Array(c.buffer);
       };
       const plain = bits(false, false);
@@ -156,7 +156,7 @@ describe('precision where bf16 cannot run', () => {
   test('the native addon refuses a bf16 product when it is built without bf16', async (t) => {
     if (await hasBf16()) return t.skip('this addon has bf16 products (the portable-build test builds one without)');
     const c = new Float32Array(4);
-    assert.throws(() => nativeAddon()!.matmul(new Float32Array(4), new Float32Array(4), c, 1, 1, 1, 2, 2, 2, false, false, true),
+    assert.throws(() => nativeAddon()!.matmul(new Float32Array(4), new Float32Array(4), c, 1, 1, 1, 2, 2, 2, false, false, true, null, null),
       /bf16 products need AVX512-BF16/);
   });
 

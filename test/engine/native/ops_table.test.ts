@@ -61,13 +61,15 @@ describe('native op table', () => {
   test('a wrong argument count or kind is a TypeError naming the op and the argument', () => {
     const a = addon();
     const matmul = (...args: unknown[]): void => (a.matmul as (...x: unknown[]) => void)(...args);
-    const good = [f32(), f32(), f32(), 1, 1, 1, 1, 1, 1, false, false, false];
+    const good = [f32(), f32(), f32(), 1, 1, 1, 1, 1, 1, false, false, false, null, null];
     matmul(...good);
     const wrong = (i: number, value: unknown): unknown[] => good.map((v, j) => (j === i ? value : v));
-    assert.throws(() => matmul(...good.slice(0, 11)), { name: 'TypeError', message: 'matmul takes 12 arguments, got 11' });
-    assert.throws(() => matmul(...good, 0), { name: 'TypeError', message: 'matmul takes 12 arguments, got 13' });
+    assert.throws(() => matmul(...good.slice(0, 13)), { name: 'TypeError', message: 'matmul takes 14 arguments, got 13' });
+    assert.throws(() => matmul(...good, 0), { name: 'TypeError', message: 'matmul takes 14 arguments, got 15' });
     assert.throws(() => matmul(...wrong(1, new Float64Array(1))),
-      { name: 'TypeError', message: 'matmul: argument 1 (b) must be a Float32Array' });
+      { name: 'TypeError', message: 'matmul: argument 1 (b) must be a Float32Array or null' });
+    assert.throws(() => matmul(...wrong(12, new Float32Array(1))),
+      { name: 'TypeError', message: 'matmul: argument 12 (aBf16) must be a Uint16Array or null' });
     assert.throws(() => matmul(...wrong(2, null)), { message: 'matmul: argument 2 (c) must be a Float32Array' });
     assert.throws(() => matmul(...wrong(5, 1.5)), { message: 'matmul: argument 5 (batchB) must be an integer' });
     assert.throws(() => matmul(...wrong(6, '1')), { message: 'matmul: argument 6 (m) must be an integer' });

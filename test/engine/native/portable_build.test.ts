@@ -18,7 +18,7 @@ function checkGemm(addon: NativeAddon): void {
         const a = randomValues(m * k, 1);
         const b = randomValues(k * n, 2);
         const c = new Float32Array(m * n).fill(NaN);
-        addon.matmul(a, b, c, 1, 1, 1, m, n, k, ta, tb, false);
+        addon.matmul(a, b, c, 1, 1, 1, m, n, k, ta, tb, false, null, null);
         assertClose(c, gemmReference(a, b, m, n, k, ta, tb), 1e-6, `gemm ${m}x${n}x${k} ta=${ta} tb=${tb}`);
       }
     }
@@ -49,7 +49,7 @@ describe('portable GEMM', () => {
     checkGemm(loaded.addon);
     assert.equal(info.bf16, false, 'built without bf16 products');
     const c = new Float32Array(4);
-    assert.throws(() => loaded.addon.matmul(new Float32Array(4), new Float32Array(4), c, 1, 1, 1, 2, 2, 2, false, false, true),
+    assert.throws(() => loaded.addon.matmul(new Float32Array(4), new Float32Array(4), c, 1, 1, 1, 2, 2, 2, false, false, true, null, null),
       /matmul: bf16 products need AVX512-BF16, which this build lacks/);
     assert.throws(() => loaded.addon.peakGflops('bf16', 0.01), /bf16 dot products need AVX512-BF16/);
     assert.ok(loaded.addon.peakGflops('fp32', 0.01) > 0, 'the float32 peak runs anywhere');

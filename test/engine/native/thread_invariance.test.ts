@@ -103,7 +103,7 @@ test('products of any size and k compute the same bits on 1, 2 and 3 threads', a
   ];
   await assertSameBitsOnAnyThreadCount((addon) => cases.map(({ m, n, k, transA, transB, batch = 1 }, i) => {
     const c = new Float32Array(batch * m * n);
-    addon.matmul(randomValues(batch * m * k, 10 + i), randomValues(batch * k * n, 20 + i), c, batch, batch, batch, m, n, k, transA, transB, false);
+    addon.matmul(randomValues(batch * m * k, 10 + i), randomValues(batch * k * n, 20 + i), c, batch, batch, batch, m, n, k, transA, transB, false, null, null);
     return new Uint32Array(c.buffer);
   }));
 });
@@ -127,7 +127,7 @@ test('bf16 products of any size and k compute the same bits on 1, 2 and 3 thread
   ];
   await assertSameBitsOnAnyThreadCount((addon) => cases.map(({ m, n, k, transA, transB, batch = 1 }, i) => {
     const c = new Float32Array(batch * m * n);
-    addon.matmul(randomValues(batch * m * k, 10 + i), randomValues(batch * k * n, 20 + i), c, batch, batch, batch, m, n, k, transA, transB, true);
+    addon.matmul(randomValues(batch * m * k, 10 + i), randomValues(batch * k * n, 20 + i), c, batch, batch, batch, m, n, k, transA, transB, true, null, null);
     return new Uint32Array(c.buffer);
   }));
 });

@@ -11,18 +11,33 @@ import { GATED_GELU, GATED_GELU_GRAD } from '../../fused/gated_gelu';
 import { RMS_NORM, RMS_NORM_GRAD, type RmsNormAttrs } from '../../fused/rms_norm';
 import { productPrecision } from '../../product_precision';
 import { sizeOf } from '../layout';
-import { allFloat32, nativeKernel, need } from './kernel';
+import { allFloat32, nativeKernel, need, type NativeArgs } from './kernel';
+
+/**
+ * Whether an op's output is stored in bf16: its caller says only matrix products read it
+ * (`productsOnly`, src/engine/fused) and the products run in bf16, rounding it anyway.
+ */
+function storeBf16({ attrs, backend }: NativeArgs): boolean {
+  return backend.bf16Storage && Boolean(attrs.productsOnly) && productPrecision() === 'bf16';
+}
 
 export function fusedKernels(): KernelConfig[] {
   return [
-    nativeKernel(RMS_NORM, ({ inputs, backend, attrs }) => {
+    nativeKernel(RMS_NORM, (args) => {
+      const { inputs, backend, attrs } = args;
       const x = need(inputs, 'x');
       const w = need(inputs, 'weight');
       if (!allFloat32(x, w)) return null;
       const { groups, eps } = attrs as unknown as RmsNormAttrs;
       const d = w.shape[0];
+      const rows = sizeOf(x.shape) / Math.max(d, 1);
+      if (storeBf16(args)) {
+        const out = backend.outputBf16(x.shape);
+        if (rows > 0) backend.addon.rmsNorm(backend.f32(x), backend.f32(w), null, out.values, rows, d, Int32Array.from(groups), eps);
+        return out.info;
+      }
       const y = backend.alloc(sizeOf(x.shape));
-      if (y.length > 0) backend.addon.rmsNorm(backend.f32(x), backend.f32(w), y, y.length / d, d, Int32Array.from(groups), eps);
+      if (y.length > 0) backend.addon.rmsNorm(backend.f32(x), backend.f32(w), y, null, rows, d, Int32Array.from(groups), eps);
       return backend.output(x.shape, y);
     }),
     nativeKernel(RMS_NORM_GRAD, ({ inputs, backend, attrs }) => {
@@ -80,12 +95,18 @@ export function fusedKernels(): KernelConfig[] {
       if (dx.length > 0) backend.addon.crossEntropyGrad(backend.f32(dy)[0], backend.f32(logits), backend.i32(labels), dx, rows, vocab);
       return backend.output(logits.shape, dx);
     }),
-    nativeKernel(GATED_GELU, ({ inputs, backend }) => {
+    nativeKernel(GATED_GELU, (args) => {
+      const { inputs, backend } = args;
       const gate = need(inputs, 'gate');
       const linear = need(inputs, 'linear');
       if (!allFloat32(gate, linear)) return null;
+      if (storeBf16(args)) {
+        const out = backend.outputBf16(gate.shape);
+        if (out.values.length > 0) backend.addon.gatedGelu(backend.f32(gate), backend.f32(linear), null, out.values);
+        return out.info;
+      }
       const y = backend.alloc(sizeOf(gate.shape));
-      if (y.length > 0) backend.addon.gatedGelu(backend.f32(gate), backend.f32(linear), y);
+      if (y.length > 0) backend.addon.gatedGelu(backend.f32(gate), backend.f32(linear), y, null);
       return backend.output(gate.shape, y);
     }),
     nativeKernel(GATED_GELU_GRAD, ({ inputs, backend }) => {
@@ -125,19 +146,21 @@ export function fusedKernels(): KernelConfig[] {
       }
       return backend.output(shape, out);
     }),
-    nativeKernel(ATTENTION, ({ inputs, backend, attrs }) => {
+    nativeKernel(ATTENTION, (args) => {
+      const { inputs, backend, attrs } = args;
       const [q, k, v] = ['q', 'k', 'v'].map((n) => need(inputs, n));
       const { bias, keyMask } = inputs;
       if (!allFloat32(q, k, v, bias, keyMask)) return null;
       const s = attentionShape(q, k, Number(attrs.heads));
-      const out = backend.alloc(sizeOf(q.shape));
+      const half = storeBf16(args) ? backend.outputBf16(q.shape) : null;
+      const out = half ? null : backend.alloc(sizeOf(q.shape));
       const probs = backend.alloc(s.batch * s.heads * s.queries * s.keys);
-      if (out.length > 0 || probs.length > 0) {
+      if (sizeOf(q.shape) > 0 || probs.length > 0) {
         backend.addon.attention(backend.f32(q), backend.f32(k), backend.f32(v), bias ? backend.f32(bias) : null,
-          keyMask ? backend.f32(keyMask) : null, probs, out, s.batch, s.heads, s.queries, s.keys, s.dk, Boolean(attrs.causal),
-          productPrecision() === 'bf16');
+          keyMask ? backend.f32(keyMask) : null, probs, out, half?.values ?? null, s.batch, s.heads, s.queries, s.keys, s.dk,
+          Boolean(attrs.causal), productPrecision() === 'bf16');
       }
-      return [backend.output(q.shape, out), backend.output([s.batch, s.heads, s.queries, s.keys], probs)];
+      return [half?.info ?? backend.output(q.shape, out!), backend.output([s.batch, s.heads, s.queries, s.keys], probs)];
     }),
     nativeKernel(ATTENTION_GRAD, ({ inputs, backend, attrs }) => {
       const [dy, q, k, v, probs] = ['dy', 'q', 'k', 'v', 'probs'].map((n) => need(inputs, n));

@@ -27,8 +27,14 @@ export function batchMatMul(backend: NativeBackend, a: TensorInfo, b: TensorInfo
   const batch = Math.max(batchA, batchB);
   const out = backend.alloc(batch * m * n);
   if (out.length > 0) {
-    backend.addon.matmul(backend.f32(a), backend.f32(b), out, batch, batchA, batchB, m, n, k, transA, transB,
-      productPrecision() === 'bf16');
+    const bf16 = productPrecision() === 'bf16';
+    // An operand stored in bf16 goes in as it is where the kernel reads it so (bf16 products, not
+    // transposed); elsewhere it is widened back to float32.
+    const [av, bv] = [[a, transA], [b, transB]].map(([t, trans]) => {
+      const v = bf16 && !trans ? backend.f32OrBf16(t as TensorInfo) : backend.f32(t as TensorInfo);
+      return v instanceof Uint16Array ? { f: null, h: v } : { f: v, h: null };
+    });
+    backend.addon.matmul(av.f, bv.f, out, batch, batchA, batchB, m, n, k, transA, transB, bf16, av.h, bv.h);
   }
   return backend.output([...outer, m, n], out);
 }
