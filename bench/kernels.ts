@@ -100,7 +100,7 @@ export function* gemmOutputs(addon: NativeAddon, shapes: GemmShape[] = GEMM_BITS
     const probs = new Float32Array(B * H * tq * tk), o = new Float32Array(q.length);
     addon.attention(q, kk, v, bias, null, probs, o, null, B, H, tq, tk, dk, false, true);
     const [dq, dkk, dv, dBias] = [q, kk, v, bias].map((x) => new Float32Array(x.length));
-    addon.attentionGrad(dOut, q, kk, v, probs, dq, dkk, dv, dBias, B, H, tq, tk, dk, true);
+    addon.attentionGrad(dOut, q, kk, v, probs, dq, dkk, dv, null, null, null, dBias, B, H, tq, tk, dk, true);
     const names = ['probabilities', 'output', 'dQ', 'dK', 'dV', 'dBias'];
     for (const [j, x] of [probs, o, dq, dkk, dv, dBias].entries()) yield [`attention ${names[j]}, ${threads} thread(s)`, x];
   }
@@ -185,7 +185,7 @@ export function* attentionOutputs(addon: NativeAddon): Generator<Output> {
           const dOut = random(out.length);
           const dq = new Float32Array(q.length), dk = new Float32Array(k.length), dv = new Float32Array(v.length);
           const dBias = withBias ? new Float32Array(c.h * c.tq * c.tk) : null;
-          addon.attentionGrad(dOut, q, k, v, probs, dq, dk, dv, dBias, c.b, c.h, c.tq, c.tk, c.dk, bf16);
+          addon.attentionGrad(dOut, q, k, v, probs, dq, dk, dv, null, null, null, dBias, c.b, c.h, c.tq, c.tk, c.dk, bf16);
           yield [`attention probabilities, ${label}`, probs];
           yield [`attention output, ${label}`, out];
           yield [`attention dQ, ${label}`, dq];
@@ -266,7 +266,7 @@ function attentionTimed(shape: string, bf16: boolean, first: NativeAddon): Timed
           const { q, k, v, bias, probs, out, forward } = operands(rng);
           forward(first);
           const dq = zeros(q.length), dK = zeros(k.length), dv = zeros(v.length), dBias = bias ? zeros(bias.length) : null;
-          return (addon: NativeAddon) => addon.attentionGrad(out, q, k, v, probs, dq, dK, dv, dBias, BATCH, heads, c.tq, c.tk, dk, bf16);
+          return (addon: NativeAddon) => addon.attentionGrad(out, q, k, v, probs, dq, dK, dv, null, null, null, dBias, BATCH, heads, c.tq, c.tk, dk, bf16);
         },
       },
     ];

@@ -32,7 +32,7 @@ inline float* slice(float* x, int64_t b, int64_t h, int64_t n, int64_t width, in
 
 // Per-thread scratch of one head's [Tq, Tk] and two rows.
 struct Scratch {
-  std::vector<float> tile, row, context;  // context: one head's [Tq, dk] when it is stored in bf16
+  std::vector<float> tile, row, context;  // context: one head's outputs on their way to bf16
   std::vector<int32_t> live;
   void fit(int64_t tq, int64_t tk) {
     if (static_cast<int64_t>(tile.size()) < tq * tk) tile.resize(static_cast<size_t>(tq * tk));
@@ -84,9 +84,17 @@ void op::attention(const float* q, const float* k, const float* v, const float* 
   });
 }
 
+// With bf16 outputs (q, k and v came from linear layers, whose gradient products alone read dq,
+// dk and dv) each head's three gradients are computed into scratch, then rounded as the bf16 GEMM
+// rounds its operands.
 void op::attentionGrad(const float* d_out, const float* q, const float* k, const float* v, const float* probs, float* dq,
-                       float* dk_out, float* dv, float* d_bias, int64_t batch, int64_t heads, int64_t tq, int64_t tk, int64_t dk,
-                       bool bf16) {
+                       float* dk_out, float* dv, uint16_t* dq16, uint16_t* dk16, uint16_t* dv16, float* d_bias, int64_t batch,
+                       int64_t heads, int64_t tq, int64_t tk, int64_t dk, bool bf16) {
+  const bool f32 = dq && dk_out && dv, half = dq16 && dk16 && dv16;
+  if (batch * heads * dk * std::max(tq, tk) > 0 && f32 == half) {
+    throw std::invalid_argument("attentionGrad: give dQ, dK and dV, or all three in bf16");
+  }
+  if (half && !bf16) throw std::invalid_argument("attentionGrad: bf16 outputs need bf16 products");
   const int64_t width = heads * dk, area = tq * tk;
   // One (batch, head): dP = dOut·vᵀ, dS = P ⊙ (dP − Σ dP·P) in place, then the three products.
   // Returns dS (in the thread's tile) for the bias gradient.
@@ -96,16 +104,33 @@ void op::attentionGrad(const float* d_out, const float* q, const float* k, const
     const float* dy = slice(d_out, b, h, tq, width, dk);
     gemm_serial({false, true, tq, tk, dk, dy, width, slice(v, b, h, tk, width, dk), width, ds, tk, 0.f, bf16});
     for (int64_t r = 0; r < tq; r++) softmax_grad_row(ds + r * tk, p + r * tk, ds + r * tk, tk);
-    gemm_serial({false, false, tq, dk, tk, ds, tk, slice(k, b, h, tk, width, dk), width, slice(dq, b, h, tq, width, dk), width,
-                 0.f, bf16});
-    gemm_serial({true, false, tk, dk, tq, ds, tk, slice(q, b, h, tq, width, dk), width, slice(dk_out, b, h, tk, width, dk), width,
-                 0.f, bf16});
-    gemm_serial({true, false, tk, dk, tq, p, tk, dy, width, slice(dv, b, h, tk, width, dk), width, 0.f, bf16});
+    // Each gradient goes to its place in the [B, T, H·dk] output, or through scratch into bf16 there.
+    const auto out = [&](float* full, uint16_t* full16, int64_t rows, int64_t slot, auto&& product) {
+      if (!half) return product(slice(full, b, h, rows, width, dk), width);
+      float* tmp = s.context.data() + slot * std::max(tq, tk) * dk;
+      product(tmp, dk);
+      for (int64_t r = 0; r < rows; r++) to_bf16(tmp + r * dk, full16 + (b * rows + r) * width + h * dk, dk);
+    };
+    out(dq, dq16, tq, 0, [&](float* c, int64_t ldc) {
+      gemm_serial({false, false, tq, dk, tk, ds, tk, slice(k, b, h, tk, width, dk), width, c, ldc, 0.f, bf16});
+    });
+    out(dk_out, dk16, tk, 1, [&](float* c, int64_t ldc) {
+      gemm_serial({true, false, tk, dk, tq, ds, tk, slice(q, b, h, tq, width, dk), width, c, ldc, 0.f, bf16});
+    });
+    out(dv, dv16, tk, 2, [&](float* c, int64_t ldc) {
+      gemm_serial({true, false, tk, dk, tq, p, tk, dy, width, c, ldc, 0.f, bf16});
+    });
     return ds;
+  };
+  const auto fit = [&](Scratch& s) {
+    if (half && static_cast<int64_t>(s.context.size()) < 3 * std::max(tq, tk) * dk) {
+      s.context.resize(static_cast<size_t>(3 * std::max(tq, tk) * dk));
+    }
   };
   if (!d_bias) {
     parallel_for(batch * heads, 1, [&](int64_t begin, int64_t end) {
       Scratch& s = scratch(tq, tk);
+      fit(s);
       for (int64_t i = begin; i < end; i++) head(s, i / heads, i % heads);
     });
     return;
@@ -114,6 +139,7 @@ void op::attentionGrad(const float* d_out, const float* q, const float* k, const
   // batch in double, in order, as the column sum of the unfused path (reduce.cc) does.
   parallel_for(heads, 1, [&](int64_t begin, int64_t end) {
     Scratch& s = scratch(tq, tk);
+    fit(s);
     std::vector<double> acc(static_cast<size_t>(area));
     for (int64_t h = begin; h < end; h++) {
       std::fill(acc.begin(), acc.end(), 0.0);

@@ -44,15 +44,33 @@ void op::gatedGelu(const float* gate, int64_t n, const float* lin, float* y, uin
   });
 }
 
-void op::gatedGeluGrad(const float* dy, const float* gate, int64_t n, const float* lin, float* d_gate, float* d_lin) {
+inline void gated_gelu_grad(const float* dy, const float* gate, const float* lin, float* d_gate, float* d_lin, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float x = gate[i];
+    const float s = sigmoid_2u(x);
+    // d/dx x·σ(2u) = σ + 2x·σ(1 − σ)·u'
+    const float d_gelu = s + 2.f * x * s * (1.f - s) * kC * (1.f + 3.f * kA * x * x);
+    d_gate[i] = dy[i] * lin[i] * d_gelu;
+    d_lin[i] = dy[i] * x * s;
+  }
+}
+
+// With bf16 outputs (the inputs came from linear layers, whose gradient products alone read these)
+// each block is computed as for float32 in scratch, then rounded as the bf16 GEMM rounds.
+void op::gatedGeluGrad(const float* dy, const float* gate, int64_t n, const float* lin, float* d_gate, float* d_lin,
+                       uint16_t* d_gate16, uint16_t* d_lin16) {
+  const bool f32 = d_gate && d_lin, half = d_gate16 && d_lin16;
+  if (n > 0 && f32 == half) throw std::invalid_argument("gatedGeluGrad: give dGate and dLinear, or both in bf16");
+  if (half && !gemm_bf16_built()) throw std::invalid_argument("gatedGeluGrad: bf16 outputs need AVX512-BF16, which this build lacks");
   parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; i++) {
-      const float x = gate[i];
-      const float s = sigmoid_2u(x);
-      // d/dx x·σ(2u) = σ + 2x·σ(1 − σ)·u'
-      const float d_gelu = s + 2.f * x * s * (1.f - s) * kC * (1.f + 3.f * kA * x * x);
-      d_gate[i] = dy[i] * lin[i] * d_gelu;
-      d_lin[i] = dy[i] * x * s;
+    if (!half) return gated_gelu_grad(dy + begin, gate + begin, lin + begin, d_gate + begin, d_lin + begin, end - begin);
+    constexpr int64_t kBlock = 1024;
+    alignas(64) float block[2][kBlock];
+    for (int64_t i = begin; i < end; i += kBlock) {
+      const int64_t m = std::min(kBlock, end - i);
+      gated_gelu_grad(dy + i, gate + i, lin + i, block[0], block[1], m);
+      to_bf16(block[0], d_gate16 + i, m);
+      to_bf16(block[1], d_lin16 + i, m);
     }
   });
 }

@@ -43,7 +43,7 @@ Gemm block(const Gemm& g, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
   s.n = c1 - c0;
   s.a = g.trans_a ? g.a + r0 : g.a + r0 * g.lda;
   s.b = g.trans_b ? g.b + c0 * g.ldb : g.b + c0;
-  if (g.a16) s.a16 = g.a16 + r0 * g.lda;  // never transposed
+  if (g.a16) s.a16 = g.trans_a ? g.a16 + r0 : g.a16 + r0 * g.lda;
   if (g.b16) s.b16 = g.b16 + c0;
   s.c = g.c + r0 * g.ldc + c0;
   return s;

@@ -16,9 +16,9 @@ struct Gemm {
   float* c; int64_t ldc;
   float beta;  // 0: C is overwritten and never read (it may hold garbage)
   bool bf16 = false;  // products in bf16 (gemm_bf16_built() must hold), sums in float32
-  // A or B stored in bf16 (an activation only products read), used in place of a or b with the
-  // same leading dimension: bf16 products only, and only A and B not transposed, the places an
-  // activation takes in a linear layer's product and its weight gradient.
+  // A or B stored in bf16 (an activation or gradient only products read), used in place of a or
+  // b with the same leading dimension: bf16 products only, and B not transposed (a linear layer's
+  // weight is the Bᵀ; its input is A, or B in its weight gradient; an output's gradient A or Aᵀ).
   const uint16_t* a16 = nullptr;
   const uint16_t* b16 = nullptr;
 };

@@ -201,13 +201,11 @@ void pack_across_k(const T* src, int64_t ld, int64_t kc, int width, int valid, u
 // Pair p (k-rows r0 and r1; r1 null past k) of `rows` rows of C, in Aᵀ's panels (APairs: the panel of
 // rows ir.. at out + ir·pairs, pair p at p·MR in it). A k-row of A holds that k of every row of C,
 // so each panel's 12 values are contiguous in it.
-inline void pack_at_pair(const float* r0, const float* r1, int64_t rows, int64_t pairs, int64_t p, uint32_t* out) {
+template <class T>
+inline void pack_at_pair(const T* r0, const T* r1, int64_t rows, int64_t pairs, int64_t p, uint32_t* out) {
   for (int64_t ir = 0; ir < rows; ir += MR) {
     const int valid = static_cast<int>(std::min<int64_t>(MR, rows - ir));
-    const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
-    const __m512 a = _mm512_maskz_loadu_ps(mask, r0 + ir);
-    const __m512 b = r1 ? _mm512_maskz_loadu_ps(mask, r1 + ir) : _mm512_setzero_ps();
-    const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(b, a);
+    const __m512i words = two_rows(r0 + ir, r1 ? r1 + ir : nullptr, static_cast<__mmask16>((1u << valid) - 1));
     _mm512_mask_storeu_epi32(out + ir * pairs + p * MR, (1u << MR) - 1, _mm512_permutexvar_epi16(kInterleave, words));
   }
 }
@@ -240,11 +238,11 @@ void pack_rows(const T* a, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int6
 // MR = 12, cost 6–10% of a product. Aᵀ's rows (one k each) give pairs across the rows instead, so
 // Aᵀ is packed pair by pair (APairs, out[p·MR + i]), its rows read once for all the panels, a few
 // cache lines at a time, rather than once per panel.
-void pack_a(const Gemm& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, uint32_t* out, int64_t next) {
+template <class T>
+void pack_a_from(const Gemm& g, const T* a, int64_t i0, int64_t mc, int64_t p0, int64_t kc, uint32_t* out, int64_t next,
+                 int64_t ahead) {
+  if (!g.trans_a) return pack_rows(a, g.lda, i0, mc, p0, kc, out, next, ahead);
   const int64_t pairs = (kc + 1) / 2;
-  const int64_t ahead = std::clamp<int64_t>(g.m - next, 0, mc);  // rows of the group to prefetch
-  if (g.a16) return pack_rows(g.a16, g.lda, i0, mc, p0, kc, out, next, ahead);
-  if (!g.trans_a) return pack_rows(g.a, g.lda, i0, mc, p0, kc, out, next, ahead);
   // The next group's columns (from `next`) of the same two k-rows are asked into L2, as above.
   // Only for groups of several panels: a single panel's 12 columns mostly share their cache lines
   // with the next one's, and the prefetches only doubled the loop (3% slower at m = 128 on two
@@ -254,26 +252,38 @@ void pack_a(const Gemm& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, uint3
     const int64_t k0 = p0 + 2 * p;
     if (prefetch) {
       for (int r = 0; r < 2 && 2 * p + r < kc; r++) {
-        const float* cols = g.a + (k0 + r) * g.lda + next;
+        const T* cols = a + (k0 + r) * g.lda + next;
         for (int64_t c = 0; c < ahead; c += 16) _mm_prefetch(reinterpret_cast<const char*>(cols + c), _MM_HINT_T1);
         _mm_prefetch(reinterpret_cast<const char*>(cols + ahead - 1), _MM_HINT_T1);
       }
     }
-    const float* r0 = g.a + k0 * g.lda + i0;
+    const T* r0 = a + k0 * g.lda + i0;
     pack_at_pair(r0, 2 * p + 1 < kc ? r0 + g.lda : nullptr, mc, pairs, p, out);
   }
+}
+
+void pack_a(const Gemm& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, uint32_t* out, int64_t next) {
+  const int64_t ahead = std::clamp<int64_t>(g.m - next, 0, mc);  // rows of the group to prefetch
+  if (g.a16) return pack_a_from(g, g.a16, i0, mc, p0, kc, out, next, ahead);
+  pack_a_from(g, g.a, i0, mc, p0, kc, out, next, ahead);
 }
 
 // Pairs [q0, q1) of a k block of Aᵀ for every row of C, in pack_a's layout for Aᵀ (the panel of
 // rows ir.. at out + ir·pairs). Each k-row of A is read once and in order; packed a group of rows at
 // a time instead, every group read each k-row again, a few lines lda apart at a time, which kept a
 // weight gradient's products (Aᵀ·B) 3–7% slower than the same products with A not transposed.
-void pack_a_whole(const Gemm& g, int64_t p0, int64_t kc, int64_t q0, int64_t q1, uint32_t* out) {
+template <class T>
+void pack_a_whole(const Gemm& g, const T* a, int64_t p0, int64_t kc, int64_t q0, int64_t q1, uint32_t* out) {
   const int64_t pairs = (kc + 1) / 2;
   for (int64_t p = q0; p < q1; p++) {
-    const float* r0 = g.a + (p0 + 2 * p) * g.lda;
+    const T* r0 = a + (p0 + 2 * p) * g.lda;
     pack_at_pair(r0, 2 * p + 1 < kc ? r0 + g.lda : nullptr, g.m, pairs, p, out);
   }
+}
+
+void pack_a_whole(const Gemm& g, int64_t p0, int64_t kc, int64_t q0, int64_t q1, uint32_t* out) {
+  if (g.a16) pack_a_whole(g, g.a16, p0, kc, q0, q1, out);
+  else pack_a_whole(g, g.a, p0, kc, q0, q1, out);
 }
 
 // Words of Aᵀ packed whole for one k block (pack_a_whole), or 0 where Aᵀ is packed a group of rows at a

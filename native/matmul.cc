@@ -14,7 +14,7 @@ void op::matmul(const float* a, const float* b, float* c, int64_t batch, int64_t
     throw std::invalid_argument("matmul: give each operand once, as a or aBf16 and b or bBf16");
   }
   if ((a16 || b16) && !bf16) throw std::invalid_argument("matmul: an operand stored in bf16 needs bf16 products");
-  if ((a16 && ta) || (b16 && tb)) throw std::invalid_argument("matmul: an operand stored in bf16 cannot be transposed");
+  if (b16 && tb) throw std::invalid_argument("matmul: a B stored in bf16 cannot be transposed");
   Gemm g{ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, c, n, 0.f, bf16};
   g.a16 = a16;
   g.b16 = b16;

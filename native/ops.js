@@ -55,8 +55,8 @@ const OPS = /** @type {const} */ ({
 
   /**
    * bf16: products of bf16-rounded operands summed in float32 (info().bf16 must be true). An
-   * operand stored in bf16 comes as aBf16 (A not transposed) or bBf16 (B not transposed) instead
-   * of a or b, which are then null; bf16 must be true then.
+   * operand stored in bf16 comes as aBf16 or bBf16 (B not transposed) instead of a or b, which
+   * are then null; bf16 must be true then.
    */
   matmul: {
     args: ['a: f32?', 'b: f32?', 'c: f32 out', 'batch: int', 'batchA: int', 'batchB: int', 'm: int', 'n: int', 'k: int',
@@ -93,7 +93,11 @@ const OPS = /** @type {const} */ ({
   crossEntropyGrad: { args: ['dLoss: number', 'logits: f32', 'labels: i32', 'dx: f32 out', 'rows: int', 'vocab: int'] },
   /** out, or outBf16 (stored in bf16, for products only), the other null. */
   gatedGelu: { args: ['gate: f32[n]', 'linear: f32', 'out: f32? out', 'outBf16: u16? out'] },
-  gatedGeluGrad: { args: ['dy: f32', 'gate: f32[n]', 'linear: f32', 'dGate: f32 out', 'dLinear: f32 out'] },
+  /** dGate and dLinear, or both stored in bf16 (for products only), the others null. */
+  gatedGeluGrad: {
+    args: ['dy: f32', 'gate: f32[n]', 'linear: f32', 'dGate: f32? out', 'dLinear: f32? out', 'dGateBf16: u16? out',
+      'dLinearBf16: u16? out'],
+  },
   attentionScores: {
     args: ['q: f32', 'k: f32', 'out: f32 out', 'batch: int', 'heads: int', 'queries: int', 'keys: int', 'dk: int', 'bf16: bool'],
   },
@@ -109,10 +113,14 @@ const OPS = /** @type {const} */ ({
     args: ['q: f32', 'k: f32', 'v: f32', 'bias: f32?', 'keyMask: f32?', 'probs: f32 out', 'out: f32? out', 'outBf16: u16? out',
       'batch: int', 'heads: int', 'queries: int', 'keys: int', 'headDim: int', 'causal: bool', 'bf16: bool'],
   },
-  /** Its gradients from dOut and the saved probabilities; dBias [H, Tq, Tk] when the attention had a bias. */
+  /**
+   * Its gradients from dOut and the saved probabilities; dBias [H, Tq, Tk] when the attention had a
+   * bias. dQ, dK and dV, or all three stored in bf16 (for products only), the others null.
+   */
   attentionGrad: {
-    args: ['dOut: f32', 'q: f32', 'k: f32', 'v: f32', 'probs: f32', 'dQ: f32 out', 'dK: f32 out', 'dV: f32 out',
-      'dBias: f32? out', 'batch: int', 'heads: int', 'queries: int', 'keys: int', 'headDim: int', 'bf16: bool'],
+    args: ['dOut: f32', 'q: f32', 'k: f32', 'v: f32', 'probs: f32', 'dQ: f32? out', 'dK: f32? out', 'dV: f32? out',
+      'dQBf16: u16? out', 'dKBf16: u16? out', 'dVBf16: u16? out', 'dBias: f32? out', 'batch: int', 'heads: int',
+      'queries: int', 'keys: int', 'headDim: int', 'bf16: bool'],
   },
   adamw: {
     args: ['param: f32[n]', 'grad: f32', 'm: f32', 'v: f32', 'outParam: f32 out', 'outM: f32 out', 'outV: f32 out',

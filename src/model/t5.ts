@@ -83,14 +83,14 @@ function attention(
   // values, without the [B, H, Tq, Tk] scores in memory.
   const context = ctx.dropping
     ? attentionContext(ctx.dropout(attentionSoftmax(attentionScores(q, k, heads), opts)), v)
-    : fusedAttention(q, k, v, heads, { ...opts, productsOnly: true });
+    : fusedAttention(q, k, v, heads, { ...opts, productsOnly: true, inputsFromProducts: true });
   return linear(context, param(ctx, `${prefix}.o.weight`));
 }
 
 function feedForward(ctx: Context, prefix: string, x: Tensor): Tensor {
   const p = `${prefix}.DenseReluDense`;
   const hidden = ctx.config.feed_forward_proj === 'gated-gelu'
-    ? gatedGelu(linear(x, param(ctx, `${p}.wi_0.weight`)), linear(x, param(ctx, `${p}.wi_1.weight`)), { productsOnly: !ctx.dropping })
+    ? gatedGelu(linear(x, param(ctx, `${p}.wi_0.weight`)), linear(x, param(ctx, `${p}.wi_1.weight`)), { productsOnly: !ctx.dropping, inputsFromProducts: true })
     : tf.relu(linear(x, param(ctx, `${p}.wi.weight`)));
   return linear(ctx.dropout(hidden), param(ctx, `${p}.wo.weight`));
 }

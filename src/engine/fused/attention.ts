@@ -57,7 +57,8 @@ function expectRank3(name: string, t: Tensor): void {
  * computes, with gradients for q, k, v and the bias.
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, heads: number,
-  opts: { bias?: Tensor | null; keyMask?: Tensor | null; causal: boolean; productsOnly?: boolean }): Tensor {
+  opts: { bias?: Tensor | null; keyMask?: Tensor | null; causal: boolean; productsOnly?: boolean; inputsFromProducts?: boolean }):
+  Tensor {
   for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) expectRank3(name, t);
   const [qs, ks, vs] = [q.shape, k.shape, v.shape] as number[][];
   if (qs[0] !== ks[0] || qs[2] !== ks[2] || qs[2] % heads !== 0 || !tf.util.arraysEqual(ks, vs)) {
@@ -70,8 +71,9 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, heads: number,
   if (opts.keyMask && !tf.util.arraysEqual(opts.keyMask.shape, [s.batch, s.keys])) {
     throw new Error(`attention: keyMask must be [${[s.batch, s.keys]}], got [${opts.keyMask.shape}]`);
   }
-  // productsOnly: only matrix products read the output (as rmsNorm's).
-  const attrs = { heads, causal: opts.causal, productsOnly: Boolean(opts.productsOnly) };
+  // productsOnly and inputsFromProducts: as gatedGelu's (q, k and v are the projections' outputs).
+  const attrs = { heads, causal: opts.causal, productsOnly: Boolean(opts.productsOnly),
+    inputsFromProducts: Boolean(opts.inputsFromProducts) };
   const keyMask = opts.keyMask ?? null;
   // customGrad: the tape records one node whose output is `out`; the probabilities are saved
   // for the gradient without being an output that backprop would fill with zeros.

@@ -33,12 +33,18 @@ export function gatedGeluBackward(
   return { dGate, dLinear };
 }
 
-/** `productsOnly`: only matrix products read the output (as rmsNorm's). */
-export function gatedGelu(gate: Tensor, linear: Tensor, opts: { productsOnly?: boolean } = {}): Tensor {
+/**
+ * `productsOnly`: only matrix products read the output (as rmsNorm's). `inputsFromProducts`: gate
+ * and linear are outputs of matrix products, so only those products' gradients read their
+ * gradients, which the native backend may then store in bf16 too.
+ */
+export function gatedGelu(gate: Tensor, linear: Tensor, opts: { productsOnly?: boolean; inputsFromProducts?: boolean } = {}):
+  Tensor {
   if (!tf.util.arraysEqual(gate.shape, linear.shape)) {
     throw new Error(`gatedGelu: gate [${gate.shape}] and linear [${linear.shape}] differ`);
   }
-  return tf.engine().runKernel(GATED_GELU, { gate, linear }, { productsOnly: Boolean(opts.productsOnly) }) as Tensor;
+  const attrs = { productsOnly: Boolean(opts.productsOnly), inputsFromProducts: Boolean(opts.inputsFromProducts) };
+  return tf.engine().runKernel(GATED_GELU, { gate, linear }, attrs) as Tensor;
 }
 
 const cpuForward: KernelFunc = ({ inputs, backend }) =>
@@ -59,10 +65,10 @@ export const gatedGeluKernels = [
 export const gatedGeluGradient: tf.GradConfig = {
   kernelName: GATED_GELU,
   inputsToSave: ['gate', 'linear'],
-  gradFunc: (dy, saved) => {
+  gradFunc: (dy, saved, attrs) => {
     const [gate, linear] = saved;
     const [dGate, dLinear] = tf.engine().runKernel(
-      GATED_GELU_GRAD, { dy: dy as Tensor, gate, linear }, {}) as Tensor[];
+      GATED_GELU_GRAD, { dy: dy as Tensor, gate, linear }, attrs) as Tensor[];
     return { gate: () => dGate, linear: () => dLinear };
   },
 };

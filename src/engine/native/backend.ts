@@ -44,6 +44,8 @@ export class NativeBackend extends MathBackendCPU {
    * tensor is float32, which gives the same results (the tests compare the two).
    */
   bf16Storage = true;
+  /** How many tensors stored in bf16 were read by something other than a product (and widened). */
+  widened = 0;
   /** The storage of tensors stored in bf16 and not yet widened. */
   private readonly halves = new WeakMap<DataId, Uint16Array>();
 
@@ -101,6 +103,7 @@ export class NativeBackend extends MathBackendCPU {
 
   /** bf16 storage widened to float32 (each value exactly), the bf16 array released. */
   private widen(half: Uint16Array): Float32Array {
+    this.widened++;
     const wide = this.pool.take(half.length);
     const bits = new Uint32Array(wide.buffer, wide.byteOffset, half.length);
     for (let i = 0; i < half.length; i++) bits[i] = half[i] << 16;

@@ -50,9 +50,11 @@ describe('the bf16 GEMM reading operands stored in bf16', () => {
         const what = `${threads} thread(s), [${m}×${k}]·[${k}×${n}], batch ${batchA}/${batchB}`;
         const plain = run('', false, false);
         for (const stored of ['a', 'b', 'ab']) assert.deepEqual(run(stored, false, false), plain, `${what}, ${stored} stored in bf16`);
-        // The places an activation takes: a linear layer's input (A, Bᵀ a weight) and its weight gradient (Aᵀ, B).
+        // The places an activation or gradient takes: a linear layer's input (A, Bᵀ a weight), its
+        // weight gradient (Aᵀ·B, both stored), its input gradient (A·B, A stored).
         assert.deepEqual(run('a', false, true), run('', false, true), `${what}, A·Bᵀ`);
-        assert.deepEqual(run('b', true, false), run('', true, false), `${what}, Aᵀ·B`);
+        const transposedA = run('', true, false);
+        for (const stored of ['a', 'b', 'ab']) assert.deepEqual(run(stored, true, false), transposedA, `${what}, Aᵀ·B, ${stored} stored`);
       }
     }
   });
@@ -61,8 +63,7 @@ describe('the bf16 GEMM reading operands stored in bf16', () => {
     if (!(await bf16Backend())) return t.skip('no AVX512-BF16 here');
     const addon = nativeAddon()!;
     const [f, h, c] = [new Float32Array(4), new Uint16Array(4), new Float32Array(4)];
-    assert.throws(() => addon.matmul(null, f, c, 1, 1, 1, 2, 2, 2, true, false, true, h, null), /cannot be transposed/);
-    assert.throws(() => addon.matmul(f, null, c, 1, 1, 1, 2, 2, 2, false, true, true, null, h), /cannot be transposed/);
+    assert.throws(() => addon.matmul(f, null, c, 1, 1, 1, 2, 2, 2, false, true, true, null, h), /a B stored in bf16 cannot be transposed/);
     assert.throws(() => addon.matmul(null, f, c, 1, 1, 1, 2, 2, 2, false, false, false, h, null), /needs bf16 products/);
     assert.throws(() => addon.matmul(f, f, c, 1, 1, 1, 2, 2, 2, false, false, true, h, null), /give each operand once/);
     assert.throws(() => addon.matmul(null, f, c, 1, 1, 1, 2, 2, 2, false, false, true, null, null), /give each operand once/);
@@ -70,7 +71,7 @@ describe('the bf16 GEMM reading operands stored in bf16', () => {
 });
 
 describe('kernels that store their output in bf16', () => {
-  test('RMSNorm, gated GELU and attention store their float32 outputs rounded to bf16, on 1 and 2 threads', async (t) => {
+  test('RMSNorm, gated GELU and attention, and the two gradients, store their float32 outputs rounded to bf16, on 1 and 2 threads', async (t) => {
     if (!(await bf16Backend())) return t.skip('no AVX512-BF16 here');
     const addon = nativeAddon()!;
     for (const threads of [1, 2]) {
@@ -84,13 +85,17 @@ describe('kernels that store their output in bf16', () => {
         addon.rmsNorm(x, w, null, y16, rows, d, Int32Array.from(groups), 1e-6);
         assert.deepEqual(y16, bf16Bits(y), `RMSNorm ${rows}×${d}, ${threads} thread(s)`);
       }
-      // Gated GELU: a tail past the kernel's blocks and past several tasks.
+      // Gated GELU and its gradient: a tail past the kernel's blocks and past several tasks.
       for (const n of [1, 17, 1024, 70001]) {
-        const gate = randomValues(n, 33, -4, 4), lin = randomValues(n, 34);
+        const gate = randomValues(n, 33, -4, 4), lin = randomValues(n, 34), dy = randomValues(n, 39);
         const y = new Float32Array(n), y16 = new Uint16Array(n);
         addon.gatedGelu(gate, lin, y, null);
         addon.gatedGelu(gate, lin, null, y16);
         assert.deepEqual(y16, bf16Bits(y), `gated GELU of ${n}, ${threads} thread(s)`);
+        const [dGate, dLin, dGate16, dLin16] = [new Float32Array(n), new Float32Array(n), new Uint16Array(n), new Uint16Array(n)];
+        addon.gatedGeluGrad(dy, gate, lin, dGate, dLin, null, null);
+        addon.gatedGeluGrad(dy, gate, lin, null, null, dGate16, dLin16);
+        assert.deepEqual([dGate16, dLin16], [bf16Bits(dGate), bf16Bits(dLin)], `gated GELU's gradient of ${n}, ${threads} thread(s)`);
       }
       // Attention: T5's three kinds (bias and padding, causal, cross with padding).
       const [batch, heads, dk] = [3, 4, 16];
@@ -106,6 +111,15 @@ describe('kernels that store their output in bf16', () => {
         addon.attention(q, k, v, bias, mask, probs16, null, out16, batch, heads, tq, tk, dk, causal, true);
         assert.deepEqual(out16, bf16Bits(out), `attention ${tq}×${tk}, ${threads} thread(s)`);
         assert.deepEqual(bitsOf(probs16), bitsOf(probs), `attention's probabilities ${tq}×${tk}`);
+        const dOut = randomValues(out.length, 40);
+        const grads = [q, k, v].map((x) => new Float32Array(x.length));
+        const halves = [q, k, v].map((x) => new Uint16Array(x.length));
+        const [dBias, dBias16] = [withBias ? new Float32Array(heads * tq * tk) : null, withBias ? new Float32Array(heads * tq * tk) : null];
+        addon.attentionGrad(dOut, q, k, v, probs, grads[0], grads[1], grads[2], null, null, null, dBias, batch, heads, tq, tk, dk, true);
+        addon.attentionGrad(dOut, q, k, v, probs, null, null, null, halves[0], halves[1], halves[2], dBias16, batch, heads, tq, tk, dk,
+          true);
+        assert.deepEqual(halves, grads.map(bf16Bits), `attention's gradients ${tq}×${tk}, ${threads} thread(s)`);
+        if (dBias && dBias16) assert.deepEqual(bitsOf(dBias16), bitsOf(dBias), 'the bias gradient');
       }
     }
   });
@@ -118,6 +132,9 @@ describe('kernels that store their output in bf16', () => {
     assert.throws(() => addon.gatedGelu(f, f, null, null), /give one output/);
     const probs = new Float32Array(1);
     assert.throws(() => addon.attention(f, f, f, null, null, probs, null, h, 1, 1, 1, 1, 4, false, false), /needs bf16 products/);
+    assert.throws(() => addon.gatedGeluGrad(f, f, f, f, null, h, null), /give dGate and dLinear, or both in bf16/);
+    assert.throws(() => addon.attentionGrad(f, f, f, f, probs, f, f, null, null, null, null, null, 1, 1, 1, 1, 4, true),
+      /give dQ, dK and dV, or all three in bf16/);
   });
 });
 
@@ -137,6 +154,7 @@ describe('the native backend storing activations in bf16', () => {
     // Any reader but the product sees float32: the values the products would have read.
     assert.deepEqual(bitsOf(flat.dataSync() as Float32Array), bitsOf(Float32Array.from(expected, roundToBf16)));
     assert.ok(backend.f32OrBf16(y) instanceof Float32Array, 'widened in place for both');
+    assert.ok(backend.widened > 0);
     tf.dispose([y, flat]);
     assert.equal(tf.memory().numTensors, before);
     // A cpu kernel (cumsum has no native one) reading a stored tensor gets it widened too.
@@ -191,7 +209,9 @@ describe('the native backend storing activations in bf16', () => {
         backend.outputBf16 = outputBf16;
       }
     };
+    const widened = backend.widened;
     const stored = step();
+    assert.equal(backend.widened, widened, 'only products read what the step stores in bf16: nothing is widened');
     backend.bf16Storage = false;
     let plain: ReturnType<typeof step>;
     try {
@@ -199,8 +219,9 @@ describe('the native backend storing activations in bf16', () => {
     } finally {
       backend.bf16Storage = true;
     }
-    // Per layer: its norms, the gated GELU, each attention's context; the two stacks' final norms.
-    assert.equal(stored.storedCount, 2 * (2 + 1 + 1) + 2 * (3 + 1 + 2) + 2, 'activations stored in bf16');
+    // Per layer: its norms, the gated GELU, each attention's context; the two stacks' final norms;
+    // backward, the gated GELU's two input gradients and each attention's three.
+    assert.equal(stored.storedCount, 2 * (2 + 1 + 1) + 2 * (3 + 1 + 2) + 2 + 2 * (2 + 3) + 2 * (2 + 3 + 3), 'tensors stored in bf16');
     assert.equal(plain.storedCount, 0);
     assert.equal(stored.bits.length, plain.bits.length);
     stored.bits.forEach((bits, i) => assert.deepEqual(bits, plain.bits[i], i === 0 ? 'loss' : `gradient ${i}`));

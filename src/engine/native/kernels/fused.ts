@@ -21,6 +21,15 @@ function storeBf16({ attrs, backend }: NativeArgs): boolean {
   return backend.bf16Storage && Boolean(attrs.productsOnly) && productPrecision() === 'bf16';
 }
 
+/**
+ * Whether a gradient op's input gradients are stored in bf16: the forward op's caller says its
+ * inputs came from matrix products (`inputsFromProducts`), so only the gradient products of those
+ * read them, and the products run in bf16.
+ */
+function storeGradsBf16({ attrs, backend }: NativeArgs): boolean {
+  return backend.bf16Storage && Boolean(attrs.inputsFromProducts) && productPrecision() === 'bf16';
+}
+
 export function fusedKernels(): KernelConfig[] {
   return [
     nativeKernel(RMS_NORM, (args) => {
@@ -109,14 +118,23 @@ export function fusedKernels(): KernelConfig[] {
       if (y.length > 0) backend.addon.gatedGelu(backend.f32(gate), backend.f32(linear), y, null);
       return backend.output(gate.shape, y);
     }),
-    nativeKernel(GATED_GELU_GRAD, ({ inputs, backend }) => {
+    nativeKernel(GATED_GELU_GRAD, (args) => {
+      const { inputs, backend } = args;
       const dy = need(inputs, 'dy');
       const gate = need(inputs, 'gate');
       const linear = need(inputs, 'linear');
       if (!allFloat32(dy, gate, linear)) return null;
-      const dGate = backend.alloc(sizeOf(gate.shape));
-      const dLinear = backend.alloc(sizeOf(gate.shape));
-      if (dGate.length > 0) backend.addon.gatedGeluGrad(backend.f32(dy), backend.f32(gate), backend.f32(linear), dGate, dLinear);
+      const size = sizeOf(gate.shape);
+      if (storeGradsBf16(args)) {
+        const [dGate, dLinear] = [backend.outputBf16(gate.shape), backend.outputBf16(gate.shape)];
+        if (size > 0) {
+          backend.addon.gatedGeluGrad(backend.f32(dy), backend.f32(gate), backend.f32(linear), null, null, dGate.values, dLinear.values);
+        }
+        return [dGate.info, dLinear.info];
+      }
+      const dGate = backend.alloc(size);
+      const dLinear = backend.alloc(size);
+      if (size > 0) backend.addon.gatedGeluGrad(backend.f32(dy), backend.f32(gate), backend.f32(linear), dGate, dLinear, null, null);
       return [backend.output(gate.shape, dGate), backend.output(gate.shape, dLinear)];
     }),
     nativeKernel(ATTENTION_SCORES, ({ inputs, backend, attrs }) => {
@@ -162,15 +180,19 @@ export function fusedKernels(): KernelConfig[] {
       }
       return [half?.info ?? backend.output(q.shape, out!), backend.output([s.batch, s.heads, s.queries, s.keys], probs)];
     }),
-    nativeKernel(ATTENTION_GRAD, ({ inputs, backend, attrs }) => {
+    nativeKernel(ATTENTION_GRAD, (args) => {
+      const { inputs, backend, attrs } = args;
       const [dy, q, k, v, probs] = ['dy', 'q', 'k', 'v', 'probs'].map((n) => need(inputs, n));
       if (!allFloat32(dy, q, k, v, probs)) return null;
       const s = attentionShape(q, k, Number(attrs.heads));
-      const [dq, dk, dv] = [q, k, v].map((t) => backend.alloc(sizeOf(t.shape)));
+      const halves = storeGradsBf16(args) ? [q, k, v].map((t) => backend.outputBf16(t.shape)) : null;
+      const [dq, dk, dv] = halves ? [null, null, null] : [q, k, v].map((t) => backend.alloc(sizeOf(t.shape)));
       const dBias = attrs.withBias ? backend.alloc(s.heads * s.queries * s.keys) : null;
       backend.addon.attentionGrad(backend.f32(dy), backend.f32(q), backend.f32(k), backend.f32(v), backend.f32(probs), dq, dk, dv,
-        dBias, s.batch, s.heads, s.queries, s.keys, s.dk, productPrecision() === 'bf16');
-      const out = [backend.output(q.shape, dq), backend.output(k.shape, dk), backend.output(v.shape, dv)];
+        halves?.[0].values ?? null, halves?.[1].values ?? null, halves?.[2].values ?? null, dBias, s.batch, s.heads, s.queries,
+        s.keys, s.dk, productPrecision() === 'bf16');
+      const out = halves ? halves.map((h) => h.info)
+        : [backend.output(q.shape, dq!), backend.output(k.shape, dk!), backend.output(v.shape, dv!)];
       return dBias ? [...out, backend.output([s.heads, s.queries, s.keys], dBias)] : out;
     }),
     nativeKernel(ADAMW, ({ inputs, backend, attrs }) => {

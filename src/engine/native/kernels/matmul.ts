@@ -28,10 +28,10 @@ export function batchMatMul(backend: NativeBackend, a: TensorInfo, b: TensorInfo
   const out = backend.alloc(batch * m * n);
   if (out.length > 0) {
     const bf16 = productPrecision() === 'bf16';
-    // An operand stored in bf16 goes in as it is where the kernel reads it so (bf16 products, not
+    // An operand stored in bf16 goes in as it is where the kernel reads it so (bf16 products; B not
     // transposed); elsewhere it is widened back to float32.
-    const [av, bv] = [[a, transA], [b, transB]].map(([t, trans]) => {
-      const v = bf16 && !trans ? backend.f32OrBf16(t as TensorInfo) : backend.f32(t as TensorInfo);
+    const [av, bv] = [[a, true], [b, !transB]].map(([t, readable]) => {
+      const v = bf16 && readable ? backend.f32OrBf16(t as TensorInfo) : backend.f32(t as TensorInfo);
       return v instanceof Uint16Array ? { f: null, h: v } : { f: v, h: null };
     });
     backend.addon.matmul(av.f, bv.f, out, batch, batchA, batchB, m, n, k, transA, transB, bf16, av.h, bv.h);
