@@ -28,9 +28,10 @@ function poolBytes(env: NodeJS.ProcessEnv = process.env): number {
  * The native backend: tfjs's cpu backend, its hot kernels in the addon, arrays recycled.
  *
  * A float32 tensor that only bf16 products read (a normalised layer input, the gated GELU's
- * output, attention's context) may be stored in bf16 instead: a Uint16Array of its values rounded
- * as the products round their operands, so the products give the same bits and the tensor takes
- * half the memory and half the reading (docs/performance.md, "Activations stored in bf16").
+ * output, the gradient of a linear layer's output) may be stored in bf16 instead: a Uint16Array of
+ * its values rounded as the products round their operands, so the products give the same bits and
+ * the tensor takes half the memory and half the reading (docs/performance.md, "Activations stored
+ * in bf16").
  * Only the matrix product reads that storage: to anything else that reads the tensor's values (a
  * kernel, `dataSync`) they are float32, widened back in place on that first read.
  */

@@ -30,11 +30,13 @@ export function batchMatMul(backend: NativeBackend, a: TensorInfo, b: TensorInfo
     const bf16 = productPrecision() === 'bf16';
     // An operand stored in bf16 goes in as it is where the kernel reads it so (bf16 products; B not
     // transposed); elsewhere it is widened back to float32.
-    const [av, bv] = [[a, true], [b, !transB]].map(([t, readable]) => {
-      const v = bf16 && readable ? backend.f32OrBf16(t as TensorInfo) : backend.f32(t as TensorInfo);
-      return v instanceof Uint16Array ? { f: null, h: v } : { f: v, h: null };
-    });
-    backend.addon.matmul(av.f, bv.f, out, batch, batchA, batchB, m, n, k, transA, transB, bf16, av.h, bv.h);
+    const operand = (t: TensorInfo, readable: boolean): [Float32Array, null] | [null, Uint16Array] => {
+      const v = bf16 && readable ? backend.f32OrBf16(t) : backend.f32(t);
+      return v instanceof Uint16Array ? [null, v] : [v, null];
+    };
+    const [aF, aH] = operand(a, true);
+    const [bF, bH] = operand(b, !transB);
+    backend.addon.matmul(aF, bF, out, batch, batchA, batchB, m, n, k, transA, transB, bf16, aH, bH);
   }
   return backend.output([...outer, m, n], out);
 }
