@@ -32,13 +32,21 @@ inline float* slice(float* x, int64_t b, int64_t h, int64_t n, int64_t width, in
 
 // Per-thread scratch of one head's [Tq, Tk] and two rows.
 struct Scratch {
-  std::vector<float> tile, row, context;  // context: one head's outputs on their way to bf16
+  std::vector<float> tile, row;
   std::vector<int32_t> live;
   void fit(int64_t tq, int64_t tk) {
     if (static_cast<int64_t>(tile.size()) < tq * tk) tile.resize(static_cast<size_t>(tq * tk));
     if (static_cast<int64_t>(row.size()) < tk) row.resize(static_cast<size_t>(tk)), live.resize(static_cast<size_t>(tk));
   }
 };
+
+// A head's product g with C at the head's [rows, dk] slice of a [B, rows, H·dk] output, float32
+// or (out16) bf16.
+Gemm into(Gemm g, float* out, uint16_t* out16, int64_t b, int64_t h, int64_t rows, int64_t width, int64_t dk) {
+  if (out16) g.c16 = out16 + b * rows * width + h * dk;
+  else g.c = slice(out, b, h, rows, width, dk);
+  return g;
+}
 
 Scratch& scratch(int64_t tq, int64_t tk) {
   thread_local Scratch s;
@@ -48,8 +56,8 @@ Scratch& scratch(int64_t tq, int64_t tk) {
 
 }  // namespace
 
-// With out16 the context is stored in bf16 (for the output projection's products only): each
-// head's is computed into scratch, then rounded as the bf16 GEMM rounds its operands.
+// With out16 the context is stored in bf16 (for the output projection's products only), rounded
+// by the product's own stores as the bf16 GEMM rounds its operands.
 void op::attention(const float* q, const float* k, const float* v, const float* bias, const float* mask, float* probs,
                    float* out, uint16_t* out16, int64_t batch, int64_t heads, int64_t tq, int64_t tk, int64_t dk, bool causal,
                    bool bf16) {
@@ -60,7 +68,6 @@ void op::attention(const float* q, const float* k, const float* v, const float* 
   const int64_t width = heads * dk, area = tq * tk;
   parallel_for(batch * heads, 1, [&](int64_t begin, int64_t end) {
     Scratch& s = scratch(tq, tk);
-    if (out16 && static_cast<int64_t>(s.context.size()) < tq * dk) s.context.resize(static_cast<size_t>(tq * dk));
     float* tile = s.tile.data();
     for (int64_t i = begin; i < end; i++) {
       const int64_t b = i / heads, h = i % heads;
@@ -71,13 +78,8 @@ void op::attention(const float* q, const float* k, const float* v, const float* 
                              s.row.data(), s.live.data());
       // The context reads the probabilities from the tile (in cache); memory gets them with
       // streaming stores, for the backward pass (no read of the lines they overwrite).
-      if (out16) {
-        gemm_serial({false, false, tq, dk, tk, tile, tk, slice(v, b, h, tk, width, dk), width, s.context.data(), dk, 0.f, bf16});
-        for (int64_t r = 0; r < tq; r++) to_bf16(s.context.data() + r * dk, out16 + (b * tq + r) * width + h * dk, dk);
-      } else {
-        gemm_serial({false, false, tq, dk, tk, tile, tk, slice(v, b, h, tk, width, dk), width, slice(out, b, h, tq, width, dk),
-                     width, 0.f, bf16});
-      }
+      gemm_serial(into({false, false, tq, dk, tk, tile, tk, slice(v, b, h, tk, width, dk), width, nullptr, width, 0.f, bf16}, out,
+                       out16, b, h, tq, width, dk));
       store_streaming(tile, probs + i * area, area);
     }
     stream_fence();
@@ -85,8 +87,7 @@ void op::attention(const float* q, const float* k, const float* v, const float* 
 }
 
 // With bf16 outputs (q, k and v came from linear layers, whose gradient products alone read dq,
-// dk and dv) each head's three gradients are computed into scratch, then rounded as the bf16 GEMM
-// rounds its operands.
+// dk and dv) each head's three gradients are stored rounded, as the context is.
 void op::attentionGrad(const float* d_out, const float* q, const float* k, const float* v, const float* probs, float* dq,
                        float* dk_out, float* dv, uint16_t* dq16, uint16_t* dk16, uint16_t* dv16, float* d_bias, int64_t batch,
                        int64_t heads, int64_t tq, int64_t tk, int64_t dk, bool bf16) {
@@ -104,33 +105,16 @@ void op::attentionGrad(const float* d_out, const float* q, const float* k, const
     const float* dy = slice(d_out, b, h, tq, width, dk);
     gemm_serial({false, true, tq, tk, dk, dy, width, slice(v, b, h, tk, width, dk), width, ds, tk, 0.f, bf16});
     for (int64_t r = 0; r < tq; r++) softmax_grad_row(ds + r * tk, p + r * tk, ds + r * tk, tk);
-    // Each gradient goes to its place in the [B, T, H·dk] output, or through scratch into bf16 there.
-    const auto out = [&](float* full, uint16_t* full16, int64_t rows, int64_t slot, auto&& product) {
-      if (!half) return product(slice(full, b, h, rows, width, dk), width);
-      float* tmp = s.context.data() + slot * std::max(tq, tk) * dk;
-      product(tmp, dk);
-      for (int64_t r = 0; r < rows; r++) to_bf16(tmp + r * dk, full16 + (b * rows + r) * width + h * dk, dk);
-    };
-    out(dq, dq16, tq, 0, [&](float* c, int64_t ldc) {
-      gemm_serial({false, false, tq, dk, tk, ds, tk, slice(k, b, h, tk, width, dk), width, c, ldc, 0.f, bf16});
-    });
-    out(dk_out, dk16, tk, 1, [&](float* c, int64_t ldc) {
-      gemm_serial({true, false, tk, dk, tq, ds, tk, slice(q, b, h, tq, width, dk), width, c, ldc, 0.f, bf16});
-    });
-    out(dv, dv16, tk, 2, [&](float* c, int64_t ldc) {
-      gemm_serial({true, false, tk, dk, tq, p, tk, dy, width, c, ldc, 0.f, bf16});
-    });
+    gemm_serial(into({false, false, tq, dk, tk, ds, tk, slice(k, b, h, tk, width, dk), width, nullptr, width, 0.f, bf16}, dq, dq16,
+                     b, h, tq, width, dk));
+    gemm_serial(into({true, false, tk, dk, tq, ds, tk, slice(q, b, h, tq, width, dk), width, nullptr, width, 0.f, bf16}, dk_out,
+                     dk16, b, h, tk, width, dk));
+    gemm_serial(into({true, false, tk, dk, tq, p, tk, dy, width, nullptr, width, 0.f, bf16}, dv, dv16, b, h, tk, width, dk));
     return ds;
-  };
-  const auto fit = [&](Scratch& s) {
-    if (half && static_cast<int64_t>(s.context.size()) < 3 * std::max(tq, tk) * dk) {
-      s.context.resize(static_cast<size_t>(3 * std::max(tq, tk) * dk));
-    }
   };
   if (!d_bias) {
     parallel_for(batch * heads, 1, [&](int64_t begin, int64_t end) {
       Scratch& s = scratch(tq, tk);
-      fit(s);
       for (int64_t i = begin; i < end; i++) head(s, i / heads, i % heads);
     });
     return;
@@ -139,7 +123,6 @@ void op::attentionGrad(const float* d_out, const float* q, const float* k, const
   // batch in double, in order, as the column sum of the unfused path (reduce.cc) does.
   parallel_for(heads, 1, [&](int64_t begin, int64_t end) {
     Scratch& s = scratch(tq, tk);
-    fit(s);
     std::vector<double> acc(static_cast<size_t>(area));
     for (int64_t h = begin; h < end; h++) {
       std::fill(acc.begin(), acc.end(), 0.0);

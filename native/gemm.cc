@@ -22,6 +22,10 @@ constexpr double kParallelMacs = 1 << 17;
 
 // C = beta·C when there is nothing to multiply (k = 0): BLAS rejects lda = 0.
 void scale_c(const Gemm& g) {
+  if (g.c16) {
+    for (int64_t i = 0; i < g.m; i++) std::memset(g.c16 + i * g.ldc, 0, sizeof(uint16_t) * g.n);
+    return;
+  }
   for (int64_t i = 0; i < g.m; i++) {
     float* row = g.c + i * g.ldc;
     if (g.beta == 0.f) std::memset(row, 0, sizeof(float) * g.n);
@@ -45,7 +49,8 @@ Gemm block(const Gemm& g, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
   s.b = g.trans_b ? g.b + c0 * g.ldb : g.b + c0;
   if (g.a16) s.a16 = g.trans_a ? g.a16 + r0 : g.a16 + r0 * g.lda;
   if (g.b16) s.b16 = g.b16 + c0;
-  s.c = g.c + r0 * g.ldc + c0;
+  if (g.c16) s.c16 = g.c16 + r0 * g.ldc + c0;
+  s.c = g.c ? g.c + r0 * g.ldc + c0 : nullptr;
   return s;
 }
 
@@ -121,13 +126,19 @@ void gemm_inline(const Gemm& g) {
 
 }  // namespace
 
-void gemm_serial(const Gemm& g) {
+// What the float32 kernels cannot do: bf16 products, operands or C stored in bf16.
+void check_kernel(const Gemm& g) {
   if (g.bf16 && !gemm_bf16_built()) throw std::invalid_argument("bf16 products need AVX512-BF16, which this build lacks");
+  if (!g.bf16 && (g.a16 || g.b16 || g.c16)) throw std::invalid_argument("operands stored in bf16 need bf16 products");
+}
+
+void gemm_serial(const Gemm& g) {
+  check_kernel(g);
   run_serial(g);
 }
 
 void gemm(const Gemm& g) {
-  if (g.bf16 && !gemm_bf16_built()) throw std::invalid_argument("bf16 products need AVX512-BF16, which this build lacks");
+  check_kernel(g);
   const int threads = pool_in_job() ? 1 : pool_threads();
   if (threads == 1 || static_cast<double>(g.m) * g.n * g.k < kParallelMacs) return gemm_inline(g);
   if (g.bf16) return g.k > 0 && g.m > 0 && g.n > 0 ? gemm_bf16_parallel(g) : run_serial(g);
@@ -141,7 +152,7 @@ void gemm(const Gemm& g) {
 }
 
 void gemm_each(const Gemm& g, int64_t count, GemmItem item, const void* ctx) {
-  if (g.bf16 && !gemm_bf16_built()) throw std::invalid_argument("bf16 products need AVX512-BF16, which this build lacks");
+  check_kernel(g);
   auto at = [&](int64_t i) {
     Gemm s = g;
     item(ctx, i, &s);

@@ -21,6 +21,8 @@ struct Gemm {
   // weight is the Bᵀ; its input is A, or B in its weight gradient; an output's gradient A or Aᵀ).
   const uint16_t* a16 = nullptr;
   const uint16_t* b16 = nullptr;
+  // C stored in bf16 instead of c (rounded as to_bf16 rounds): bf16 products, k <= 2048, beta 0.
+  uint16_t* c16 = nullptr;
 };
 
 using GemmKernel = void (*)(const Gemm& g);

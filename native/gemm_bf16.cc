@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 #include <utility>
 
 #include "pool.h"
@@ -330,13 +331,18 @@ inline __attribute__((always_inline)) void each_row(const F& f) {
 // acc = Ap·Bp over `pairs` k-pairs; then C = acc + beta·C (first k block) or C += acc, for the
 // valid rows × cols of the tile. Either layout of A (ARows, APairs) gives the same vdpbf16ps
 // over the same pairs in the same order, so the same bits.
+// With c16 instead of c, C is stored in bf16, rounded as to_bf16 rounds (one k block, beta 0).
 template <class Layout>
-void micro_kernel(int64_t pairs, const uint32_t* ap, const uint32_t* bp, float* c, int64_t ldc, float beta, bool first,
-                  int64_t rows, int64_t cols) {
+void micro_kernel(int64_t pairs, const uint32_t* ap, const uint32_t* bp, float* c, uint16_t* c16, int64_t ldc, float beta,
+                  bool first, int64_t rows, int64_t cols) {
   __m512 acc[MR][2];
   each_row([&](auto i) { acc[i][0] = acc[i][1] = _mm512_setzero_ps(); });
   // C's tile arrives from memory while the products run (it is written, or read and written, at the end).
   for (int64_t i = 0; i < rows; i++) {
+    if (c16) {
+      _mm_prefetch(reinterpret_cast<const char*>(c16 + i * ldc), _MM_HINT_T0);
+      continue;
+    }
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
   }
@@ -349,6 +355,16 @@ void micro_kernel(int64_t pairs, const uint32_t* ap, const uint32_t* bp, float* 
     });
     ap += Layout::pair;
     bp += NR;
+  }
+  if (c16) {
+    const __mmask16 lo = static_cast<__mmask16>((1u << std::min<int64_t>(cols, 16)) - 1);
+    const __mmask16 hi = static_cast<__mmask16>((1u << std::clamp<int64_t>(cols - 16, 0, 16)) - 1);
+    each_row([&](auto i) {
+      if (i >= rows) return;
+      _mm256_mask_storeu_epi16(c16 + i * ldc, lo, (__m256i)_mm512_cvtneps_pbh(acc[i][0]));
+      _mm256_mask_storeu_epi16(c16 + i * ldc + 16, hi, (__m256i)_mm512_cvtneps_pbh(acc[i][1]));
+    });
+    return;
   }
   if (rows == MR && cols == NR) {
     const auto store = [&](float* p, __m512 v) {
@@ -402,12 +418,14 @@ void panel_rows(const Gemm& g, int64_t group, int64_t stride, const uint32_t* bp
     pack_a(g, g0, rows, p0, kc, ap, g0 + stride);
     for (int64_t ir = 0; ir < rows; ir += MR) {
       for (int64_t jr = 0; jr < nc; jr += NR) {
-        float* c = g.c + (g0 + ir) * g.ldc + j0 + jr;
+        const int64_t at = (g0 + ir) * g.ldc + j0 + jr;
+        float* c = g.c16 ? nullptr : g.c + at;
+        uint16_t* c16 = g.c16 ? g.c16 + at : nullptr;
         const int64_t tile_rows = std::min<int64_t>(MR, rows - ir), tile_cols = std::min<int64_t>(NR, nc - jr);
         if (g.trans_a) {
-          micro_kernel<APairs>(pairs, ap + ir * pairs, bp + jr * pairs, c, g.ldc, g.beta, first, tile_rows, tile_cols);
+          micro_kernel<APairs>(pairs, ap + ir * pairs, bp + jr * pairs, c, c16, g.ldc, g.beta, first, tile_rows, tile_cols);
         } else {
-          micro_kernel<ARows>(pairs, ap + ir * kARowStride, bp + jr * pairs, c, g.ldc, g.beta, first, tile_rows, tile_cols);
+          micro_kernel<ARows>(pairs, ap + ir * kARowStride, bp + jr * pairs, c, c16, g.ldc, g.beta, first, tile_rows, tile_cols);
         }
       }
     }
@@ -421,8 +439,9 @@ void packed_rows(const Gemm& g, const uint32_t* ap, const uint32_t* bp, int64_t 
   const int64_t pairs = (kc + 1) / 2;
   for (int64_t ir = r0; ir < r1; ir += MR) {
     for (int64_t jr = 0; jr < nc; jr += NR) {
-      micro_kernel<APairs>(pairs, ap + ir * pairs, bp + jr * pairs, g.c + ir * g.ldc + j0 + jr, g.ldc, g.beta, p0 == 0,
-                           std::min<int64_t>(MR, r1 - ir), std::min<int64_t>(NR, nc - jr));
+      const int64_t at = ir * g.ldc + j0 + jr;
+      micro_kernel<APairs>(pairs, ap + ir * pairs, bp + jr * pairs, g.c16 ? nullptr : g.c + at, g.c16 ? g.c16 + at : nullptr,
+                           g.ldc, g.beta, p0 == 0, std::min<int64_t>(MR, r1 - ir), std::min<int64_t>(NR, nc - jr));
     }
   }
 }
@@ -458,7 +477,13 @@ void to_bf16(const float* x, uint16_t* y, int64_t n) {
   }
 }
 
+// C stored in bf16 takes each sum whole: one k block, nothing of C's old value.
+void check_c16(const Gemm& g) {
+  if (g.c16 && (g.k > KC || g.beta != 0.f)) throw std::invalid_argument("bf16 GEMM: a C stored in bf16 needs k <= 2048 and beta 0");
+}
+
 void gemm_bf16_serial(const Gemm& g) {
+  check_c16(g);
   uint32_t* bp = b_scratch();
   const int64_t whole = whole_a_words(g);
   uint32_t* ap = whole ? whole_a_scratch(whole) : nullptr;
@@ -485,6 +510,7 @@ void gemm_bf16_serial(const Gemm& g) {
 // left. Tasks this small keep every thread busy to the end (a weight gradient's block of B can be just
 // four panels), and a thread the OS preempts holds up one panel at most.
 void gemm_bf16_parallel(const Gemm& g) {
+  check_c16(g);
   uint32_t* bp = b_scratch();  // the calling thread's, shared with the pool for the call
   const int64_t whole = whole_a_words(g);
   const int64_t group = whole ? MR : group_rows(g, pool_threads());
