@@ -62,9 +62,9 @@ void op::attention(const float* q, const float* k, const float* v, const float* 
                    float* out, uint16_t* out16, int64_t batch, int64_t heads, int64_t tq, int64_t tk, int64_t dk, bool causal,
                    bool bf16) {
   if ((out && out16) || (batch * tq * heads * dk > 0 && !out && !out16)) {
-    throw std::invalid_argument("attention: give one output, out or outBf16");
+    throw std::invalid_argument("give one output, out or outBf16");
   }
-  if (out16 && !bf16) throw std::invalid_argument("attention: a bf16 output needs bf16 products");
+  if (out16 && !bf16) throw std::invalid_argument("a bf16 output needs bf16 products");
   const int64_t width = heads * dk, area = tq * tk;
   parallel_for(batch * heads, 1, [&](int64_t begin, int64_t end) {
     Scratch& s = scratch(tq, tk);
@@ -93,9 +93,9 @@ void op::attentionGrad(const float* d_out, const float* q, const float* k, const
                        int64_t heads, int64_t tq, int64_t tk, int64_t dk, bool bf16) {
   const bool f32 = dq && dk_out && dv, half = dq16 && dk16 && dv16;
   if (batch * heads * dk * std::max(tq, tk) > 0 && f32 == half) {
-    throw std::invalid_argument("attentionGrad: give dQ, dK and dV, or all three in bf16");
+    throw std::invalid_argument("give dQ, dK and dV, or all three in bf16");
   }
-  if (half && !bf16) throw std::invalid_argument("attentionGrad: bf16 outputs need bf16 products");
+  if (half && !bf16) throw std::invalid_argument("bf16 outputs need bf16 products");
   const int64_t width = heads * dk, area = tq * tk;
   // One (batch, head): dP = dOut·vᵀ, dS = P ⊙ (dP − Σ dP·P) in place, then the three products.
   // Returns dS (in the thread's tile) for the bias gradient.

@@ -27,23 +27,6 @@ inline void gated_gelu(const float* gate, const float* lin, float* y, int64_t n)
   }
 }
 
-// With y16 the output is stored in bf16 (for products only): computed as for y a block at a time
-// in scratch, then rounded as the bf16 GEMM rounds its operands.
-void op::gatedGelu(const float* gate, int64_t n, const float* lin, float* y, uint16_t* y16) {
-  if ((y && y16) || (n > 0 && !y && !y16)) throw std::invalid_argument("gatedGelu: give one output, out or outBf16");
-  if (y16 && !gemm_bf16_built()) throw std::invalid_argument("gatedGelu: a bf16 output needs AVX512-BF16, which this build lacks");
-  parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
-    if (y) return gated_gelu(gate + begin, lin + begin, y + begin, end - begin);
-    constexpr int64_t kBlock = 1024;
-    alignas(64) float block[kBlock];
-    for (int64_t i = begin; i < end; i += kBlock) {
-      const int64_t m = std::min(kBlock, end - i);
-      gated_gelu(gate + i, lin + i, block, m);
-      to_bf16(block, y16 + i, m);
-    }
-  });
-}
-
 inline void gated_gelu_grad(const float* dy, const float* gate, const float* lin, float* d_gate, float* d_lin, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
     const float x = gate[i];
@@ -55,23 +38,40 @@ inline void gated_gelu_grad(const float* dy, const float* gate, const float* lin
   }
 }
 
-// With bf16 outputs (the inputs came from linear layers, whose gradient products alone read these)
-// each block is computed as for float32 in scratch, then rounded as the bf16 GEMM rounds.
+// Outputs stored in bf16 (only products read them): f(i, m, blocks) computes elements [i, i+m) of
+// each of the N outputs as for float32, into blocks of scratch, which are then rounded as the bf16
+// GEMM rounds its operands.
+template <int N, class F>
+void through_bf16(int64_t begin, int64_t end, uint16_t* const (&outs)[N], const F& f) {
+  constexpr int64_t kBlock = 1024;
+  alignas(64) float blocks[N][kBlock];
+  for (int64_t i = begin; i < end; i += kBlock) {
+    const int64_t m = std::min(kBlock, end - i);
+    f(i, m, blocks);
+    for (int j = 0; j < N; j++) to_bf16(blocks[j], outs[j] + i, m);
+  }
+}
+
+void op::gatedGelu(const float* gate, int64_t n, const float* lin, float* y, uint16_t* y16) {
+  if ((y && y16) || (n > 0 && !y && !y16)) throw std::invalid_argument("give one output, out or outBf16");
+  if (y16) require_bf16("bf16 outputs");
+  parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
+    if (y) return gated_gelu(gate + begin, lin + begin, y + begin, end - begin);
+    through_bf16(begin, end, {y16}, [&](int64_t i, int64_t m, auto& blocks) { gated_gelu(gate + i, lin + i, blocks[0], m); });
+  });
+}
+
+// With bf16 outputs: the inputs came from linear layers, whose gradient products alone read these.
 void op::gatedGeluGrad(const float* dy, const float* gate, int64_t n, const float* lin, float* d_gate, float* d_lin,
                        uint16_t* d_gate16, uint16_t* d_lin16) {
   const bool f32 = d_gate && d_lin, half = d_gate16 && d_lin16;
-  if (n > 0 && f32 == half) throw std::invalid_argument("gatedGeluGrad: give dGate and dLinear, or both in bf16");
-  if (half && !gemm_bf16_built()) throw std::invalid_argument("gatedGeluGrad: bf16 outputs need AVX512-BF16, which this build lacks");
+  if (n > 0 && f32 == half) throw std::invalid_argument("give dGate and dLinear, or both in bf16");
+  if (half) require_bf16("bf16 outputs");
   parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
     if (!half) return gated_gelu_grad(dy + begin, gate + begin, lin + begin, d_gate + begin, d_lin + begin, end - begin);
-    constexpr int64_t kBlock = 1024;
-    alignas(64) float block[2][kBlock];
-    for (int64_t i = begin; i < end; i += kBlock) {
-      const int64_t m = std::min(kBlock, end - i);
-      gated_gelu_grad(dy + i, gate + i, lin + i, block[0], block[1], m);
-      to_bf16(block[0], d_gate16 + i, m);
-      to_bf16(block[1], d_lin16 + i, m);
-    }
+    through_bf16(begin, end, {d_gate16, d_lin16}, [&](int64_t i, int64_t m, auto& blocks) {
+      gated_gelu_grad(dy + i, gate + i, lin + i, blocks[0], blocks[1], m);
+    });
   });
 }
 

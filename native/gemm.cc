@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 
 #include "pool.h"
 
@@ -47,10 +48,7 @@ Gemm block(const Gemm& g, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
   s.n = c1 - c0;
   s.a = g.trans_a ? g.a + r0 : g.a + r0 * g.lda;
   s.b = g.trans_b ? g.b + c0 * g.ldb : g.b + c0;
-  if (g.a16) s.a16 = g.trans_a ? g.a16 + r0 : g.a16 + r0 * g.lda;
-  if (g.b16) s.b16 = g.b16 + c0;
-  if (g.c16) s.c16 = g.c16 + r0 * g.ldc + c0;
-  s.c = g.c ? g.c + r0 * g.ldc + c0 : nullptr;
+  s.c = g.c + r0 * g.ldc + c0;
   return s;
 }
 
@@ -126,9 +124,14 @@ void gemm_inline(const Gemm& g) {
 
 }  // namespace
 
-// What the float32 kernels cannot do: bf16 products, operands or C stored in bf16.
+void require_bf16(const char* what) {
+  if (!gemm_bf16_built()) throw std::invalid_argument(std::string(what) + " need AVX512-BF16, which this build lacks");
+}
+
+// What the float32 kernels cannot do: bf16 products, operands or C stored in bf16. (Only the bf16
+// kernel's GEMMs carry bf16 operands, and it is never cut into block()s.)
 void check_kernel(const Gemm& g) {
-  if (g.bf16 && !gemm_bf16_built()) throw std::invalid_argument("bf16 products need AVX512-BF16, which this build lacks");
+  if (g.bf16) require_bf16("bf16 products");
   if (!g.bf16 && (g.a16 || g.b16 || g.c16)) throw std::invalid_argument("operands stored in bf16 need bf16 products");
 }
 

@@ -42,6 +42,8 @@ void gemm_openblas_threaded(const Gemm& g, int threads);
 
 /** Whether the bf16 kernel (gemm_bf16.cc) is built: the compiler targets AVX512-BF16. */
 bool gemm_bf16_built();
+/** Throws unless gemm_bf16_built(): `what` (plural, e.g. "bf16 products") needs AVX512-BF16. */
+void require_bf16(const char* what);
 /**
  * y = x rounded to bf16 as the bf16 kernel rounds its operands while packing them (the same
  * instruction), so a product of y gives the bits a product of x gives. Needs gemm_bf16_built().

@@ -28,8 +28,8 @@ inline float inv_rms(const float* x, int64_t n, float eps) {
 // row of scratch, then rounded as the bf16 GEMM rounds its operands, so products see the same bits.
 void op::rmsNorm(const float* x, const float* w, float* y, uint16_t* y16, int64_t rows, int64_t d, const int32_t* group_sizes,
                  int64_t group_count, double eps_arg) {
-  if ((y && y16) || (rows * d > 0 && !y && !y16)) throw std::invalid_argument("rmsNorm: give one output, y or yBf16");
-  if (y16 && !gemm_bf16_built()) throw std::invalid_argument("rmsNorm: a bf16 output needs AVX512-BF16, which this build lacks");
+  if ((y && y16) || (rows * d > 0 && !y && !y16)) throw std::invalid_argument("give one output, y or yBf16");
+  if (y16) require_bf16("bf16 outputs");
   const Groups g{group_sizes, group_count};
   const float eps = static_cast<float>(eps_arg);
   parallel_for(rows, std::max<int64_t>(1, 8192 / std::max<int64_t>(d, 1)), [&](int64_t begin, int64_t end) {
