@@ -14,20 +14,13 @@ import { sizeOf } from '../layout';
 import { allFloat32, nativeKernel, need, type NativeArgs } from './kernel';
 
 /**
- * Whether an op's output is stored in bf16: its caller says only matrix products read it
- * (`productsOnly`, src/engine/fused) and the products run in bf16, rounding it anyway.
+ * Whether a kernel stores its outputs in bf16: the products run in bf16, rounding them anyway, and
+ * the op's caller says only products read them (src/engine/fused): `productsOnly` for a forward
+ * op's output; `inputsFromProducts` for a gradient op's input gradients (the forward op's inputs
+ * came from products, so only those products' gradients read them).
  */
-function storeBf16({ attrs, backend }: NativeArgs): boolean {
-  return backend.bf16Storage && Boolean(attrs.productsOnly) && productPrecision() === 'bf16';
-}
-
-/**
- * Whether a gradient op's input gradients are stored in bf16: the forward op's caller says its
- * inputs came from matrix products (`inputsFromProducts`), so only the gradient products of those
- * read them, and the products run in bf16.
- */
-function storeGradsBf16({ attrs, backend }: NativeArgs): boolean {
-  return backend.bf16Storage && Boolean(attrs.inputsFromProducts) && productPrecision() === 'bf16';
+function storeBf16({ attrs, backend }: NativeArgs, attr: 'productsOnly' | 'inputsFromProducts' = 'productsOnly'): boolean {
+  return backend.bf16Storage && Boolean(attrs[attr]) && productPrecision() === 'bf16';
 }
 
 export function fusedKernels(): KernelConfig[] {
@@ -125,7 +118,7 @@ export function fusedKernels(): KernelConfig[] {
       const linear = need(inputs, 'linear');
       if (!allFloat32(dy, gate, linear)) return null;
       const size = sizeOf(gate.shape);
-      if (storeGradsBf16(args)) {
+      if (storeBf16(args, 'inputsFromProducts')) {
         const [dGate, dLinear] = [backend.outputBf16(gate.shape), backend.outputBf16(gate.shape)];
         if (size > 0) {
           backend.addon.gatedGeluGrad(backend.f32(dy), backend.f32(gate), backend.f32(linear), null, null, dGate.values, dLinear.values);
@@ -185,7 +178,7 @@ export function fusedKernels(): KernelConfig[] {
       const [dy, q, k, v, probs] = ['dy', 'q', 'k', 'v', 'probs'].map((n) => need(inputs, n));
       if (!allFloat32(dy, q, k, v, probs)) return null;
       const s = attentionShape(q, k, Number(attrs.heads));
-      const halves = storeGradsBf16(args) ? [q, k, v].map((t) => backend.outputBf16(t.shape)) : null;
+      const halves = storeBf16(args, 'inputsFromProducts') ? [q, k, v].map((t) => backend.outputBf16(t.shape)) : null;
       const [dq, dk, dv] = halves ? [null, null, null] : [q, k, v].map((t) => backend.alloc(sizeOf(t.shape)));
       const dBias = attrs.withBias ? backend.alloc(s.heads * s.queries * s.keys) : null;
       backend.addon.attentionGrad(backend.f32(dy), backend.f32(q), backend.f32(k), backend.f32(v), backend.f32(probs), dq, dk, dv,
