@@ -28,6 +28,8 @@ bool op::selectGemm(const std::string& name) { return gemm_select(name.c_str());
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abi", df::kAbi);
+  // OpenBLAS's probes (gemm_openblas.cc) run now, on the loading thread, before any product.
+  df::gemm_openblas();
   df::export_ops(env, exports);
   return exports;
 }

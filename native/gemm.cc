@@ -110,7 +110,7 @@ void run_tile(const Gemm& g, const Tiles& t, int64_t i) {
 }
 
 bool library_sized(const Gemm& g) {
-  return active() != gemm_portable && static_cast<double>(g.m) * g.n * g.k >= kLibraryMacs;
+  return active() != gemm_portable && static_cast<double>(g.m) * g.n * g.k >= kLibraryMacs && openblas_threads_agree();
 }
 
 // The GEMM on the calling thread, cut exactly as gemm() cuts it on any number of threads. bf16
@@ -145,7 +145,7 @@ void gemm(const Gemm& g) {
   const int threads = pool_in_job() ? 1 : pool_threads();
   if (threads == 1 || static_cast<double>(g.m) * g.n * g.k < kParallelMacs) return gemm_inline(g);
   if (g.bf16) return g.k > 0 && g.m > 0 && g.n > 0 ? gemm_bf16_parallel(g) : run_serial(g);
-  // OpenBLAS's serial and threaded drivers give the same bits (gemm_openblas.cc).
+  // OpenBLAS's serial and threaded drivers give the same bits here (gemm_openblas.cc checks).
   if (library_sized(g)) return gemm_openblas_threaded(g, threads);
   struct Ctx { const Gemm* g; Tiles t; } ctx{&g, tiles_of(g)};
   pool_run(ctx.t.count(g), [](void* p, int64_t i) {

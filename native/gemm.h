@@ -39,6 +39,8 @@ void gemm_portable(const Gemm& g);
 GemmKernel gemm_openblas();
 /** cblas_sgemm on `threads` of OpenBLAS's own threads (k > 0); only when gemm_openblas() is built. */
 void gemm_openblas_threaded(const Gemm& g, int threads);
+/** Whether gemm_openblas_threaded gives gemm_openblas's bits (checked once); false without OpenBLAS. */
+bool openblas_threads_agree();
 
 /** Whether the bf16 kernel (gemm_bf16.cc) is built: the compiler targets AVX512-BF16. */
 bool gemm_bf16_built();

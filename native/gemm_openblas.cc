@@ -103,7 +103,35 @@ void cblas_fixed_k_order(const Gemm& g) {
   cblas_in_chunks(g, b);
 }
 
+// Whether OpenBLAS's threaded driver gives the bits of the serial one on products like a T5 step's.
+// It cuts k alike wherever cblas_fixed_k_order hands it k (above), but how it splits and edges the
+// rest is the core type's: under OPENBLAS_CORETYPE=Haswell on a Zen 5, even a product whose k is one
+// block (32×8192×128) differed on 2 threads in a third of its elements. Checked once, on two
+// threads; where it differs, gemm.cc tiles every product across our own pool instead.
+bool check_threaded_driver() {
+  struct Shape { bool ta, tb; int64_t m, n, k; };
+  const Shape shapes[] = {{false, true, 32, 8192, 128}, {false, false, 64, 1024, 300}, {true, true, 96, 768, 300},
+                          {true, false, 100, 200, 2000}};
+  for (const Shape& s : shapes) {
+    std::vector<float> a(s.m * s.k), b(s.k * s.n), serial(s.m * s.n), threaded(s.m * s.n);
+    for (size_t i = 0; i < a.size(); i++) a[i] = static_cast<float>((i * 7919) % 1013) / 1013.f - 0.5f;
+    for (size_t i = 0; i < b.size(); i++) b[i] = static_cast<float>((i * 104729) % 1019) / 1019.f - 0.5f;
+    Gemm g{s.ta, s.tb, s.m, s.n, s.k, a.data(), s.ta ? s.m : s.k, b.data(), s.tb ? s.k : s.n, serial.data(), s.n, 0.f};
+    cblas_fixed_k_order(g);
+    g.c = threaded.data();
+    openblas_set_num_threads(2);
+    cblas_fixed_k_order(g);
+    openblas_set_num_threads(1);
+    if (std::memcmp(serial.data(), threaded.data(), serial.size() * sizeof(float)) != 0) return false;
+  }
+  return true;
+}
+
+bool threads_agree = false;  // set once, by gemm_openblas()
+
 }  // namespace
+
+bool openblas_threads_agree() { return gemm_openblas() && threads_agree; }
 
 // Only ever called outside the pool's jobs, so no single-threaded call is running meanwhile to
 // see the thread count raised.
@@ -117,7 +145,9 @@ void gemm_openblas_threaded(const Gemm& g, int threads) {
 GemmKernel gemm_openblas() {
   static const GemmKernel kernel = [] {
     openblas_set_num_threads(1);
-    known_blocking();  // probed here, on one thread, before any GEMM can raise the count
+    // Probed here, before any GEMM can raise the count (the addon calls this as it loads).
+    known_blocking();
+    threads_agree = check_threaded_driver();
     return cblas_fixed_k_order;
   }();
   return kernel;
@@ -126,7 +156,8 @@ GemmKernel gemm_openblas() {
 const char* openblas_info() {
   const KBlocking* b = known_blocking();
   static const std::string info = std::string(openblas_get_config()) + " core=" + openblas_get_corename() +
-                                  (b ? " k-blocks=own(Q" + std::to_string(b->q) + ")" : " k-blocks=fixed(256)");
+                                  (b ? " k-blocks=own(Q" + std::to_string(b->q) + ")" : " k-blocks=fixed(256)") +
+                                  (openblas_threads_agree() ? "" : " threads=ours");
   return info.c_str();
 }
 
@@ -135,6 +166,7 @@ const char* openblas_info() {
 namespace df {
 GemmKernel gemm_openblas() { return nullptr; }
 void gemm_openblas_threaded(const Gemm&, int) {}
+bool openblas_threads_agree() { return false; }
 const char* openblas_info() { return ""; }
 }  // namespace df
 #endif
