@@ -11,6 +11,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "denormals.h"
+
 namespace df {
 
 class Args {
@@ -74,6 +76,7 @@ class Args {
   Napi::Value run(const F& op) const {
     const Napi::Env env = call_.Env();
     try {
+      const FlushDenormals flush;
       if constexpr (std::is_void_v<std::invoke_result_t<F>>) {
         op();
         return env.Undefined();

@@ -1,5 +1,7 @@
 #include "pool.h"
 
+#include "denormals.h"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -80,6 +82,7 @@ class Pool {
 
   void work(uint64_t seen) {
     in_job = true;
+    flush_denormals_always();
     for (;;) {
       const auto spin_until = std::chrono::steady_clock::now() + kSpin;
       int polls = 0;
