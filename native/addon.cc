@@ -14,6 +14,7 @@ Napi::Object op::info(Napi::Env env) {
   o.Set("gemm", gemm_selected());
   o.Set("gemmLibrary", gemm_library_info());
   o.Set("openblasBuiltIn", gemm_openblas() != nullptr);
+  o.Set("openblasRoundsByPosition", gemm_openblas() != nullptr && !openblas_position_free());
   o.Set("threads", pool_threads());
   o.Set("simd", simd_name());
   o.Set("bf16", gemm_bf16_built());

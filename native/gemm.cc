@@ -13,8 +13,10 @@ const char* openblas_info();
 
 namespace {
 
+// OpenBLAS by default, unless its core type rounds an element of C by where it sits: it stays
+// selectable (DEEPFUSION_GEMM=openblas), but fused replicas would no longer train alike.
 GemmKernel& active() {
-  static GemmKernel kernel = gemm_openblas() ? gemm_openblas() : gemm_portable;
+  static GemmKernel kernel = openblas_position_free() ? gemm_openblas() : gemm_portable;
   return kernel;
 }
 
@@ -68,7 +70,7 @@ bool gemm_select(const char* name) {
 
 const char* gemm_selected() { return active() == gemm_portable ? "portable" : "openblas"; }
 
-const char* gemm_library_info() { return active() == gemm_portable ? "" : openblas_info(); }
+const char* gemm_library_info() { return gemm_openblas() ? openblas_info() : ""; }
 
 namespace {
 

@@ -41,6 +41,8 @@ GemmKernel gemm_openblas();
 void gemm_openblas_threaded(const Gemm& g, int threads);
 /** Whether gemm_openblas_threaded gives gemm_openblas's bits (checked once); false without OpenBLAS. */
 bool openblas_threads_agree();
+/** Whether OpenBLAS sums an element of C alike wherever it sits (checked once); false without it. */
+bool openblas_position_free();
 
 /** Whether the bf16 kernel (gemm_bf16.cc) is built: the compiler targets AVX512-BF16. */
 bool gemm_bf16_built();
@@ -59,7 +61,7 @@ void gemm_bf16_parallel(const Gemm& g);
 /** Selects the kernel by name ("openblas" | "portable"); false when it is not built in. */
 bool gemm_select(const char* name);
 const char* gemm_selected();
-/** The BLAS library's own description (OpenBLAS config and core), or "" for the portable kernel. */
+/** OpenBLAS's own description (config and core) and what the addon found it does, or "" without it. */
 const char* gemm_library_info();
 
 /** One GEMM, split across the pool when large enough. */

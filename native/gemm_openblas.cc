@@ -127,11 +127,34 @@ bool check_threaded_driver() {
   return true;
 }
 
-bool threads_agree = false;  // set once, by gemm_openblas()
+// Whether OpenBLAS sums an element of C alike wherever it sits in C. A fused model's replicas sit side
+// by side in its products, and their gradients must come out equal to the last bit (docs/fusion.md);
+// under OPENBLAS_CORETYPE=Haswell on a Zen 5, rows 6–15 of every 16 and columns 8–55 of 64 rounded
+// differently from the rest. Checked once on a product whose rows of A are all equal and whose
+// columns of B are too, so every element of C is the same sum; where it is not, gemm.cc keeps the
+// portable kernel as its default.
+bool check_position_free() {
+  const int64_t m = 64, n = 64, k = 32;
+  std::vector<float> a(m * k), b(k * n), c(m * n);
+  for (int64_t i = 0; i < m; i++) {
+    for (int64_t p = 0; p < k; p++) a[i * k + p] = static_cast<float>((p * 7919) % 1013) / 1013.f - 0.5f;
+  }
+  for (int64_t p = 0; p < k; p++) {
+    for (int64_t j = 0; j < n; j++) b[p * n + j] = static_cast<float>((p * 104729) % 1019) / 1019.f - 0.5f;
+  }
+  cblas(Gemm{false, false, m, n, k, a.data(), k, b.data(), n, c.data(), n, 0.f});
+  for (const float x : c) {
+    if (std::memcmp(&x, c.data(), sizeof x) != 0) return false;
+  }
+  return true;
+}
+
+bool threads_agree = false, position_free = false;  // set once, by gemm_openblas()
 
 }  // namespace
 
 bool openblas_threads_agree() { return gemm_openblas() && threads_agree; }
+bool openblas_position_free() { return gemm_openblas() && position_free; }
 
 // Only ever called outside the pool's jobs, so no single-threaded call is running meanwhile to
 // see the thread count raised.
@@ -148,6 +171,7 @@ GemmKernel gemm_openblas() {
     // Probed here, before any GEMM can raise the count (the addon calls this as it loads).
     known_blocking();
     threads_agree = check_threaded_driver();
+    position_free = check_position_free();
     return cblas_fixed_k_order;
   }();
   return kernel;
@@ -157,7 +181,8 @@ const char* openblas_info() {
   const KBlocking* b = known_blocking();
   static const std::string info = std::string(openblas_get_config()) + " core=" + openblas_get_corename() +
                                   (b ? " k-blocks=own(Q" + std::to_string(b->q) + ")" : " k-blocks=fixed(256)") +
-                                  (openblas_threads_agree() ? "" : " threads=ours");
+                                  (openblas_threads_agree() ? "" : " threads=ours") +
+                                  (openblas_position_free() ? "" : " rounds-by-position");
   return info.c_str();
 }
 
@@ -167,6 +192,7 @@ namespace df {
 GemmKernel gemm_openblas() { return nullptr; }
 void gemm_openblas_threaded(const Gemm&, int) {}
 bool openblas_threads_agree() { return false; }
+bool openblas_position_free() { return false; }
 const char* openblas_info() { return ""; }
 }  // namespace df
 #endif

@@ -11,9 +11,14 @@ import { UserError } from '../../errors';
 export interface AddonInfo {
   /** GEMM kernel in use: 'openblas' or 'portable'. */
   gemm: 'openblas' | 'portable';
-  /** OpenBLAS's build and core description when gemm is 'openblas'. */
+  /** OpenBLAS's build and core description when it is built in ('' otherwise). */
   gemmLibrary: string;
   openblasBuiltIn: boolean;
+  /**
+   * OpenBLAS (built in) sums an element of C differently depending on where it sits in C (its
+   * core type's kernels do, e.g. OPENBLAS_CORETYPE=Haswell on a Zen 5), so it is not the default.
+   */
+  openblasRoundsByPosition: boolean;
   threads: number;
   simd: string;
   /** bf16 products are built in (the compiler targeted AVX512-BF16): matmul's bf16 flag works. */
