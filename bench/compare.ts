@@ -57,12 +57,14 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '3' }, steps: { type: 'string', default: '6' }, warmup: { type: 'string', default: '10' },
       threads: { type: 'string', default: `${os.availableParallelism()}` }, shapes: { type: 'string', default: 'base,small' },
       python: { type: 'string', default: '/usr/bin/python3' }, foreach: { type: 'boolean', default: false },
+      'flush-denormal': { type: 'boolean', default: false },
       precisions: { type: 'string' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
     console.log(`Usage: npm run bench:compare -- [--rounds 3] [--steps 6] [--warmup 10] [--threads 2[,1]]
                               [--shapes base,small] [--precisions fp32,bf16] [--python /usr/bin/python3] [--foreach]
+                              [--flush-denormal]
 Each round runs deepfusion and PyTorch once per shape and thread count (alternating which goes
 first); each run reports the median of --steps steps after --warmup unmeasured steps: training
 runs thousands of steps, so the steady state counts. deepfusion's first two steps allocate the
@@ -74,7 +76,10 @@ median over rounds and the median of the per-round ratios (PyTorch time / deepfu
 bf16 against PyTorch under torch.autocast("cpu", dtype=torch.bfloat16). Default: fp32, plus bf16
 where this machine has AVX512-BF16 products. MFU is against the measured peak of the precision
 (fp32 fused multiply-adds or bf16 dot products, deepfusion bench --help).
---foreach uses torch.optim.Adam(foreach=True) (default: PyTorch 1.13's CPU default).`);
+--foreach uses torch.optim.Adam(foreach=True) (default: PyTorch 1.13's CPU default).
+--flush-denormal runs PyTorch with torch.set_flush_denormal(True), as deepfusion's native kernels
+run (docs/architecture.md, "Denormals"); by default PyTorch keeps denormals, which cost it time once
+the benchmark's Adam moments decay into them (docs/performance.md).`);
     return;
   }
   const rounds = Number(values.rounds);
@@ -122,7 +127,9 @@ where this machine has AVX512-BF16 products. MFU is against the measured peak of
           };
           const torch = (): void => {
             const args = [PEER, '--init', inits.get(s.name)!, '--steps', steps, '--warmup', warmup, '--threads', `${threads}`, '--precision', precision];
-            row.torch.push(lastJson(values.python, values.foreach ? [...args, '--foreach'] : args, env));
+            if (values.foreach) args.push('--foreach');
+            if (values['flush-denormal']) args.push('--flush-denormal');
+            row.torch.push(lastJson(values.python, args, env));
           };
           const order = round % 2 === 0 ? [ours, torch] : [torch, ours];
           for (const run of order) run();
@@ -137,6 +144,8 @@ where this machine has AVX512-BF16 products. MFU is against the measured peak of
 
   const header = ['shape', 'threads', 'precision', 'deepfusion s/step (CPU s)', 'PyTorch s/step (CPU s)', 'speed-up (median of rounds)',
     'per-round speed-ups', 'deepfusion GFLOP/s', 'peak GFLOP/s (kind)', 'MFU', 'deepfusion peak RSS MB', 'PyTorch peak RSS MB'];
+  console.log(values['flush-denormal'] ? 'PyTorch with torch.set_flush_denormal(True), denormals flushed as ours are'
+    : 'PyTorch as it runs by default (denormals kept; --flush-denormal flushes them as ours are)');
   console.log(`| ${header.join(' | ')} |`);
   console.log(`|${header.map(() => ' --- ').join('|')}|`);
   for (const [key, row] of rows) {

@@ -3,6 +3,7 @@
 trained for a few steps on the same initial parameters, batch and optimizer, and timed the same way.
 
 Usage: /usr/bin/python3 bench/torch_t5.py --init DIR [--steps 6] [--threads N] [--foreach] [--precision fp32|bf16]
+                                         [--flush-denormal]
 DIR holds what `deepfusion bench --save-init DIR` wrote: config.json, model.safetensors (initial
 parameters, HF names) and batch.safetensors (input_ids, attention_mask, decoder_input_ids, labels).
 Prints one line per step and ends with one JSON line, like `deepfusion bench`.
@@ -144,6 +145,9 @@ def main():
     ap.add_argument("--foreach", action="store_true", help="torch.optim.Adam(foreach=True)")
     ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                     help="bf16: forward under torch.autocast('cpu', dtype=torch.bfloat16)")
+    ap.add_argument("--flush-denormal", action="store_true",
+                    help="torch.set_flush_denormal(True): denormals read and stored as zero, as deepfusion's "
+                         "native kernels do (PyTorch's default keeps them)")
     ap.add_argument("--profile", action="store_true",
                     help="time every aten op of the measured steps (torch.profiler) and print the slowest, per step")
     args = ap.parse_args()
@@ -154,6 +158,8 @@ def main():
     import torch.nn.functional as _F
     np, torch, F = _np, _torch, _F
     torch.set_num_threads(args.threads)
+    if args.flush_denormal and not torch.set_flush_denormal(True):
+        sys.exit("torch_t5.py: --flush-denormal: this CPU cannot flush denormals (no SSE3)")
 
     with open(os.path.join(args.init, "config.json")) as f:
         cfg = json.load(f)
@@ -196,6 +202,7 @@ def main():
     print(json.dumps({
         "engine": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(), "precision": args.precision,
         "optimizer": f"torch.optim.Adam(foreach={args.foreach})",
+        "flush_denormal": args.flush_denormal,
         "step_seconds_median": med, "step_seconds": times, "tokens_per_second": tokens / med,
         "cpu_seconds_per_step_median": float(np.median(cpu)),
         "final_loss": loss.item(), "peak_rss_mb": peak_rss_mb(),
