@@ -13,6 +13,18 @@ type BackendValues = ReturnType<MathBackendCPU['readSync']>;
 /** Arrays this large get huge pages (see native/huge_pages.cc): at least one whole 2 MiB page. */
 const HUGE_PAGE_BYTES = 4 << 20;
 
+/**
+ * Whether large pool arrays ask for transparent huge pages: $DEEPFUSION_HUGE_PAGES=1; off by
+ * default. On one virtual machine they made a base step 8% faster; on another (a Zen 5 under the
+ * PVM hypervisor) they made its one-thread step twice as slow (docs/performance.md, "Huge pages").
+ */
+export function hugePages(env: NodeJS.ProcessEnv = process.env): boolean {
+  const raw = env.DEEPFUSION_HUGE_PAGES;
+  if (raw === undefined || raw === '' || raw === '0') return false;
+  if (raw === '1') return true;
+  throw new UserError(`DEEPFUSION_HUGE_PAGES must be 0 or 1, got "${raw}". Fix: unset it (off) or set DEEPFUSION_HUGE_PAGES=1`);
+}
+
 /** Bytes of freed arrays kept for reuse: $DEEPFUSION_POOL_MB, else a quarter of the memory. */
 function poolBytes(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.DEEPFUSION_POOL_MB;
@@ -52,8 +64,9 @@ export class NativeBackend extends MathBackendCPU {
 
   constructor(readonly addon: NativeAddon) {
     super();
+    const advise = hugePages();
     this.pool = new BufferPool(poolBytes(), (fresh) => {
-      if (fresh.byteLength >= HUGE_PAGE_BYTES) addon.adviseHugePages(fresh);
+      if (advise && fresh.byteLength >= HUGE_PAGE_BYTES) addon.adviseHugePages(fresh);
     });
   }
 

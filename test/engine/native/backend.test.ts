@@ -4,8 +4,10 @@ import { describe, test } from 'node:test';
 import { initEngine } from '../../../src/engine/backend';
 import { describeBackend } from '../../../src/engine';
 import { nativeAddon, NativeBackend, threadCount } from '../../../src/engine/native';
+import { hugePages } from '../../../src/engine/native/backend';
 import { BufferPool } from '../../../src/engine/native/buffer_pool';
 import { tf } from '../../../src/engine/tf';
+import { UserError } from '../../../src/errors';
 import { NATIVE } from '../../helpers/backends';
 import { runCli } from '../../helpers/cli';
 
@@ -48,6 +50,14 @@ describe('native backend', () => {
     backend.addon.adviseHugePages(values);
     backend.addon.adviseHugePages(new Float32Array(3));
     assert.ok(values.every((v, i) => v === i % 251));
+  });
+
+  test('huge pages are off unless DEEPFUSION_HUGE_PAGES=1; another value is refused with the fix', () => {
+    assert.equal(hugePages({}), false);
+    assert.equal(hugePages({ DEEPFUSION_HUGE_PAGES: '0' }), false);
+    assert.equal(hugePages({ DEEPFUSION_HUGE_PAGES: '1' }), true);
+    assert.throws(() => hugePages({ DEEPFUSION_HUGE_PAGES: 'yes' }),
+      (e: Error) => e instanceof UserError && /DEEPFUSION_HUGE_PAGES must be 0 or 1, got "yes"\. Fix:/.test(e.message));
   });
 
   test('recycles the arrays of disposed outputs', async () => {
