@@ -66,6 +66,11 @@ void cblas_in_chunks(const Gemm& g, const KBlocking* b) {
   }
 }
 
+// The probes' operands: values in [-0.5, 0.5) that follow no pattern a kernel could round alike by luck.
+float probe_value(int64_t i, int64_t step, int64_t modulus) {
+  return static_cast<float>((i * step) % modulus) / static_cast<float>(modulus) - 0.5f;
+}
+
 // Q and the unroll are build parameters of OpenBLAS per core, not in its API. The addon knows
 // SkylakeX's sgemm blocking (Q 448, unroll 16 in OpenBLAS 0.3.21) and checks it once: a probe
 // product cut as assumed must give the bits of one call. Elsewhere, or if the check fails, it
@@ -77,8 +82,8 @@ const KBlocking* known_blocking() {
     const int64_t n = 64, k = 1000;  // 1000 = 448 + 288 + 264: a split the serial driver rounds
     std::vector<float> a(n * k), b(k * n), whole(n * n), cut(n * n);
     for (int64_t i = 0; i < n * k; i++) {
-      a[i] = static_cast<float>((i * 7919) % 1013) / 1013.f - 0.5f;
-      b[i] = static_cast<float>((i * 104729) % 1019) / 1019.f - 0.5f;
+      a[i] = probe_value(i, 7919, 1013);
+      b[i] = probe_value(i, 104729, 1019);
     }
     const Gemm g{false, false, n, n, k, a.data(), k, b.data(), n, whole.data(), n, 0.f};
     cblas(g);
@@ -114,8 +119,8 @@ bool check_threaded_driver() {
                           {true, false, 100, 200, 2000}};
   for (const Shape& s : shapes) {
     std::vector<float> a(s.m * s.k), b(s.k * s.n), serial(s.m * s.n), threaded(s.m * s.n);
-    for (size_t i = 0; i < a.size(); i++) a[i] = static_cast<float>((i * 7919) % 1013) / 1013.f - 0.5f;
-    for (size_t i = 0; i < b.size(); i++) b[i] = static_cast<float>((i * 104729) % 1019) / 1019.f - 0.5f;
+    for (size_t i = 0; i < a.size(); i++) a[i] = probe_value(static_cast<int64_t>(i), 7919, 1013);
+    for (size_t i = 0; i < b.size(); i++) b[i] = probe_value(static_cast<int64_t>(i), 104729, 1019);
     Gemm g{s.ta, s.tb, s.m, s.n, s.k, a.data(), s.ta ? s.m : s.k, b.data(), s.tb ? s.k : s.n, serial.data(), s.n, 0.f};
     cblas_fixed_k_order(g);
     g.c = threaded.data();
@@ -128,7 +133,7 @@ bool check_threaded_driver() {
 }
 
 // Whether OpenBLAS sums an element of C alike wherever it sits in C. A fused model's replicas sit side
-// by side in its products, and their gradients must come out equal to the last bit (docs/fusion.md);
+// by side in its products, and their gradients must come out equal to the last bit (docs/dynamics.md);
 // under OPENBLAS_CORETYPE=Haswell on a Zen 5, rows 6–15 of every 16 and columns 8–55 of 64 rounded
 // differently from the rest. Checked once on a product whose rows of A are all equal and whose
 // columns of B are too, so every element of C is the same sum; where it is not, gemm.cc keeps the
@@ -137,10 +142,10 @@ bool check_position_free() {
   const int64_t m = 64, n = 64, k = 32;
   std::vector<float> a(m * k), b(k * n), c(m * n);
   for (int64_t i = 0; i < m; i++) {
-    for (int64_t p = 0; p < k; p++) a[i * k + p] = static_cast<float>((p * 7919) % 1013) / 1013.f - 0.5f;
+    for (int64_t p = 0; p < k; p++) a[i * k + p] = probe_value(p, 7919, 1013);
   }
   for (int64_t p = 0; p < k; p++) {
-    for (int64_t j = 0; j < n; j++) b[p * n + j] = static_cast<float>((p * 104729) % 1019) / 1019.f - 0.5f;
+    for (int64_t j = 0; j < n; j++) b[p * n + j] = probe_value(p, 104729, 1019);
   }
   cblas(Gemm{false, false, m, n, k, a.data(), k, b.data(), n, c.data(), n, 0.f});
   for (const float x : c) {
