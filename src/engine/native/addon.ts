@@ -73,7 +73,8 @@ export const ADDON_PATH = path.join(PACKAGE_ROOT, 'build', 'Release', 'deepfusio
 export const PORTABLE_ADDON_PATH = path.join(PACKAGE_ROOT, 'build-portable', 'build', 'Release', 'deepfusion.node');
 const BUILD_REPORT = path.join(PACKAGE_ROOT, 'build', 'native-build.json');
 
-export type AddonLoad = { addon: NativeAddon } | { error: string };
+/** The loaded addon, and whether DEEPFUSION_GEMM chose its GEMM kernel (else the addon's default did). */
+export type AddonLoad = { addon: NativeAddon; gemmChosen: boolean } | { error: string };
 
 /** Why the addon is missing, from the install's build report when there is one. */
 function missingReason(file: string): string {
@@ -134,7 +135,7 @@ export function loadAddon(file: string = ADDON_PATH): AddonLoad {
     if (gemm && !addon.selectGemm(gemm)) {
       return { error: `DEEPFUSION_GEMM="${gemm}" is not built into ${file}. Fix: use "portable" or "openblas" (needs libopenblas-dev at install)` };
     }
-    return { addon };
+    return { addon, gemmChosen: Boolean(gemm) };
   } catch (err) {
     return { error: `${file} failed to load: ${(err as Error).message}. Fix: npm run build:native` };
   }

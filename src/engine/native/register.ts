@@ -55,7 +55,7 @@ export function describeNative(): string {
   if ('error' in l) return `unavailable: ${l.error}`;
   const info = l.addon.info();
   const gemm = info.gemm === 'openblas' ? `OpenBLAS sgemm (${info.gemmLibrary})`
-    : info.openblasRoundsByPosition && !process.env.DEEPFUSION_GEMM
+    : info.openblasRoundsByPosition && !l.gemmChosen
       ? `portable built-in sgemm, not OpenBLAS (its ${/core=(\S+)/.exec(info.gemmLibrary)?.[1] ?? ''} core rounds an element by where it sits: docs/architecture.md#determinism)`
     : 'portable built-in sgemm';
   return `C++ addon, ${gemm}, ${info.threads} threads, ${info.simd}${info.bf16 ? ', bf16 GEMM (AVX512-BF16)' : ', no bf16 GEMM'}`;
